@@ -1,0 +1,60 @@
+"""AccessContext: who is asking, and for what declared purpose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.db import models
+
+from caseledger.ledger.services import Actor
+
+if TYPE_CHECKING:
+    from caseledger.accounts.models import User
+
+
+class Purpose(models.TextChoices):
+    CASELOAD = "caseload", "Managing my caseload"
+    OFFICE_SUPERVISION = "office_supervision", "Supervising my office's cases"
+    PRIVACY_REVIEW = "privacy_review", "Privacy review"
+    BREAK_GLASS = "break_glass", "Emergency access (break-glass)"
+    ADMINISTRATION = "administration", "System administration"
+    SELF_SERVICE = "self_service", "The person's own record"
+    REPRESENTATION = "representation", "Representing the person"
+
+
+@dataclass(frozen=True)
+class AccessContext:
+    """Passed to every selector that reads personal data, and to every service that writes it.
+
+    `reason` is required for break-glass; `request_id` ties ledger events to the request.
+    """
+
+    user: User
+    purpose: str
+    reason: str = ""
+    request_id: str = ""
+    actor: Actor = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "actor", Actor.of(self.user))
+
+    @property
+    def purpose_label(self) -> str:
+        try:
+            return str(Purpose(self.purpose).label)
+        except ValueError:
+            return self.purpose
+
+
+def default_purpose(user: User) -> str:
+    from caseledger.accounts.models import Role
+
+    return {
+        Role.CASE_OFFICER: Purpose.CASELOAD,
+        Role.SUPERVISOR: Purpose.OFFICE_SUPERVISION,
+        Role.PRIVACY_OFFICER: Purpose.PRIVACY_REVIEW,
+        Role.ADMINISTRATOR: Purpose.ADMINISTRATION,
+        Role.PARTICIPANT: Purpose.SELF_SERVICE,
+        Role.REPRESENTATIVE: Purpose.REPRESENTATION,
+    }.get(user.role, Purpose.CASELOAD)

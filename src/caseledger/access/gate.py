@@ -1,0 +1,236 @@
+"""The access gate: which persons a context may see, and the ledger event for each access.
+
+Every selector that returns personal data starts from `visible_persons(ctx)` (or a
+queryset filtered by it), so a forgotten check shows up as "not found", never as a leak.
+A person outside the policy is indistinguishable from a person who does not exist.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from caseledger.accounts.models import Role, User
+from caseledger.core import clock
+from caseledger.core.errors import NotFound, PermissionDenied, ValidationError
+from caseledger.ledger.models import Outcome
+from caseledger.ledger.services import record_event, record_read
+
+from .context import AccessContext, Purpose
+from .models import Grant, GrantKind
+
+BREAK_GLASS_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR, Role.PRIVACY_OFFICER})
+
+# Which declared purposes each role may use for ordinary (non-break-glass) access.
+ROLE_PURPOSES: dict[str, frozenset[str]] = {
+    Role.CASE_OFFICER: frozenset({Purpose.CASELOAD}),
+    Role.SUPERVISOR: frozenset({Purpose.OFFICE_SUPERVISION, Purpose.CASELOAD}),
+    Role.PRIVACY_OFFICER: frozenset({Purpose.PRIVACY_REVIEW}),
+    Role.ADMINISTRATOR: frozenset({Purpose.ADMINISTRATION}),
+    Role.PARTICIPANT: frozenset({Purpose.SELF_SERVICE}),
+    Role.REPRESENTATIVE: frozenset({Purpose.REPRESENTATION}),
+}
+
+
+def _active_grants(ctx: AccessContext, kind: str) -> QuerySet[Grant]:
+    return Grant.objects.filter(user=ctx.user, kind=kind, expires_at__gt=clock.now())
+
+
+def policy_filter(ctx: AccessContext) -> Q:
+    """A filter on Person for what the context may see; Q(pk__in=[]) when nothing."""
+    user = ctx.user
+    nothing = Q(pk__in=[])
+    if not user.is_active:
+        return nothing
+    if ctx.purpose == Purpose.BREAK_GLASS:
+        if user.role not in BREAK_GLASS_ROLES:
+            return nothing
+        return Q(pk__in=_active_grants(ctx, GrantKind.BREAK_GLASS).values("person_id"))
+    if ctx.purpose not in ROLE_PURPOSES.get(user.role, frozenset()):
+        return nothing
+    if user.role == Role.CASE_OFFICER:
+        return Q(caseload_assignments__officer=user, caseload_assignments__ended_at__isnull=True)
+    if user.role == Role.SUPERVISOR:
+        return Q(office_id=user.office_id) if user.office_id else nothing
+    if user.role == Role.PRIVACY_OFFICER:
+        return Q(pk__in=_active_grants(ctx, GrantKind.PRIVACY_REVIEW).values("person_id"))
+    if user.role == Role.PARTICIPANT:
+        return Q(participant_account=user)
+    # Administrators manage accounts, not people; representatives arrive with representation.
+    return nothing
+
+
+def visible_persons(ctx: AccessContext) -> QuerySet[Any]:
+    from caseledger.people.models import Person
+
+    return Person.objects.filter(policy_filter(ctx)).distinct()
+
+
+def can_see(ctx: AccessContext, person_id: uuid.UUID | str) -> bool:
+    return visible_persons(ctx).filter(pk=person_id).exists()
+
+
+def _event_kwargs(ctx: AccessContext) -> dict[str, Any]:
+    return {"actor": ctx.actor, "purpose": ctx.purpose, "request_id": ctx.request_id}
+
+
+def record_access(
+    ctx: AccessContext,
+    *,
+    action: str,
+    category: str,
+    subject_id: Any = None,
+    record_type: str = "",
+    record_id: Any = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """One ledger event for an allowed read; raises (fail closed) if it cannot be written."""
+    record_read(
+        **_event_kwargs(ctx),
+        action=action,
+        category=category,
+        subject_id=subject_id,
+        record_type=record_type,
+        record_id=record_id or "",
+        detail=detail,
+    )
+
+
+def deny(
+    ctx: AccessContext,
+    *,
+    action: str,
+    category: str,
+    record_type: str,
+    record_id: Any,
+    subject_id: Any = None,
+) -> NotFound:
+    """Record a denial and return the NotFound to raise: the caller learns nothing more."""
+    record_read(
+        **_event_kwargs(ctx),
+        action=action,
+        category=category,
+        outcome=Outcome.DENIED,
+        subject_id=subject_id,
+        record_type=record_type,
+        record_id=record_id,
+    )
+    return NotFound("No such record, or you do not have access to it.")
+
+
+def require_person(ctx: AccessContext, person_id: Any, *, category: str, action: str = "read"):
+    """The person if the context may see them (a denial event and NotFound otherwise)."""
+    from caseledger.people.models import Person
+
+    try:
+        pid = uuid.UUID(str(person_id))
+    except ValueError:
+        raise deny(
+            ctx,
+            action=action,
+            category=category,
+            record_type="people.person",
+            record_id=str(person_id)[:64],
+        ) from None
+    person = visible_persons(ctx).filter(pk=pid).first()
+    if person is None:
+        # The subject is recorded only if the id is real, so a denial still shows in that
+        # person's access history; an invented id is recorded as a bare record id.
+        exists = Person.objects.filter(pk=pid).exists()
+        raise deny(
+            ctx,
+            action=action,
+            category=category,
+            record_type="people.person",
+            record_id=pid,
+            subject_id=pid if exists else None,
+        )
+    return person
+
+
+def grant_break_glass(*, user: User, person_id: Any, reason: str, request_id: str = "") -> Grant:
+    """Open time-limited access to one person, with a stated reason, flagged for review."""
+    from caseledger.people.models import Person
+
+    reason = (reason or "").strip()
+    ctx = AccessContext(
+        user=user, purpose=Purpose.BREAK_GLASS, reason=reason, request_id=request_id
+    )
+    if user.role not in BREAK_GLASS_ROLES:
+        with transaction.atomic():
+            record_event(
+                **_event_kwargs(ctx),
+                action="break_glass",
+                category="access",
+                outcome=Outcome.DENIED,
+                record_type="people.person",
+                record_id=str(person_id)[:64],
+                detail={"reason": "role"},
+            )
+        raise PermissionDenied("Your role cannot use emergency access.", code="role")
+    if len(reason) < settings.BREAK_GLASS_MIN_REASON:
+        raise ValidationError(
+            f"State why you need access in at least {settings.BREAK_GLASS_MIN_REASON} "
+            "characters; the reason is reviewed by the privacy officer.",
+            field="reason",
+        )
+    try:
+        pid = uuid.UUID(str(person_id))
+    except ValueError:
+        raise ValidationError("That is not a valid person id.", field="person") from None
+    person = Person.objects.filter(pk=pid).first()
+    if person is None:
+        with transaction.atomic():
+            record_event(
+                **_event_kwargs(ctx),
+                action="break_glass",
+                category="access",
+                outcome=Outcome.DENIED,
+                record_type="people.person",
+                record_id=pid,
+                detail={"reason": "unknown_person"},
+            )
+        raise NotFound("No person has that id.")
+    with transaction.atomic():
+        existing = _active_grants(ctx, GrantKind.BREAK_GLASS).filter(person=person).first()
+        if existing:
+            grant = existing
+        else:
+            grant = Grant.objects.create(
+                user=user,
+                person=person,
+                kind=GrantKind.BREAK_GLASS,
+                reason=reason,
+                expires_at=clock.now() + timedelta(minutes=settings.BREAK_GLASS_MINUTES),
+            )
+        # The reason is kept in the grant (reviewed by the privacy officer); the ledger names
+        # the grant and flags it, so the reason's text is not copied into the append-only log.
+        record_event(
+            **_event_kwargs(ctx),
+            action="break_glass",
+            category="access",
+            subject_id=person.pk,
+            record_type="access.grant",
+            record_id=grant.pk,
+            detail={
+                "flagged": True,
+                "expires": grant.expires_at.isoformat(),
+                "reused": existing is not None,
+            },
+        )
+    return grant
+
+
+def open_break_glass_grant_ids(user: User) -> Sequence[str]:
+    return [
+        str(p)
+        for p in Grant.objects.filter(
+            user=user, kind=GrantKind.BREAK_GLASS, expires_at__gt=clock.now()
+        ).values_list("person_id", flat=True)
+    ]

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Router
+from pydantic import BaseModel, Field
+
+from caseledger.core import clock
+from caseledger.core.api import ERRORS, StrictIn
+
+from . import services
+
+router = Router(tags=["auth"])
+
+
+class TokenIn(StrictIn):
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=200)
+    otp: str = Field(default="", max_length=12, description="TOTP code (staff, outside the demo)")
+
+
+class TokenOut(BaseModel):
+    token: str
+    expires_at: datetime
+
+
+@router.post("/token", auth=None, response={200: TokenOut, **ERRORS})
+def token(request: HttpRequest, payload: TokenIn) -> TokenOut:
+    """Exchange a username and password (and a one-time code for staff) for a bearer token."""
+    value = services.issue_api_token(
+        request=request, username=payload.username, password=payload.password, otp=payload.otp
+    )
+    return TokenOut(token=value, expires_at=clock.now() + settings.API_TOKEN_TTL)

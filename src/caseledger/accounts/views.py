@@ -1,0 +1,157 @@
+"""Sign-in (password, then TOTP for staff), TOTP set-up, sign-out."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import qrcode
+import qrcode.image.svg
+from django import forms
+from django.contrib.auth import authenticate, login, logout
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from caseledger.core.forms import UswdsForm
+from caseledger.ledger.services import SYSTEM, Actor, record_event
+
+from .models import User
+from .services import mfa_required
+
+PENDING_KEY = "mfa_pending_user"
+
+
+class LoginForm(UswdsForm):
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class CodeForm(UswdsForm):
+    code = forms.CharField(
+        label=_("6-digit code from your authenticator app"),
+        max_length=8,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+
+
+def _login_event(request: HttpRequest, actor: Actor, outcome: str, **detail: str) -> None:
+    with transaction.atomic():
+        record_event(
+            actor=actor,
+            action="login",
+            category="account",
+            purpose="authentication",
+            outcome=outcome,
+            request_id=getattr(request, "request_id", ""),
+            detail={"channel": "web", **detail},
+        )
+
+
+def locked_out(
+    request: HttpRequest, credentials: dict | None = None, *args, **kwargs
+) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse(
+            {
+                "detail": "Too many failed sign-ins. This account is locked for 15 minutes.",
+                "code": "locked",
+                "field": None,
+            },
+            status=429,
+        )
+    form = LoginForm(request.POST or None)
+    return render(
+        request,
+        "accounts/login.html",
+        {
+            "form": form,
+            "error": _("Too many failed sign-ins. This account is locked for 15 minutes."),
+        },
+        status=429,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("people:dashboard")
+    form = LoginForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        user = authenticate(
+            request=request,
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password"],
+        )
+        if user is None:
+            _login_event(request, SYSTEM, "denied")
+            error = _("Wrong username or password.")
+        elif mfa_required(user):
+            request.session[PENDING_KEY] = str(user.pk)
+            return redirect("accounts:mfa")
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            _login_event(request, Actor.of(user), "allowed")
+            return redirect(request.GET.get("next") or "people:dashboard")
+    status = 401 if error else 200
+    return render(request, "accounts/login.html", {"form": form, "error": error}, status=status)
+
+
+def _qr_svg(url: str) -> str:
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue().decode()
+
+
+@require_http_methods(["GET", "POST"])
+def mfa_view(request: HttpRequest) -> HttpResponse:
+    user = User.objects.filter(pk=request.session.get(PENDING_KEY)).first()
+    if user is None:
+        return redirect("accounts:login")
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    setup = device is None
+    if setup:
+        device = TOTPDevice.objects.filter(
+            user=user, confirmed=False
+        ).first() or TOTPDevice.objects.create(user=user, name="authenticator", confirmed=False)
+    form = CodeForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["code"].strip().replace(" ", "")):
+            if setup:
+                device.confirmed = True
+                device.save(update_fields=["confirmed"])
+            del request.session[PENDING_KEY]
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            otp_login(request, device)
+            _login_event(request, Actor.of(user), "allowed", mfa="totp")
+            return redirect("people:dashboard")
+        _login_event(request, Actor.of(user), "denied", reason="otp")
+        error = _("That code is not valid. Codes change every 30 seconds.")
+    context = {"form": form, "error": error, "setup": setup}
+    if setup:
+        context["qr_svg"] = _qr_svg(device.config_url)
+        context["secret"] = base64.b32encode(device.bin_key).decode()
+    return render(request, "accounts/mfa.html", context, status=401 if error else 200)
+
+
+@require_http_methods(["POST"])
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("accounts:login")

@@ -1,0 +1,84 @@
+"""The JSON API under /api/v1: one NinjaAPI, one place that turns errors into HTTP."""
+
+from __future__ import annotations
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from caseledger.core.api import BearerAuth
+from caseledger.core.errors import DomainError
+
+api = NinjaAPI(
+    title="caseledger API",
+    version="1",
+    description=(
+        "Accountable case management. Every read and write of a person's data passes the "
+        "access gate and is recorded in the ledger. Authenticate with POST /auth/token, then "
+        "send `Authorization: Bearer <token>`."
+    ),
+    auth=BearerAuth(),
+    urls_namespace="api-v1",
+)
+
+
+def _error(
+    request: HttpRequest, status: int, detail: str, code: str, field: str | None = None
+) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": detail, "code": code, "field": field}, status=status
+    )
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status_code, exc.message, exc.code, exc.field)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    parts = []
+    field = None
+    for err in exc.errors[:5]:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query", "path")]
+        field = field or (loc[-1] if loc else None)
+        where = ".".join(loc) or "request"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return _error(request, 422, "; ".join(parts) or "The request is not valid.", "invalid", field)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return _error(request, 413, "The request body is too large.", "too_large")
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "Sign in first: send a valid bearer token.", "unauthenticated")
+
+
+@api.exception_handler(Http404)
+def on_404(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "No such record, or you do not have access to it.", "not_found")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, str(exc), "error")
+
+
+def _register() -> None:
+    from caseledger.accounts.api import router as accounts_router
+    from caseledger.cases.api import router as cases_router
+    from caseledger.ledger.api import router as ledger_router
+    from caseledger.people.api import router as people_router
+
+    api.add_router("/auth", accounts_router)
+    api.add_router("/persons", people_router)
+    api.add_router("/cases", cases_router)
+    api.add_router("/ledger", ledger_router)
+
+
+_register()

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from django.http import HttpRequest
+from ninja import Router
+from pydantic import BaseModel, Field
+
+from caseledger.core.api import ERRORS, StrictIn, access_context
+
+from . import selectors, services
+
+router = Router(tags=["cases"])
+
+
+class HearingOut(BaseModel):
+    id: uuid.UUID
+    calendar: str
+    court: str
+    judge: str
+    scheduled_at: datetime
+    local_time: str
+    status: str
+
+
+class DecisionOut(BaseModel):
+    kind: str
+    decided_on: date
+    oral: bool
+    served_on: date | None
+
+
+class ProceedingOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    court: str
+    started_on: date
+    ended_on: date | None
+    hearings: list[HearingOut]
+    decisions: list[DecisionOut]
+
+
+class StatusChangeOut(BaseModel):
+    from_status: str
+    to_status: str
+    reason: str
+    changed_at: datetime
+
+
+class CaseOut(BaseModel):
+    id: uuid.UUID
+    person: uuid.UUID
+    reference: str
+    case_type: str
+    status: str
+    row_version: int
+    opened_on: date
+    allowed_transitions: list[str]
+    proceedings: list[ProceedingOut]
+    status_changes: list[StatusChangeOut]
+
+
+class TransitionIn(StrictIn):
+    to_status: str = Field(max_length=32)
+    reason: str = Field(default="", max_length=500)
+    row_version: int | None = Field(default=None, ge=1)
+
+
+def _case_out(detail: selectors.CaseDetail) -> CaseOut:
+    c = detail.case
+    return CaseOut(
+        id=c.pk,
+        person=c.person_id,
+        reference=c.reference,
+        case_type=c.case_type,
+        status=c.status,
+        row_version=c.row_version,
+        opened_on=c.opened_on,
+        allowed_transitions=detail.next_statuses,
+        proceedings=[
+            ProceedingOut(
+                id=p.pk,
+                kind=p.kind,
+                court=p.court.code,
+                started_on=p.started_on,
+                ended_on=p.ended_on,
+                hearings=[
+                    HearingOut(
+                        id=h.pk,
+                        calendar=h.calendar,
+                        court=h.court.code,
+                        judge=h.judge,
+                        scheduled_at=h.scheduled_at,
+                        local_time=h.local_time().isoformat(),
+                        status=h.status,
+                    )
+                    for h in p.hearings.all()
+                ],
+                decisions=[
+                    DecisionOut.model_validate(d, from_attributes=True) for d in p.decisions.all()
+                ],
+            )
+            for p in detail.proceedings
+        ],
+        status_changes=[
+            StatusChangeOut.model_validate(s, from_attributes=True) for s in detail.status_changes
+        ],
+    )
+
+
+@router.get("/{case_id}", response={200: CaseOut, **ERRORS})
+def get_case(request: HttpRequest, case_id: str) -> CaseOut:
+    ctx = access_context(request)
+    return _case_out(selectors.get_case(ctx=ctx, case_id=case_id))
+
+
+@router.post("/{case_id}/transitions", response={200: CaseOut, **ERRORS})
+def transition(request: HttpRequest, case_id: str, payload: TransitionIn) -> CaseOut:
+    """Move the case along its workflow; an illegal step gets 409 with the allowed ones."""
+    ctx = access_context(request)
+    services.transition_case(
+        ctx=ctx,
+        case_id=case_id,
+        to_status=payload.to_status,
+        reason=payload.reason,
+        row_version=payload.row_version,
+    )
+    return _case_out(selectors.get_case(ctx=ctx, case_id=case_id))

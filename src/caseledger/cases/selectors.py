@@ -1,0 +1,81 @@
+"""Reads of case data, through the access gate; one ledger event per read."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch
+
+from caseledger.access.context import AccessContext
+from caseledger.access.gate import deny, record_access, visible_persons
+
+from .models import Case, Hearing, Proceeding, StatusChange
+from .workflow import allowed_next
+
+
+def require_case(
+    ctx: AccessContext, case_id: Any, *, action: str = "read", category: str = "case"
+) -> Case:
+    """The case if its person is visible to ctx; a denial event and NotFound otherwise."""
+    try:
+        cid = uuid.UUID(str(case_id))
+    except ValueError:
+        raise deny(
+            ctx,
+            action=action,
+            category=category,
+            record_type="cases.case",
+            record_id=str(case_id)[:64],
+        ) from None
+    case = (
+        Case.objects.filter(pk=cid, person__in=visible_persons(ctx).values("pk"))
+        .select_related("person")
+        .first()
+    )
+    if case is None:
+        subject = Case.objects.filter(pk=cid).values_list("person_id", flat=True).first()
+        raise deny(
+            ctx,
+            action=action,
+            category=category,
+            record_type="cases.case",
+            record_id=cid,
+            subject_id=subject,
+        )
+    return case
+
+
+@dataclass
+class CaseDetail:
+    case: Case
+    proceedings: list[Proceeding]
+    status_changes: list[StatusChange]
+    next_statuses: list[str]
+
+    @property
+    def hearings(self) -> list[Hearing]:
+        return sorted(
+            (h for p in self.proceedings for h in p.hearings.all()), key=lambda h: h.scheduled_at
+        )
+
+
+def get_case(*, ctx: AccessContext, case_id: Any) -> CaseDetail:
+    case = require_case(ctx, case_id)
+    proceedings = list(
+        case.proceedings.select_related("court").prefetch_related(
+            Prefetch("hearings", queryset=Hearing.objects.select_related("court")), "decisions"
+        )
+    )
+    changes = list(case.status_changes.select_related("changed_by"))
+    record_access(
+        ctx,
+        action="read",
+        category="case",
+        subject_id=case.person_id,
+        record_type="cases.case",
+        record_id=case.pk,
+        detail={"categories": ["case", "hearing", "decision"]},
+    )
+    return CaseDetail(case, proceedings, changes, allowed_next(case.status))

@@ -1,0 +1,19 @@
+"""Which case status may follow which. Anything else is refused with the allowed options."""
+
+from __future__ import annotations
+
+from .models import CaseStatus as S
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.OPEN: frozenset({S.DECIDED, S.CLOSED}),
+    S.DECIDED: frozenset({S.APPEALED, S.FINAL_ORDER, S.RELIEF_GRANTED}),
+    S.APPEALED: frozenset({S.DECIDED, S.FINAL_ORDER, S.RELIEF_GRANTED, S.OPEN}),
+    S.FINAL_ORDER: frozenset({S.DEPARTED, S.CLOSED, S.OPEN}),
+    S.RELIEF_GRANTED: frozenset({S.CLOSED}),
+    S.DEPARTED: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+
+def allowed_next(status: str) -> list[str]:
+    return sorted(TRANSITIONS.get(status, frozenset()))

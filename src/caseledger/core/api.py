@@ -1,0 +1,64 @@
+"""Shared pieces of the JSON API: bearer auth, error bodies, the access context of a request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+from pydantic import BaseModel, ConfigDict
+
+
+class StrictIn(BaseModel):
+    """Base of every request body: exact types, no unknown fields, no bare strings."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", str_max_length=2000)
+
+
+class ErrorOut(BaseModel):
+    detail: str
+    code: str
+    field: str | None = None
+
+
+ERRORS: dict[int, Any] = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    413: ErrorOut,
+    422: ErrorOut,
+    503: ErrorOut,
+}
+
+
+class BearerAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        from caseledger.accounts.services import user_for_token
+
+        user = user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+def access_context(request: HttpRequest, *, person_id: Any = None) -> Any:
+    """The AccessContext for an API call. Break-glass is declared by headers:
+    `X-Access-Purpose: break-glass` and `X-Access-Reason: <why, 20+ characters>`.
+    """
+    from caseledger.access.context import AccessContext, Purpose, default_purpose
+    from caseledger.access.gate import grant_break_glass
+
+    user = request.user
+    request_id = getattr(request, "request_id", "")
+    declared = request.headers.get("X-Access-Purpose", "").strip().lower().replace("-", "_")
+    if declared == Purpose.BREAK_GLASS:
+        reason = request.headers.get("X-Access-Reason", "")
+        if person_id is not None:
+            grant_break_glass(user=user, person_id=person_id, reason=reason, request_id=request_id)
+        return AccessContext(
+            user=user, purpose=Purpose.BREAK_GLASS, reason=reason, request_id=request_id
+        )
+    purpose = declared or default_purpose(user)
+    return AccessContext(user=user, purpose=purpose, request_id=request_id)

@@ -1,0 +1,118 @@
+"""The append-only ledger.
+
+`Event` is what happened, written in the same transaction as the change it describes (or,
+for a read, before the data is handed out). `Entry` gives each committed event its place in
+the log: a dense position and a SHA-256 chain hash over every earlier entry. Neither table
+has an update or delete path in the code; on PostgreSQL triggers refuse both (see
+migrations/0002_append_only.py).
+
+Events hold ids and categories, never copies of personal data: names, addresses and search
+terms stay in their own tables, which retention may purge; the ledger keeps only who did
+what to which record, when and why.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class Outcome(models.TextChoices):
+    ALLOWED = "allowed", "allowed"
+    DENIED = "denied", "denied"
+    FAILED = "failed", "failed"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # type: ignore[override]
+        raise TypeError("ledger rows are append-only: update() is not allowed")
+
+    def delete(self):  # type: ignore[override]
+        raise TypeError("ledger rows are append-only: delete() is not allowed")
+
+    def bulk_update(self, *args, **kwargs):  # type: ignore[override]
+        raise TypeError("ledger rows are append-only: bulk_update() is not allowed")
+
+
+class AppendOnlyModel(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):  # type: ignore[override]
+        if not self._state.adding:
+            raise TypeError(f"{type(self).__name__} rows are append-only: they cannot be changed")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[override]
+        raise TypeError(f"{type(self).__name__} rows are append-only: they cannot be deleted")
+
+
+class Event(AppendOnlyModel):
+    id = models.BigAutoField(primary_key=True, db_comment="Insertion order; not the tree position")
+    uuid = models.UUIDField(
+        unique=True,
+        default=uuid.uuid4,
+        editable=False,
+        db_comment="Public event id, part of the leaf bytes",
+    )
+    time = models.DateTimeField(db_index=True, db_comment="When it happened (UTC, microseconds)")
+    actor_id = models.CharField(
+        max_length=64, blank=True, db_comment="User id of who acted; empty for the system"
+    )
+    actor_role = models.CharField(max_length=32, blank=True, db_comment="Role of the actor then")
+    office = models.CharField(max_length=32, blank=True, db_comment="Office code of the actor then")
+    action = models.CharField(max_length=64, db_comment="What was done: read, search, create, ...")
+    subject_id = models.UUIDField(
+        null=True,
+        blank=True,
+        db_index=True,
+        db_comment="The person whose data this concerns, if one",
+    )
+    record_type = models.CharField(max_length=64, blank=True, db_comment="app_label.model")
+    record_id = models.CharField(max_length=64, blank=True, db_comment="Primary key of the record")
+    data_category = models.CharField(max_length=32, db_comment="identity, address, case, ...")
+    purpose = models.CharField(max_length=32, db_comment="Declared purpose of the access")
+    outcome = models.CharField(
+        max_length=16, choices=Outcome.choices, db_comment="allowed, denied or failed"
+    )
+    request_id = models.CharField(max_length=64, blank=True, db_comment="HTTP request id")
+    detail = models.JSONField(
+        default=dict, blank=True, db_comment="Ids, field names and codes only; never personal data"
+    )
+    leaf = models.BinaryField(db_comment="Canonical encoding: the bytes that are hashed")
+    leaf_hash = models.BinaryField(max_length=32, db_comment="SHA-256(0x00 || leaf), RFC 6962")
+
+    class Meta:
+        db_table = "ledger_event"
+        indexes = [models.Index(fields=["subject_id", "time"], name="ledger_event_subject_time")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.record_type}:{self.record_id} ({self.outcome})"
+
+
+class Entry(AppendOnlyModel):
+    """The event at `position` in the log, chained to everything before it."""
+
+    position = models.BigIntegerField(primary_key=True, db_comment="0-based position in the log")
+    event = models.OneToOneField(
+        Event,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="entry",
+        db_comment="The event placed here",
+    )
+    leaf_hash = models.BinaryField(max_length=32, db_comment="Copy of the event's leaf hash")
+    chain_hash = models.BinaryField(
+        max_length=32, db_comment="SHA-256(previous chain hash || leaf hash); 32 zero bytes first"
+    )
+    integrated_at = models.DateTimeField(db_comment="When the integrator placed it")
+
+    class Meta:
+        db_table = "ledger_entry"
+
+    def __str__(self) -> str:
+        return f"entry {self.position}"

@@ -1,0 +1,48 @@
+"""Reads of the ledger itself. Who accessed a person is itself personal: reads are recorded."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+
+from caseledger.access.context import AccessContext
+from caseledger.access.gate import record_access
+from caseledger.accounts.models import Role
+from caseledger.core.errors import NotFound, ValidationError
+
+from .models import Event
+
+LEDGER_READER_ROLES = frozenset({Role.PRIVACY_OFFICER})
+
+
+def events_for_subject(
+    *, ctx: AccessContext, subject_id: Any, page: int = 1, per_page: int = 50
+) -> tuple[list[Event], int]:
+    if ctx.user.role not in LEDGER_READER_ROLES:
+        record_access(
+            ctx,
+            action="read",
+            category="ledger",
+            record_type="ledger.event",
+            detail={"denied": "role"},
+        )
+        raise NotFound("No such record, or you do not have access to it.")
+    try:
+        sid = uuid.UUID(str(subject_id))
+    except ValueError:
+        raise ValidationError("subject must be a person id (UUID).", field="subject") from None
+    qs: QuerySet[Event] = Event.objects.filter(subject_id=sid).order_by("-time", "-id")
+    total = qs.count()
+    page = max(1, page)
+    events = list(qs[(page - 1) * per_page : page * per_page])
+    record_access(
+        ctx,
+        action="read",
+        category="ledger",
+        subject_id=sid,
+        record_type="ledger.event",
+        detail={"page": page, "returned": len(events)},
+    )
+    return events, total

@@ -1,0 +1,94 @@
+"""Checks that the ledger in the database is intact.
+
+For every entry, in position order: positions are dense from 0; the event it names exists;
+re-encoding the event's fields gives exactly its stored leaf bytes; the leaf hash matches;
+and the chain hash equals SHA-256(previous chain hash || leaf hash). An altered field, a
+removed row or two swapped rows each break one of these at the first affected position.
+Removing rows from the end of the log cannot be seen from the database alone: that is what
+signed checkpoints held outside the database are for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from . import encoding
+from .models import Entry, Event
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    entries: int
+    pending: int
+    head: str
+    problem: str = ""
+    position: int | None = None
+    event_uuid: str = ""
+
+    def summary(self) -> str:
+        if self.ok:
+            return (
+                f"ledger intact: {self.entries} entries, head {self.head[:16]}…, "
+                f"{self.pending} pending integration"
+            )
+        where = f" at position {self.position}" if self.position is not None else ""
+        which = f" (event {self.event_uuid})" if self.event_uuid else ""
+        return f"ledger NOT intact{where}{which}: {self.problem}"
+
+
+def _failure(problem: str, uuid: str = "", *, head: bytes, position: int,
+             pos: int | None = None) -> VerifyResult:
+    where = position if pos is None else pos
+    return VerifyResult(False, where, 0, head.hex(), problem, where, uuid)
+
+
+def verify_ledger(
+    *, chunk: int = 5000, progress: Callable[[int], None] | None = None
+) -> VerifyResult:
+    expected_position = 0
+    previous = encoding.CHAIN_START
+    last_position = -1
+    while True:
+        entries = list(
+            Entry.objects.filter(position__gt=last_position).order_by("position")[:chunk]
+        )
+        if not entries:
+            break
+        events = {e.id: e for e in Event.objects.filter(id__in=[x.event_id for x in entries])}
+        for entry in entries:
+            fail = partial(_failure, head=previous, position=entry.position)
+            if entry.position != expected_position:
+                return fail(
+                    f"entry {expected_position} is missing (next entry is {entry.position})",
+                    pos=expected_position,
+                )
+            event = events.get(entry.event_id)
+            if event is None:
+                return fail(f"event #{entry.event_id} placed here has been removed")
+            leaf = bytes(event.leaf)
+            if encoding.canonical_bytes(encoding.event_fields(event)) != leaf:
+                return fail(
+                    "event fields do not match its recorded bytes (altered)", str(event.uuid)
+                )
+            digest = encoding.leaf_hash(leaf)
+            if digest != bytes(event.leaf_hash) or digest != bytes(entry.leaf_hash):
+                return fail(
+                    "leaf hash does not match the event bytes (altered or reordered)",
+                    str(event.uuid),
+                )
+            previous = encoding.chain_hash(previous, digest)
+            if previous != bytes(entry.chain_hash):
+                return fail(
+                    "chain hash does not follow from the previous entry "
+                    "(altered, removed or reordered)",
+                    str(event.uuid),
+                )
+            expected_position += 1
+        last_position = entries[-1].position
+        if progress:
+            progress(len(entries))
+    pending = Event.objects.filter(entry__isnull=True).count()
+    return VerifyResult(True, expected_position, pending, previous.hex())

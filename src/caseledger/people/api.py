@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+from django.http import HttpRequest
+from ninja import Query, Router
+from pydantic import BaseModel, Field
+
+from caseledger.core.api import ERRORS, StrictIn, access_context
+
+from . import selectors, services
+from .services import AddressInput, ContactInput, NameInput, PersonInput
+
+router = Router(tags=["persons"])
+
+LooseDate = Annotated[date, Field(strict=False)]
+
+
+class NameIn(StrictIn):
+    given_names: str = Field(default="", max_length=200)
+    family_names: str = Field(default="", max_length=200)
+    full_name: str = Field(default="", max_length=400, description="As written, any script")
+    kind: Literal["primary", "alias", "birth", "transliteration"] = "alias"
+
+
+class AddressIn(StrictIn):
+    line1: str = Field(max_length=200)
+    line2: str = Field(default="", max_length=200)
+    city: str = Field(max_length=120)
+    region: str = Field(default="", max_length=64)
+    postal_code: str = Field(default="", max_length=16)
+    country: str = Field(default="US", min_length=2, max_length=2)
+    valid_from: LooseDate
+
+
+class ContactIn(StrictIn):
+    kind: Literal["phone", "email"]
+    value: str = Field(max_length=254)
+    preferred: bool = False
+
+
+class PersonIn(StrictIn):
+    name: NameIn
+    aliases: list[NameIn] = Field(default_factory=list, max_length=20)
+    date_of_birth: LooseDate | None = None
+    a_number: str | None = Field(default=None, max_length=16)
+    citizenship: list[str] = Field(default_factory=list, max_length=5)
+    languages: list[str] = Field(default_factory=list, max_length=8)
+    interpreter_needed: bool = False
+    address: AddressIn | None = None
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=10)
+
+
+class PersonPatch(StrictIn):
+    row_version: int = Field(ge=1, description="The row_version you read; a stale one gets 409")
+    name: NameIn | None = None
+    date_of_birth: LooseDate | None = None
+    a_number: str | None = Field(default=None, max_length=16)
+    citizenship: list[str] | None = Field(default=None, max_length=5)
+    languages: list[str] | None = Field(default=None, max_length=8)
+    interpreter_needed: bool | None = None
+
+
+class NameOut(BaseModel):
+    kind: str
+    given_names: str
+    family_names: str
+    full_name: str
+
+
+class AddressOut(BaseModel):
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str
+    valid_from: date
+    valid_to: date | None
+
+
+class ContactOut(BaseModel):
+    kind: str
+    value: str
+    preferred: bool
+
+
+class CaseRef(BaseModel):
+    id: uuid.UUID
+    reference: str
+    case_type: str
+    status: str
+
+
+class PersonOut(BaseModel):
+    id: uuid.UUID
+    row_version: int
+    office: str
+    a_number: str | None
+    date_of_birth: date | None
+    citizenship: list[str]
+    languages: list[str]
+    interpreter_needed: bool
+    names: list[NameOut]
+    addresses: list[AddressOut]
+    contacts: list[ContactOut]
+    cases: list[CaseRef]
+
+
+class PersonSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    a_number: str | None
+    date_of_birth: date | None
+    score: float | None = None
+    matched_name: str | None = None
+
+
+class PersonPage(BaseModel):
+    items: list[PersonSummary]
+    total: int
+    page: int
+
+
+def _detail_out(detail: selectors.PersonDetail) -> PersonOut:
+    p = detail.person
+    return PersonOut(
+        id=p.pk,
+        row_version=p.row_version,
+        office=p.office.code,
+        a_number=p.a_number,
+        date_of_birth=p.date_of_birth,
+        citizenship=p.citizenship,
+        languages=p.languages,
+        interpreter_needed=p.interpreter_needed,
+        names=[NameOut.model_validate(n, from_attributes=True) for n in detail.names],
+        addresses=[AddressOut.model_validate(a, from_attributes=True) for a in detail.addresses],
+        contacts=[ContactOut.model_validate(c, from_attributes=True) for c in detail.contacts],
+        cases=[CaseRef.model_validate(c, from_attributes=True) for c in detail.cases],
+    )
+
+
+def _name_input(n: NameIn, kind: str | None = None) -> NameInput:
+    return NameInput(
+        given_names=n.given_names,
+        family_names=n.family_names,
+        full_name=n.full_name,
+        kind=kind or n.kind,
+    )
+
+
+class SearchParams(BaseModel):
+    q: str = Field(default="", max_length=200, description="Name (any spelling/script) or A-number")
+    page: int = Field(default=1, ge=1, le=10_000)
+
+
+@router.get("", response={200: PersonPage, **ERRORS})
+def list_persons(request: HttpRequest, params: Query[SearchParams]) -> PersonPage:
+    """Search by name or A-number; without `q`, the persons of your ordinary work."""
+    ctx = access_context(request)
+    if params.q.strip():
+        results = selectors.search_persons(ctx=ctx, query=params.q)
+        items = [
+            PersonSummary(
+                id=p.pk,
+                name=str(p),
+                a_number=p.a_number,
+                date_of_birth=p.date_of_birth,
+                score=h.score,
+                matched_name=h.matched_name,
+            )
+            for p, h in results
+        ]
+        return PersonPage(items=items, total=len(items), page=1)
+    rows, total = selectors.list_caseload(ctx=ctx, page=params.page)
+    items = [
+        PersonSummary(
+            id=r.person.pk,
+            name=str(r.person),
+            a_number=r.person.a_number,
+            date_of_birth=r.person.date_of_birth,
+        )
+        for r in rows
+    ]
+    return PersonPage(items=items, total=total, page=params.page)
+
+
+@router.post("", response={201: PersonOut, **ERRORS})
+def create_person(request: HttpRequest, payload: PersonIn) -> tuple[int, PersonOut]:
+    ctx = access_context(request)
+    data = PersonInput(
+        name=_name_input(payload.name, "primary"),
+        aliases=[_name_input(a) for a in payload.aliases],
+        date_of_birth=payload.date_of_birth,
+        a_number=payload.a_number,
+        citizenship=payload.citizenship,
+        languages=payload.languages,
+        interpreter_needed=payload.interpreter_needed,
+        address=AddressInput(**payload.address.model_dump()) if payload.address else None,
+        contacts=[ContactInput(**c.model_dump()) for c in payload.contacts],
+    )
+    person = services.create_person(ctx=ctx, data=data)
+    return 201, _detail_out(selectors.get_person(ctx=ctx, person_id=person.pk))
+
+
+@router.get("/{person_id}", response={200: PersonOut, **ERRORS})
+def get_person(request: HttpRequest, person_id: str) -> PersonOut:
+    ctx = access_context(request, person_id=person_id)
+    return _detail_out(selectors.get_person(ctx=ctx, person_id=person_id))
+
+
+@router.patch("/{person_id}", response={200: PersonOut, **ERRORS})
+def patch_person(request: HttpRequest, person_id: str, payload: PersonPatch) -> PersonOut:
+    ctx = access_context(request, person_id=person_id)
+    changes = {k: getattr(payload, k) for k in payload.model_fields_set if k != "row_version"}
+    if "name" in changes and changes["name"] is not None:
+        changes["name"] = _name_input(payload.name, "primary")  # type: ignore[arg-type]
+    services.update_person(
+        ctx=ctx, person_id=person_id, row_version=payload.row_version, changes=changes
+    )
+    return _detail_out(selectors.get_person(ctx=ctx, person_id=person_id))

@@ -1,0 +1,253 @@
+"""Reads of person data. Every function takes an AccessContext and leaves one ledger event."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.contrib.postgres.search import TrigramWordSimilarity
+from django.db import connection
+from django.db.models import Prefetch
+from django.db.models.functions import Greatest
+from rapidfuzz import fuzz, process
+
+from caseledger.access.context import AccessContext
+from caseledger.access.gate import record_access, require_person, visible_persons
+
+from . import validation
+from .models import Address, NameKind, Person, PersonName
+from .names import search_key, skeleton
+
+SEARCH_LIMIT = 50
+MIN_SCORE = 0.55
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    person_id: uuid.UUID
+    score: float
+    matched_name: str
+
+
+def _rank_postgres(visible: Any, key: str, skel: str) -> list[tuple[uuid.UUID, float, str]]:
+    rows = (
+        PersonName.objects.filter(person__in=visible.values("pk"))
+        .annotate(
+            score=Greatest(
+                TrigramWordSimilarity(key, "search_key"),
+                TrigramWordSimilarity(skel, "skeleton") * 0.95,
+            )
+        )
+        .filter(score__gte=MIN_SCORE)
+        .order_by("-score")
+        .values_list("person_id", "score", "full_name")[: SEARCH_LIMIT * 4]
+    )
+    return list(rows)
+
+
+def _rank_fallback(visible: Any, key: str, skel: str) -> list[tuple[uuid.UUID, float, str]]:
+    """SQLite has no trigram index: score the visible names in memory with rapidfuzz."""
+    names = list(
+        PersonName.objects.filter(person__in=visible.values("pk")).values_list(
+            "person_id", "search_key", "skeleton", "full_name"
+        )
+    )
+    if not names:
+        return []
+    by_key = process.extract(
+        key,
+        [n[1] for n in names],
+        scorer=fuzz.partial_token_sort_ratio,
+        limit=SEARCH_LIMIT * 4,
+        score_cutoff=MIN_SCORE * 100,
+    )
+    by_skel = process.extract(
+        skel,
+        [n[2] for n in names],
+        scorer=fuzz.partial_token_sort_ratio,
+        limit=SEARCH_LIMIT * 4,
+        score_cutoff=MIN_SCORE * 100 / 0.95,
+    )
+    best: dict[int, float] = {}
+    for _choice, score, index in by_key:
+        best[index] = max(best.get(index, 0.0), score / 100)
+    for _choice, score, index in by_skel:
+        best[index] = max(best.get(index, 0.0), score / 100 * 0.95)
+    return sorted(((names[i][0], s, names[i][3]) for i, s in best.items()), key=lambda r: -r[1])
+
+
+def _dedupe(rows: list[tuple[uuid.UUID, float, str]]) -> list[SearchHit]:
+    hits: dict[uuid.UUID, SearchHit] = {}
+    for person_id, score, name in rows:
+        if person_id not in hits or score > hits[person_id].score:
+            hits[person_id] = SearchHit(person_id, round(float(score), 3), name)
+    return sorted(hits.values(), key=lambda h: (-h.score, h.matched_name))[:SEARCH_LIMIT]
+
+
+def search_persons(*, ctx: AccessContext, query: str) -> list[tuple[Person, SearchHit]]:
+    """Persons visible to ctx whose names resemble `query`, or whose A-number equals it.
+
+    Spelling and transliteration variants match through the ASCII search key and its
+    consonant skeleton (see names.py). The ledger event lists the ids returned, not the term.
+    """
+    query = (query or "").strip()
+    if len(query) > 200:
+        from caseledger.core.errors import ValidationError
+
+        raise ValidationError("A search is at most 200 characters.", field="q")
+    visible = visible_persons(ctx)
+    kind = "name"
+    if not query:
+        hits: list[SearchHit] = []
+    elif validation.looks_like_a_number(query):
+        kind = "a_number"
+        a_number = validation.normalize_a_number(query)
+        found = visible.filter(a_number=a_number).values_list("pk", flat=True).first()
+        hits = [SearchHit(found, 1.0, a_number or "")] if found else []
+    else:
+        key, skel = search_key(query), skeleton(query)
+        if not key:
+            hits = []
+        elif connection.vendor == "postgresql":
+            hits = _dedupe(_rank_postgres(visible, key, skel))
+        else:
+            hits = _dedupe(_rank_fallback(visible, key, skel))
+    record_access(
+        ctx,
+        action="search",
+        category="identity",
+        record_type="people.person",
+        detail={"kind": kind, "results": [str(h.person_id) for h in hits]},
+    )
+    persons = (
+        Person.objects.filter(pk__in=[h.person_id for h in hits])
+        .prefetch_related(Prefetch("names", queryset=PersonName.objects.order_by("kind")))
+        .in_bulk()
+    )
+    return [(persons[h.person_id], h) for h in hits if h.person_id in persons]
+
+
+@dataclass
+class PersonDetail:
+    person: Person
+    names: list[PersonName]
+    addresses: list[Address]
+    contacts: list[Any]
+    cases: list[Any]
+
+    @property
+    def primary_name(self) -> PersonName | None:
+        return next((n for n in self.names if n.kind == NameKind.PRIMARY), None)
+
+    @property
+    def aliases(self) -> list[PersonName]:
+        return [n for n in self.names if n.kind != NameKind.PRIMARY]
+
+    @property
+    def address_of_record(self) -> Address | None:
+        return next((a for a in self.addresses if a.valid_to is None), None)
+
+
+def get_person(*, ctx: AccessContext, person_id: Any) -> PersonDetail:
+    """The person's identity, addresses, contacts and cases: one read event."""
+    person = require_person(ctx, person_id, category="identity")
+    names = list(person.names.order_by("kind", "full_name"))
+    addresses = list(person.addresses.order_by("-valid_from"))
+    contacts = list(person.contacts.order_by("kind", "-preferred"))
+    cases = list(person.cases.order_by("-opened_on").prefetch_related("proceedings"))
+    record_access(
+        ctx,
+        action="read",
+        category="identity",
+        subject_id=person.pk,
+        record_type="people.person",
+        record_id=person.pk,
+        detail={
+            "categories": ["identity", "address", "contact", "case"],
+            "version": person.row_version,
+        },
+    )
+    return PersonDetail(person, names, addresses, contacts, cases)
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    when: datetime | date
+    kind: str
+    text: str
+
+
+def person_timeline(detail: PersonDetail) -> list[TimelineItem]:
+    """Built from the rows already read for the detail page (no further access)."""
+    from caseledger.cases.models import Hearing, StatusChange
+
+    items: list[TimelineItem] = []
+    for a in detail.addresses:
+        items.append(TimelineItem(a.valid_from, "address", f"Address from {a.city}"))
+    case_ids = [c.pk for c in detail.cases]
+    for case in detail.cases:
+        items.append(TimelineItem(case.opened_on, "case", f"Case {case.reference} opened"))
+    for change in StatusChange.objects.filter(case_id__in=case_ids).select_related("case"):
+        items.append(
+            TimelineItem(
+                change.changed_at,
+                "status",
+                f"Case {change.case.reference}: {change.get_to_status_display()}",
+            )
+        )
+    for hearing in Hearing.objects.filter(proceeding__case_id__in=case_ids).select_related("court"):
+        items.append(
+            TimelineItem(
+                hearing.scheduled_at,
+                "hearing",
+                f"{hearing.get_calendar_display()} hearing, {hearing.court.name}",
+            )
+        )
+
+    def sort_key(item: TimelineItem) -> str:
+        value = item.when
+        return value.isoformat() if isinstance(value, datetime) else f"{value.isoformat()}T00:00"
+
+    return sorted(items, key=sort_key, reverse=True)
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    person: Person
+    next_hearing: datetime | None
+    open_cases: int
+
+
+def list_caseload(
+    *, ctx: AccessContext, page: int = 1, per_page: int = 25
+) -> tuple[list[CaseloadRow], int]:
+    """The persons the context sees in its ordinary work, next hearing first."""
+    from django.db.models import Count, F, Min, Q
+
+    from caseledger.cases.models import CaseStatus
+
+    now = datetime.now().astimezone()
+    qs = (
+        visible_persons(ctx)
+        .annotate(
+            next_hearing=Min(
+                "cases__proceedings__hearings__scheduled_at",
+                filter=Q(cases__proceedings__hearings__scheduled_at__gte=now),
+            ),
+            open_cases=Count("cases", filter=~Q(cases__status=CaseStatus.CLOSED), distinct=True),
+        )
+        .order_by(F("next_hearing").asc(nulls_last=True), "pk")
+    )
+    total = qs.count()
+    page = max(1, page)
+    rows = list(qs.prefetch_related("names")[(page - 1) * per_page : page * per_page])
+    record_access(
+        ctx,
+        action="list",
+        category="identity",
+        record_type="people.person",
+        detail={"results": [str(p.pk) for p in rows], "page": page},
+    )
+    return [CaseloadRow(p, p.next_hearing, p.open_cases) for p in rows], total

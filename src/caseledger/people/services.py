@@ -1,0 +1,328 @@
+"""Writes to person records. Each runs in one transaction with its ledger event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from caseledger.access.context import AccessContext
+from caseledger.access.gate import require_person
+from caseledger.accounts.models import Role
+from caseledger.core.errors import Conflict, PermissionDenied, ValidationError
+from caseledger.ledger.services import record_event
+
+from . import validation
+from .models import Address, Contact, ContactKind, NameKind, Person, PersonName
+from .names import search_key, skeleton
+
+CREATOR_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR})
+
+
+@dataclass
+class NameInput:
+    given_names: str = ""
+    family_names: str = ""
+    full_name: str = ""
+    kind: str = NameKind.PRIMARY
+
+
+@dataclass
+class AddressInput:
+    line1: str
+    city: str
+    valid_from: date
+    line2: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = "US"
+
+
+@dataclass
+class ContactInput:
+    kind: str
+    value: str
+    preferred: bool = False
+
+
+@dataclass
+class PersonInput:
+    name: NameInput
+    aliases: list[NameInput] = field(default_factory=list)
+    date_of_birth: date | None = None
+    a_number: str | None = None
+    citizenship: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    interpreter_needed: bool = False
+    address: AddressInput | None = None
+    contacts: list[ContactInput] = field(default_factory=list)
+
+
+def _event(
+    ctx: AccessContext,
+    person: Person,
+    *,
+    action: str,
+    category: str,
+    record_type: str,
+    record_id: Any,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    record_event(
+        actor=ctx.actor,
+        purpose=ctx.purpose,
+        request_id=ctx.request_id,
+        action=action,
+        category=category,
+        subject_id=person.pk,
+        record_type=record_type,
+        record_id=record_id,
+        detail=detail,
+    )
+
+
+def _make_name(person: Person, data: NameInput, kind: str) -> PersonName:
+    given, family, joined = validation.check_name(data.given_names, data.family_names)
+    full = (data.full_name or "").strip() or joined
+    if kind not in NameKind.values:
+        raise ValidationError(f"Unknown name kind '{kind}'.", field="names")
+    return PersonName(
+        person=person,
+        kind=kind,
+        given_names=given,
+        family_names=family,
+        full_name=full,
+        search_key=search_key(full),
+        skeleton=skeleton(full),
+    )
+
+
+def _check_a_number_free(a_number: str | None, *, exclude: Any = None) -> None:
+    if a_number and Person.objects.filter(a_number=a_number).exclude(pk=exclude).exists():
+        raise Conflict(
+            f"A-number {a_number} is already recorded for another person. "
+            "Search by A-number to find the existing record.",
+            field="a_number",
+        )
+
+
+def _contact(person: Person, data: ContactInput) -> Contact:
+    if data.kind == ContactKind.PHONE:
+        value = validation.normalize_phone(data.value)
+    elif data.kind == ContactKind.EMAIL:
+        value = validation.normalize_email(data.value)
+    else:
+        raise ValidationError(
+            f"Unknown contact kind '{data.kind}' (phone or email).", field="contacts"
+        )
+    return Contact(person=person, kind=data.kind, value=value, preferred=data.preferred)
+
+
+def _address(person: Person, data: AddressInput) -> Address:
+    if not (data.line1 or "").strip() or not (data.city or "").strip():
+        raise ValidationError("An address needs a street line and a city.", field="address")
+    validation.check_countries([data.country])
+    return Address(
+        person=person,
+        line1=data.line1.strip(),
+        line2=data.line2.strip(),
+        city=data.city.strip(),
+        region=data.region.strip(),
+        postal_code=data.postal_code.strip(),
+        country=data.country.upper(),
+        valid_from=data.valid_from,
+    )
+
+
+def create_person(*, ctx: AccessContext, data: PersonInput) -> Person:
+    """Create a person in the creator's office; a case officer takes them on their caseload."""
+    from caseledger.accounts.services import assign_caseload
+
+    user = ctx.user
+    if user.role not in CREATOR_ROLES or user.office_id is None:
+        raise PermissionDenied("Only case officers and supervisors create person records.")
+    a_number = validation.normalize_a_number(data.a_number)
+    person = Person(
+        office_id=user.office_id,
+        a_number=a_number,
+        date_of_birth=validation.check_date_of_birth(data.date_of_birth),
+        citizenship=validation.check_countries(data.citizenship),
+        languages=validation.check_languages(data.languages),
+        interpreter_needed=bool(data.interpreter_needed),
+    )
+    names = [_make_name(person, data.name, NameKind.PRIMARY)]
+    names += [
+        _make_name(person, alias, alias.kind if alias.kind != NameKind.PRIMARY else NameKind.ALIAS)
+        for alias in data.aliases
+    ]
+    contacts = [_contact(person, c) for c in data.contacts]
+    address = _address(person, data.address) if data.address else None
+    try:
+        with transaction.atomic():
+            _check_a_number_free(a_number)
+            person.save(force_insert=True)
+            PersonName.objects.bulk_create(names)
+            Contact.objects.bulk_create(contacts)
+            if address:
+                address.save(force_insert=True)
+            _event(
+                ctx,
+                person,
+                action="create",
+                category="identity",
+                record_type="people.person",
+                record_id=person.pk,
+                detail={
+                    "names": len(names),
+                    "contacts": len(contacts),
+                    "address": address is not None,
+                },
+            )
+            if user.role == Role.CASE_OFFICER:
+                assign_caseload(
+                    officer=user, person=person, actor=ctx.actor, request_id=ctx.request_id
+                )
+    except IntegrityError as exc:
+        raise Conflict(
+            "The record conflicts with an existing one (A-number already in use?).",
+            field="a_number",
+        ) from exc
+    return person
+
+
+UPDATABLE_FIELDS = ("a_number", "date_of_birth", "citizenship", "languages", "interpreter_needed")
+
+
+def update_person(
+    *, ctx: AccessContext, person_id: Any, row_version: int, changes: dict[str, Any]
+) -> Person:
+    """Change identity fields; `row_version` must be the version the caller read (else 409)."""
+    unknown = set(changes) - set(UPDATABLE_FIELDS) - {"name"}
+    if unknown:
+        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    person = require_person(ctx, person_id, category="identity", action="update")
+    with transaction.atomic():
+        if person.row_version != row_version:
+            raise Conflict(
+                f"This record changed since you read it (you had version {row_version}, it is "
+                f"now {person.row_version}). Reload it and apply your change again.",
+                code="stale_version",
+            )
+        values: dict[str, Any] = {}
+        if "a_number" in changes:
+            values["a_number"] = validation.normalize_a_number(changes["a_number"])
+            _check_a_number_free(values["a_number"], exclude=person.pk)
+        if "date_of_birth" in changes:
+            values["date_of_birth"] = validation.check_date_of_birth(changes["date_of_birth"])
+        if "citizenship" in changes:
+            values["citizenship"] = validation.check_countries(changes["citizenship"])
+        if "languages" in changes:
+            values["languages"] = validation.check_languages(changes["languages"])
+        if "interpreter_needed" in changes:
+            values["interpreter_needed"] = bool(changes["interpreter_needed"])
+        changed = sorted(k for k, v in values.items() if getattr(person, k) != v)
+        if "name" in changes:
+            new = _make_name(person, changes["name"], NameKind.PRIMARY)
+            old = person.names.get(kind=NameKind.PRIMARY)
+            if (old.given_names, old.family_names, old.full_name) != (
+                new.given_names,
+                new.family_names,
+                new.full_name,
+            ):
+                old.kind = NameKind.ALIAS if old.full_name != new.full_name else old.kind
+                if old.kind == NameKind.ALIAS:
+                    old.save(update_fields=["kind", "updated_at"])
+                    new.save(force_insert=True)
+                else:
+                    PersonName.objects.filter(pk=old.pk).update(
+                        given_names=new.given_names, family_names=new.family_names
+                    )
+                changed.append("name")
+        updated = Person.objects.filter(pk=person.pk, row_version=row_version).update(
+            row_version=F("row_version") + 1, **values
+        )
+        if updated != 1:
+            raise Conflict(
+                "This record changed while you were saving. Reload and try again.",
+                code="stale_version",
+            )
+        _event(
+            ctx,
+            person,
+            action="update",
+            category="identity",
+            record_type="people.person",
+            record_id=person.pk,
+            detail={"fields": changed, "version": row_version + 1},
+        )
+    person.refresh_from_db()
+    return person
+
+
+def add_name(*, ctx: AccessContext, person_id: Any, data: NameInput) -> PersonName:
+    person = require_person(ctx, person_id, category="identity", action="update")
+    with transaction.atomic():
+        kind = data.kind if data.kind != NameKind.PRIMARY else NameKind.ALIAS
+        name = _make_name(person, data, kind)
+        name.save(force_insert=True)
+        _event(
+            ctx,
+            person,
+            action="create",
+            category="identity",
+            record_type="people.name",
+            record_id=name.pk,
+            detail={"kind": kind},
+        )
+    return name
+
+
+def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) -> Address:
+    """Make `data` the address of record; the previous one ends the day before it starts."""
+    person = require_person(ctx, person_id, category="address", action="update")
+    with transaction.atomic():
+        current = (
+            Address.objects.select_for_update().filter(person=person, valid_to__isnull=True).first()
+        )
+        if current and data.valid_from <= current.valid_from:
+            raise ValidationError(
+                f"The new address must start after the current one (which started "
+                f"{current.valid_from.isoformat()}).",
+                field="valid_from",
+            )
+        address = _address(person, data)
+        if current:
+            current.valid_to = data.valid_from - timedelta(days=1)
+            current.row_version += 1
+            current.save(update_fields=["valid_to", "row_version", "updated_at"])
+        address.save(force_insert=True)
+        _event(
+            ctx,
+            person,
+            action="create",
+            category="address",
+            record_type="people.address",
+            record_id=address.pk,
+            detail={"previous": str(current.pk) if current else None},
+        )
+    return address
+
+
+def add_contact(*, ctx: AccessContext, person_id: Any, data: ContactInput) -> Contact:
+    person = require_person(ctx, person_id, category="contact", action="update")
+    with transaction.atomic():
+        contact = _contact(person, data)
+        contact.save(force_insert=True)
+        _event(
+            ctx,
+            person,
+            action="create",
+            category="contact",
+            record_type="people.contact",
+            record_id=contact.pk,
+            detail={"kind": contact.kind},
+        )
+    return contact

@@ -1,0 +1,254 @@
+"""Pages for persons: dashboard, search, person page, create/edit, break-glass."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from caseledger.access.gate import BREAK_GLASS_ROLES, grant_break_glass
+from caseledger.access.web import active_grant, context_for
+from caseledger.cases import services as case_services
+from caseledger.core.errors import DomainError
+
+from . import selectors, services
+from .forms import AddressForm, BreakGlassForm, OpenCaseForm, PersonForm, split_codes
+from .services import AddressInput, NameInput, PersonInput
+
+PER_PAGE = 25
+
+
+def _form_error(form, exc: DomainError) -> None:
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.message)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    ctx = context_for(request)
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    rows, total = selectors.list_caseload(ctx=ctx, page=page, per_page=PER_PAGE)
+    paginator = Paginator(range(total), PER_PAGE)
+    return render(
+        request,
+        "people/dashboard.html",
+        {
+            "rows": rows,
+            "total": total,
+            "ctx": ctx,
+            "page_obj": paginator.get_page(page) if total else None,
+        },
+    )
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    ctx = context_for(request)
+    query = request.GET.get("q", "").strip()
+    results = selectors.search_persons(ctx=ctx, query=query) if query else []
+    template = "people/_results.html" if request.headers.get("HX-Request") else "people/search.html"
+    return render(request, template, {"query": query, "results": results, "ctx": ctx})
+
+
+@login_required
+def person_detail(request: HttpRequest, person_id: str) -> HttpResponse:
+    ctx = context_for(request, person_id=person_id)
+    detail = selectors.get_person(ctx=ctx, person_id=person_id)
+    return render(
+        request,
+        "people/person_detail.html",
+        {
+            "d": detail,
+            "ctx": ctx,
+            "timeline": selectors.person_timeline(detail),
+            "grant": active_grant(request, person_id) if ctx.purpose == "break_glass" else None,
+        },
+    )
+
+
+def _person_input(form: PersonForm) -> PersonInput:
+    c = form.cleaned_data
+    return PersonInput(
+        name=NameInput(
+            given_names=c["given_names"], family_names=c["family_names"], full_name=c["full_name"]
+        ),
+        date_of_birth=c["date_of_birth"],
+        a_number=c["a_number"] or None,
+        citizenship=split_codes(c["citizenship"]),
+        languages=split_codes(c["languages"]),
+        interpreter_needed=c["interpreter_needed"],
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def person_create(request: HttpRequest) -> HttpResponse:
+    ctx = context_for(request)
+    form = PersonForm(request.POST or None)
+    address_form = AddressForm(request.POST or None, prefix="address")
+    wants_address = bool(request.POST.get("address-line1"))
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and (not wants_address or address_form.is_valid())
+    ):
+        data = _person_input(form)
+        if wants_address:
+            data.address = AddressInput(**address_form.cleaned_data)
+        try:
+            person = services.create_person(ctx=ctx, data=data)
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Person record created."))
+            return redirect("people:detail", person_id=person.pk)
+    return render(
+        request,
+        "people/person_form.html",
+        {"form": form, "address_form": address_form, "creating": True, "ctx": ctx},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def person_edit(request: HttpRequest, person_id: str) -> HttpResponse:
+    ctx = context_for(request, person_id=person_id)
+    detail = selectors.get_person(ctx=ctx, person_id=person_id)
+    p, name = detail.person, detail.primary_name
+    initial = {
+        "given_names": name.given_names if name else "",
+        "family_names": name.family_names if name else "",
+        "full_name": name.full_name if name else "",
+        "date_of_birth": p.date_of_birth,
+        "a_number": p.a_number or "",
+        "citizenship": ", ".join(p.citizenship),
+        "languages": ", ".join(p.languages),
+        "interpreter_needed": p.interpreter_needed,
+    }
+    form = PersonForm(request.POST or None, initial=initial)
+    version = request.POST.get("row_version", p.row_version)
+    if request.method == "POST" and form.is_valid():
+        data = _person_input(form)
+        changes = {
+            "name": data.name,
+            "date_of_birth": data.date_of_birth,
+            "a_number": data.a_number,
+            "citizenship": data.citizenship,
+            "languages": data.languages,
+            "interpreter_needed": data.interpreter_needed,
+        }
+        try:
+            services.update_person(
+                ctx=ctx, person_id=p.pk, row_version=int(version), changes=changes
+            )
+        except (DomainError, ValueError) as exc:
+            _form_error(
+                form,
+                exc
+                if isinstance(exc, DomainError)
+                else DomainError(_("The form is out of date; reload it.")),
+            )
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("people:detail", person_id=p.pk)
+    return render(
+        request,
+        "people/person_form.html",
+        {"form": form, "creating": False, "d": detail, "ctx": ctx, "row_version": version},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def address_add(request: HttpRequest, person_id: str) -> HttpResponse:
+    ctx = context_for(request, person_id=person_id)
+    detail = selectors.get_person(ctx=ctx, person_id=person_id)
+    form = AddressForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_address(
+                ctx=ctx, person_id=detail.person.pk, data=AddressInput(**form.cleaned_data)
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(
+                request, _("New address of record saved; the previous one is kept in the history.")
+            )
+            return redirect("people:detail", person_id=detail.person.pk)
+    return render(
+        request,
+        "people/address_form.html",
+        {"form": form, "d": detail, "ctx": ctx},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_open(request: HttpRequest, person_id: str) -> HttpResponse:
+    ctx = context_for(request, person_id=person_id)
+    detail = selectors.get_person(ctx=ctx, person_id=person_id)
+    form = OpenCaseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        c = form.cleaned_data
+        try:
+            case = case_services.open_case(
+                ctx=ctx,
+                person_id=detail.person.pk,
+                case_type=c["case_type"],
+                court_code=c["court"].code,
+                opened_on=c["opened_on"],
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, _("Case opened."))
+            return redirect("cases:detail", case_id=case.pk)
+    return render(
+        request,
+        "people/case_form.html",
+        {"form": form, "d": detail, "ctx": ctx},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def break_glass(request: HttpRequest, person_id: str) -> HttpResponse:
+    if request.user.role not in BREAK_GLASS_ROLES:
+        return render(
+            request,
+            "error.html",
+            {"error": DomainError(_("Your role cannot use emergency access."))},
+            status=403,
+        )
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            grant_break_glass(
+                user=request.user,
+                person_id=person_id,
+                reason=form.cleaned_data["reason"],
+                request_id=getattr(request, "request_id", ""),
+            )
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            return redirect(reverse("people:detail", kwargs={"person_id": person_id}))
+    return render(
+        request,
+        "access/break_glass.html",
+        {"form": form, "person_id": person_id},
+        status=422 if form.errors else 200,
+    )

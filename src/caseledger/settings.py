@@ -1,0 +1,222 @@
+"""Settings, all read from the environment.
+
+`DATABASE_URL` picks the database (default: a SQLite file under `var/`). It is read here,
+before Django sets anything up, so that the test runner and the CLI agree on the engine.
+`CASELEDGER_DEMO=1` turns on the demo conveniences (well-known passwords, no MFA step); it
+must never be set in a deployment.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = Path(os.environ.get("CASELEDGER_HOME", Path.cwd()))
+VAR_DIR = Path(os.environ.get("CASELEDGER_VAR", PROJECT_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEMO = env_bool("CASELEDGER_DEMO")
+DEBUG = env_bool("CASELEDGER_DEBUG", default=False)
+
+SECRET_KEY = os.environ.get("CASELEDGER_SECRET_KEY", "")
+if not SECRET_KEY:
+    if DEMO or env_bool("CASELEDGER_TESTING"):
+        SECRET_KEY = "caseledger-demo-only-not-secret-" + "x" * 32
+    else:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "CASELEDGER_SECRET_KEY is not set. Set it in the environment "
+            "(or CASELEDGER_DEMO=1 for the demo)."
+        )
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("CASELEDGER_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("CASELEDGER_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "ninja",
+    "caseledger.core",
+    "caseledger.accounts",
+    "caseledger.ledger",
+    "caseledger.access",
+    "caseledger.people",
+    "caseledger.cases",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "caseledger.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "caseledger.accounts.middleware.StaffMfaRequiredMiddleware",
+    "axes.middleware.AxesMiddleware",
+    "caseledger.core.middleware.DomainErrorMiddleware",
+]
+
+ROOT_URLCONF = "caseledger.urls"
+WSGI_APPLICATION = "caseledger.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "caseledger.core.context_processors.site",
+            ],
+        },
+    }
+]
+
+# --- database ---------------------------------------------------------------------------
+DEFAULT_SQLITE = f"sqlite:///{VAR_DIR / 'caseledger.sqlite3'}"
+DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_SQLITE)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Column comments document the schema on PostgreSQL; SQLite simply has none.
+# Lockout is per account (the issue asks for it): an address shared by a whole office must
+# not lock everyone out. Per-address rate limits belong in the reverse proxy.
+SILENCED_SYSTEM_CHECKS = ["fields.W163", "axes.W006"]
+
+# --- accounts, passwords, sessions, lockout ---------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "people:dashboard"
+
+# Staff must pass a TOTP step; only the demo may switch it off.
+CASELEDGER_REQUIRE_STAFF_MFA = not DEMO
+
+# Lock an account after 5 failed logins; the lock and the count last 15 minutes.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "caseledger.accounts.views.locked_out"
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+
+# Idle timeout: a session ends after 15 idle minutes; every request renews it.
+SESSION_COOKIE_AGE = int(os.environ.get("CASELEDGER_IDLE_TIMEOUT_SECONDS", 15 * 60))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("CASELEDGER_SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+API_TOKEN_TTL = timedelta(hours=int(os.environ.get("CASELEDGER_API_TOKEN_HOURS", "8")))
+
+# --- access gate --------------------------------------------------------------------------
+BREAK_GLASS_MINUTES = int(os.environ.get("CASELEDGER_BREAK_GLASS_MINUTES", "60"))
+BREAK_GLASS_MIN_REASON = 20
+
+# --- ledger -------------------------------------------------------------------------------
+# SQLite serialises writers, so events are chained as they are written. On PostgreSQL
+# writers never wait on each other: one integrator chains committed events in the background.
+LEDGER_INTEGRATE_INLINE = env_bool(
+    "CASELEDGER_LEDGER_INLINE",
+    default=DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",
+)
+LEDGER_INTEGRATE_INTERVAL_SECONDS = float(os.environ.get("CASELEDGER_LEDGER_INTERVAL", "2"))
+
+# --- requests -----------------------------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+
+# --- i18n ---------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+# --- static files -------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG and not env_bool("CASELEDGER_TESTING")
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("CASELEDGER_LOG_LEVEL", "WARNING")},
+}

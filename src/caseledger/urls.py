@@ -1,0 +1,21 @@
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from caseledger.api import api
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="people:dashboard", permanent=False)),
+    path("accounts/", include("caseledger.accounts.urls")),
+    path("persons/", include("caseledger.people.urls")),
+    path("cases/", include("caseledger.cases.urls")),
+    path("api/v1/", api.urls),
+    path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
+    path("healthz", healthz),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
