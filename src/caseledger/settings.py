@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "caseledger.access",
     "caseledger.people",
     "caseledger.cases",
+    "caseledger.biometrics",
 ]
 
 MIDDLEWARE = [
@@ -183,6 +184,24 @@ LEDGER_INTEGRATE_INLINE = env_bool(
     default=DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",
 )
 LEDGER_INTEGRATE_INTERVAL_SECONDS = float(os.environ.get("CASELEDGER_LEDGER_INTERVAL", "2"))
+
+# --- encryption at rest -------------------------------------------------------------------
+# Keys for biometric templates and evidence images: base64 of 32 random bytes, newest first,
+# comma-separated ("id:key" pairs allow rotation). Read from the environment, never stored in
+# the database. Demo and tests derive a fixed key so that they run without set-up.
+ENCRYPTION_KEYS = os.environ.get("CASELEDGER_ENCRYPTION_KEYS", "")
+if not ENCRYPTION_KEYS and (DEMO or env_bool("CASELEDGER_TESTING")):
+    import base64
+    import hashlib
+
+    ENCRYPTION_KEYS = "demo:" + base64.b64encode(
+        hashlib.sha256(b"caseledger demo and test key, not secret").digest()).decode()
+
+# --- face verification ----------------------------------------------------------------------
+FACE_MATCH_THRESHOLD = float(os.environ.get("CASELEDGER_FACE_THRESHOLD", "0.5"))
+FACE_THRESHOLD_VERSION = os.environ.get("CASELEDGER_FACE_THRESHOLD_VERSION", "2026-11-dlib-v1")
+FACE_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+FACE_MAX_PIXELS = 40_000_000
 
 # --- requests -----------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024

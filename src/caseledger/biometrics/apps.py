@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BiometricsConfig(AppConfig):
+    name = "caseledger.biometrics"
+    label = "biometrics"
