@@ -39,6 +39,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 _counter = itertools.count(10_000_000)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ledger_signing_key(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One signing key for the session, in a temporary file (never in the database)."""
+    from django.conf import settings
+
+    from caseledger.ledger import checkpoints
+
+    path = tmp_path_factory.mktemp("ledger-key") / "signing.key"
+    settings.LEDGER_SIGNING_KEY_FILE = str(path)
+    checkpoints.ensure_demo_key()
+    return checkpoints.verifier_key()
+
+
+@pytest.fixture(autouse=True)
+def checkpoint_dir(settings: Any, tmp_path: Any) -> Any:
+    """Each test writes its checkpoints to its own directory (the write-once stand-in)."""
+    settings.LEDGER_CHECKPOINT_DIR = str(tmp_path / "checkpoints")
+    return tmp_path / "checkpoints"
+
+
 @pytest.fixture
 def offices(db: Any) -> dict[str, Office]:
     return {

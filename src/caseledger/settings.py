@@ -123,7 +123,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Column comments document the schema on PostgreSQL; SQLite simply has none.
@@ -184,6 +183,17 @@ LEDGER_INTEGRATE_INLINE = env_bool(
     default=DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",
 )
 LEDGER_INTEGRATE_INTERVAL_SECONDS = float(os.environ.get("CASELEDGER_LEDGER_INTERVAL", "2"))
+# Signed checkpoints: the origin line (also the signing key's name), where the key is read
+# from (a file; or the environment variable CASELEDGER_LEDGER_SIGNING_KEY, which wins), how
+# often a checkpoint is signed when events arrived, and the directory checkpoints are also
+# written to (in production: write-once storage).
+LEDGER_ORIGIN = os.environ.get("CASELEDGER_LEDGER_ORIGIN", "caseledger.example/ledger")
+LEDGER_SIGNING_KEY_FILE = os.environ.get(
+    "CASELEDGER_LEDGER_SIGNING_KEY_FILE",
+    str(VAR_DIR / "ledger-signing.key") if DEMO or env_bool("CASELEDGER_TESTING") else "",
+)
+LEDGER_CHECKPOINT_INTERVAL_SECONDS = float(os.environ.get("CASELEDGER_CHECKPOINT_INTERVAL", "5"))
+LEDGER_CHECKPOINT_DIR = os.environ.get("CASELEDGER_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints"))
 
 # --- encryption at rest -------------------------------------------------------------------
 # Keys for biometric templates and evidence images: base64 of 32 random bytes, newest first,

@@ -42,23 +42,22 @@ def ledger(db):
     return list(Entry.objects.order_by("position").select_related("event"))
 
 
+LEDGER_TABLES = ("ledger_event", "ledger_entry", "ledger_node", "ledger_checkpoint")
+
+
 @contextmanager
 def bypass_protection():
     """What a database owner can do: switch the append-only triggers off (PostgreSQL)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
-            cur.execute(
-                "ALTER TABLE ledger_event DISABLE TRIGGER USER;"
-                "ALTER TABLE ledger_entry DISABLE TRIGGER USER;"
-            )
+            for table in LEDGER_TABLES:
+                cur.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         try:
             yield
         finally:
             with connection.cursor() as cur:
-                cur.execute(
-                    "ALTER TABLE ledger_event ENABLE TRIGGER USER;"
-                    "ALTER TABLE ledger_entry ENABLE TRIGGER USER;"
-                )
+                for table in LEDGER_TABLES:
+                    cur.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     else:
         yield
 

@@ -116,3 +116,39 @@ class Entry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"entry {self.position}"
+
+
+class Node(AppendOnlyModel):
+    """The hash of a complete subtree of the Merkle tree, stored once when it fills up.
+
+    Level 0 (the leaf hashes) lives in `Entry`; a node at `level` >= 1 covers the leaves
+    [index << level, (index + 1) << level). Proofs are served from these without
+    recomputing the tree.
+    """
+
+    pk = models.CompositePrimaryKey("level", "index")
+    level = models.PositiveSmallIntegerField(db_comment="Height of the subtree (>= 1)")
+    index = models.BigIntegerField(db_comment="Position of the subtree at its level")
+    hash = models.BinaryField(max_length=32, db_comment="RFC 6962 node hash")
+
+    class Meta:
+        db_table = "ledger_node"
+
+    def __str__(self) -> str:
+        return f"node {self.level}/{self.index}"
+
+
+class Checkpoint(AppendOnlyModel):
+    """A signed tree head in the C2SP signed-note format, kept as it was signed."""
+
+    size = models.BigIntegerField(primary_key=True, db_comment="Tree size (number of entries)")
+    root = models.BinaryField(max_length=32, db_comment="Merkle tree hash at that size")
+    note = models.TextField(db_comment="The signed note, byte for byte")
+    key_id = models.CharField(max_length=200, db_comment="name+hex key hash of the signing key")
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "ledger_checkpoint"
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.size}"

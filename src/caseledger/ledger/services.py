@@ -14,8 +14,8 @@ from django.db import DatabaseError, connection, transaction
 from caseledger.core import clock
 from caseledger.core.errors import LedgerUnavailable
 
-from . import encoding
-from .models import Entry, Event, Outcome
+from . import encoding, tree
+from .models import Entry, Event, Node, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +121,10 @@ def _pending(limit: int | None) -> Iterable[Event]:
 
 def _integrate(limit: int | None) -> int:
     last = Entry.objects.order_by("-position").only("position", "chain_hash").first()
-    position = last.position + 1 if last else 0
+    first = position = last.position + 1 if last else 0
     previous = bytes(last.chain_hash) if last else encoding.CHAIN_START
     now = clock.now()
-    entries = []
+    entries: list[Entry] = []
     for event in _pending(limit):
         leaf_digest = bytes(event.leaf_hash)
         previous = encoding.chain_hash(previous, leaf_digest)
@@ -140,6 +140,9 @@ def _integrate(limit: int | None) -> int:
         position += 1
     if entries:
         Entry.objects.bulk_create(entries)
+        nodes = tree.completed_nodes(first, [bytes(e.leaf_hash) for e in entries],
+                                     tree.NodeStore())
+        Node.objects.bulk_create(nodes)
     return len(entries)
 
 

@@ -2,10 +2,12 @@
 
 For every entry, in position order: positions are dense from 0; the event it names exists;
 re-encoding the event's fields gives exactly its stored leaf bytes; the leaf hash matches;
-and the chain hash equals SHA-256(previous chain hash || leaf hash). An altered field, a
-removed row or two swapped rows each break one of these at the first affected position.
-Removing rows from the end of the log cannot be seen from the database alone: that is what
-signed checkpoints held outside the database are for.
+the chain hash equals SHA-256(previous chain hash || leaf hash); and the Merkle tree root at
+each signed checkpoint's size equals the signed root. An altered field, a removed row or two
+swapped rows each break one of these at the first affected position. A rewrite of the whole
+log from some point on, or a cut tail, is caught by the signed checkpoints (their signatures
+are checked with the configured key); one that also replaces the checkpoints in the database
+is caught by the auditor's copies (`caseledger-verify`), which the database cannot reach.
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from . import encoding
-from .models import Entry, Event
+from django.core.exceptions import ImproperlyConfigured
+
+from caseledger_verify import merkle, note
+
+from . import checkpoints as checkpoints_mod
+from . import encoding, tree
+from .models import Checkpoint, Entry, Event
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,15 @@ def _failure(problem: str, uuid: str = "", *, head: bytes, position: int,
 def verify_ledger(
     *, chunk: int = 5000, progress: Callable[[int], None] | None = None
 ) -> VerifyResult:
+    """Check every entry, then the Merkle tree against the signed checkpoints.
+
+    Checkpoint signatures are checked with the configured key when one is available.
+    """
     expected_position = 0
     previous = encoding.CHAIN_START
     last_position = -1
+    builder = merkle.TreeBuilder()
+    checkpoints = {c.size: c for c in Checkpoint.objects.all()}
     while True:
         entries = list(
             Entry.objects.filter(position__gt=last_position).order_by("position")[:chunk]
@@ -79,6 +92,11 @@ def verify_ledger(
                     "leaf hash does not match the event bytes (altered or reordered)",
                     str(event.uuid),
                 )
+            builder.append(digest)
+            checkpoint = checkpoints.get(builder.size)
+            if checkpoint is not None and builder.root() != bytes(checkpoint.root):
+                return fail(f"the tree up to here does not match signed checkpoint "
+                            f"{checkpoint.size} (an earlier entry was changed)", str(event.uuid))
             previous = encoding.chain_hash(previous, digest)
             if previous != bytes(entry.chain_hash):
                 return fail(
@@ -91,4 +109,31 @@ def verify_ledger(
         if progress:
             progress(len(entries))
     pending = Event.objects.filter(entry__isnull=True).count()
+    problem = _check_checkpoints(checkpoints, expected_position, builder)
+    if problem:
+        return VerifyResult(False, expected_position, pending, previous.hex(), problem)
     return VerifyResult(True, expected_position, pending, previous.hex())
+
+
+def _check_checkpoints(checkpoints: dict[int, Checkpoint], size: int,
+                       builder: merkle.TreeBuilder) -> str:
+    beyond = [s for s in checkpoints if s > size]
+    if beyond:
+        return (f"checkpoint {max(beyond)} was signed but the log has only {size} entries: "
+                "entries were removed from the end")
+    try:
+        key = checkpoints_mod.verifier_key()
+    except ImproperlyConfigured:
+        key = None
+    for checkpoint in checkpoints.values():
+        if key is None:
+            break
+        try:
+            signed = note.verify_note(checkpoint.note, key)
+        except note.NoteError as exc:
+            return f"checkpoint {checkpoint.size}: {exc}"
+        if signed.size != checkpoint.size or signed.root != bytes(checkpoint.root):
+            return f"checkpoint {checkpoint.size}: stored size/root differ from the signed note"
+    if size and tree.root_at(size) != builder.root():
+        return "the stored Merkle nodes do not match the entries (a node was altered)"
+    return ""

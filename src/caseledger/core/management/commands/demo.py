@@ -27,6 +27,10 @@ class Command(BaseCommand):
                 "passwords). `make demo` sets it."
             )
         call_command("migrate", interactive=False, verbosity=0)
+        from caseledger.ledger.checkpoints import ensure_demo_key
+
+        if ensure_demo_key():
+            self.stdout.write("Created a demo ledger signing key under var/.")
         from caseledger.demo import DEMO_PASSWORD, STAFF, seed
 
         if User.objects.exists():
@@ -36,5 +40,6 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for username, role, office in STAFF:
             self.stdout.write(f"  {username:<18} {role}{' (' + office + ')' if office else ''}")
+        call_command("ledger", "checkpoint", stdout=self.stdout)
         if not options["no_serve"]:
             call_command("serve", port=options["port"])

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from typing import Any
 
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -26,13 +25,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("collectstatic", interactive=False, verbosity=0)
-        helpers: list[subprocess.Popen[bytes]] = []
-        if not settings.LEDGER_INTEGRATE_INLINE:
-            helpers.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "caseledger.cli", "ledger", "integrate", "--loop"]
-                )
-            )
+        # One background process integrates events (on PostgreSQL; SQLite chains inline) and
+        # signs a checkpoint whenever events arrived.
+        helpers = [subprocess.Popen(
+            [sys.executable, "-m", "caseledger.cli", "ledger", "integrate", "--loop"])]
         self.stdout.write(
             f"caseledger on http://{options['host']}:{options['port']}/ "
             f"({options['workers']} workers)"

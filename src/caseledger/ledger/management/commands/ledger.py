@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from caseledger.ledger import checkpoints
+from caseledger.ledger.export import export_ledger
 from caseledger.ledger.models import Entry
 from caseledger.ledger.services import integrate_pending
 from caseledger.ledger.verify import verify_ledger
 
 
 class Command(BaseCommand):
-    help = "Work with the access ledger: verify its integrity, integrate pending events."
+    help = "The access ledger: verify, integrate, checkpoint, export, keygen."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -27,14 +32,56 @@ class Command(BaseCommand):
         integrate.add_argument(
             "--loop",
             action="store_true",
-            help="Keep integrating every LEDGER_INTEGRATE_INTERVAL_SECONDS.",
+            help="Keep integrating every LEDGER_INTEGRATE_INTERVAL_SECONDS and sign a checkpoint "
+            "every LEDGER_CHECKPOINT_INTERVAL_SECONDS when events arrived.",
         )
+        sub.add_parser("checkpoint", help="Integrate what is pending and sign a checkpoint now.")
+        export = sub.add_parser("export", help="Write entries, checkpoints and key for auditors.")
+        export.add_argument("--out", required=True, type=Path, help="Directory to write.")
+        keygen = sub.add_parser("keygen", help="Create a signing key (print it, or --out FILE).")
+        keygen.add_argument("--out", type=Path, help="File to write the secret key to (0600).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["action"] == "verify":
-            self.verify(options)
+        getattr(self, options["action"])(options)
+
+    def checkpoint(self, options: dict[str, Any]) -> None:
+        integrate_pending()
+        try:
+            made = checkpoints.sign_checkpoint(force=True)
+        except (checkpoints.CheckpointRefused, ImproperlyConfigured) as exc:
+            raise CommandError(str(exc), returncode=1) from exc
+        current = made or checkpoints.latest()
+        if current is None:
+            raise CommandError("nothing to sign", returncode=1)
+        state = "signed" if made else "unchanged since"
+        self.stdout.write(f"{state} checkpoint {current.size}: {bytes(current.root).hex()}")
+
+    def export(self, options: dict[str, Any]) -> None:
+        integrate_pending()
+        out: Path = options["out"]
+        if out.exists() and any(out.iterdir()):
+            raise CommandError(f"{out} is not empty; export into a new directory.")
+        total = Entry.objects.count()
+        from rich.progress import Progress
+
+        with Progress(transient=True, disable=total < 50_000) as progress:
+            task = progress.add_task("exporting ledger", total=total)
+            entries, signed = export_ledger(out, progress=lambda n: progress.advance(task, n))
+        self.stdout.write(f"exported {entries} entries and {signed} checkpoints to {out}")
+
+    def keygen(self, options: dict[str, Any]) -> None:
+        from caseledger_verify import note
+
+        secret, public = note.generate_signer(settings.LEDGER_ORIGIN)
+        if options["out"]:
+            path: Path = options["out"]
+            if path.exists():
+                raise CommandError(f"{path} exists; refusing to overwrite a signing key.")
+            path.write_text(secret + "\n")
+            path.chmod(0o600)
+            self.stdout.write(f"secret key written to {path}\npublic key: {public}")
         else:
-            self.integrate(options)
+            self.stdout.write(secret)
 
     def verify(self, options: dict[str, Any]) -> None:
         if not options["no_integrate"]:
@@ -57,6 +104,12 @@ class Command(BaseCommand):
             self.stdout.write(f"integrated {integrate_pending()} events")
             return
         interval = settings.LEDGER_INTEGRATE_INTERVAL_SECONDS
-        while True:  # pragma: no cover - a service loop, stopped by its supervisor
+        every = max(1, round(settings.LEDGER_CHECKPOINT_INTERVAL_SECONDS / interval))
+        for tick in itertools.count():  # a service loop, stopped by its supervisor
             integrate_pending()
+            if tick % every == 0:
+                try:
+                    checkpoints.sign_checkpoint()
+                except checkpoints.CheckpointRefused as exc:
+                    self.stderr.write(f"checkpoint refused: {exc}")
             time.sleep(interval)

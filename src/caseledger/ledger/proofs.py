@@ -1,0 +1,60 @@
+"""Proofs served to auditors and participants (no personal data: hashes and positions)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from caseledger.core.errors import NotFound, ValidationError
+from caseledger_verify import merkle
+
+from . import tree
+from .models import Checkpoint, Entry, Event
+
+
+def _tree_size() -> int:
+    last = Entry.objects.order_by("-position").values_list("position", flat=True).first()
+    return 0 if last is None else last + 1
+
+
+def _check_size(size: int, what: str = "size") -> None:
+    current = _tree_size()
+    if size < 1 or size > current:
+        raise ValidationError(f"{what} must be between 1 and the tree size ({current}).",
+                              field=what)
+
+
+def inclusion(*, event_id: Any, size: int | None = None) -> dict[str, Any]:
+    """The inclusion proof of one event in the tree of `size` (default: latest checkpoint)."""
+    try:
+        eid = uuid.UUID(str(event_id))
+    except ValueError:
+        raise ValidationError("event must be an event id (UUID).", field="event") from None
+    row = (Event.objects.filter(uuid=eid).values_list("entry__position", "leaf_hash").first())
+    if row is None:
+        raise NotFound("No event has that id.")
+    position, digest = row
+    if position is None:
+        raise NotFound("That event is not yet integrated into the tree; try again in a few "
+                       "seconds.", code="not_integrated")
+    if size is None:
+        latest = Checkpoint.objects.order_by("-size").values_list("size", flat=True).first()
+        if latest is None or latest <= position:
+            raise NotFound("No signed checkpoint includes that event yet.",
+                           code="not_checkpointed")
+        size = latest
+    _check_size(size)
+    if position >= size:
+        raise ValidationError(f"The event is at position {position}; a tree of size {size} "
+                              "does not include it.", field="size")
+    proof = merkle.InclusionProof(position, size, bytes(digest),
+                                  tuple(tree.inclusion_proof(position, size)))
+    return proof.to_dict()
+
+
+def consistency(*, first: int, second: int) -> dict[str, Any]:
+    if first < 0 or first > second:
+        raise ValidationError("from must be between 0 and to.", field="from")
+    _check_size(second, "to")
+    proof = merkle.ConsistencyProof(first, second, tuple(tree.consistency_proof(first, second)))
+    return proof.to_dict()
