@@ -48,6 +48,14 @@ class StatusChangeOut(BaseModel):
     changed_at: datetime
 
 
+class DeadlineOut(BaseModel):
+    rule: str
+    label: str
+    trigger: date
+    due: date | None
+    state: str
+
+
 class CaseOut(BaseModel):
     id: uuid.UUID
     person: uuid.UUID
@@ -59,6 +67,7 @@ class CaseOut(BaseModel):
     allowed_transitions: list[str]
     proceedings: list[ProceedingOut]
     status_changes: list[StatusChangeOut]
+    deadlines: list[DeadlineOut]
 
 
 class TransitionIn(StrictIn):
@@ -106,6 +115,7 @@ def _case_out(detail: selectors.CaseDetail) -> CaseOut:
         status_changes=[
             StatusChangeOut.model_validate(s, from_attributes=True) for s in detail.status_changes
         ],
+        deadlines=[DeadlineOut.model_validate(d, from_attributes=True) for d in detail.deadlines],
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -147,3 +148,76 @@ def compute(rule: str, trigger: datetime | date, *, time_zone: str = "America/Ne
 
 def _ordered(pauses: Iterable[tuple[date, date | None]]) -> Sequence[tuple[date, date | None]]:
     return sorted(pauses, key=lambda p: p[0])
+
+
+@dataclass(frozen=True)
+class CaseDeadline:
+    rule: str
+    label: str
+    trigger: date
+    due: date | None  # None: the clock is stopped (e.g. an appeal is pending)
+    state: str  # overdue, due_soon (within 7 days), upcoming, paused
+
+    @property
+    def days_left(self) -> int | None:
+        from caseledger.core import clock
+
+        return None if self.due is None else (self.due - clock.today()).days
+
+
+APPEALABLE = {"removal_ordered", "voluntary_departure", "relief_granted", "terminated"}
+
+
+def _state(due: date | None, today: date) -> str:
+    if due is None:
+        return "paused"
+    if due < today:
+        return "overdue"
+    return "due_soon" if (due - today).days <= 7 else "upcoming"
+
+
+def deadlines_for_case(case: Any, decisions: Sequence[Any], status_changes: Sequence[Any],
+                       time_zone: str, today: date) -> list[CaseDeadline]:
+    """The open deadlines that follow from a case's decisions and status history.
+
+    - a decision that can be appealed, while the case is `decided`: the BIA appeal deadline,
+      counted from the oral decision or the service of a written one;
+    - voluntary departure granted: the departure date (stopped while an appeal is pending)
+      and the bond, while the case has not reached departed/closed;
+    - a final order: the motion-to-reopen deadline.
+    """
+    status = case.status
+    out: list[CaseDeadline] = []
+
+    def add(rule: str, trigger: date, pauses: Iterable[tuple[date, date | None]] = ()) -> None:
+        due = compute(rule, trigger, time_zone=time_zone, pauses=pauses)
+        out.append(CaseDeadline(rule, RULES[rule].label, trigger, due, _state(due, today)))
+
+    appeal_periods: list[tuple[date, date | None]] = []
+    opened: date | None = None
+    for change in sorted(status_changes, key=lambda c: c.changed_at):
+        day = local_date(change.changed_at, time_zone)
+        if change.to_status == "appealed":
+            opened = day
+        elif opened is not None:
+            appeal_periods.append((opened, day))
+            opened = None
+    if opened is not None:
+        appeal_periods.append((opened, None))
+    for decision in decisions:
+        kind = decision.kind
+        served = decision.served_on
+        trigger = decision.decided_on if decision.oral else (
+            served or decision.decided_on)
+        if kind in APPEALABLE and status == "decided":
+            add("bia-appeal", trigger)
+        if kind == "voluntary_departure" and status not in {"departed", "closed"}:
+            add("vd-post", decision.decided_on, appeal_periods)
+            if status == "decided":
+                add("vd-bond", decision.decided_on)
+    if status == "final_order":
+        final = [c for c in status_changes if c.to_status == "final_order"]
+        if final:
+            last_final = max(c.changed_at for c in final)
+            add("motion-reopen", local_date(last_final, time_zone))
+    return sorted(out, key=lambda d: (d.due is None, d.due or today))

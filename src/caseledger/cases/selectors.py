@@ -10,7 +10,9 @@ from django.db.models import Prefetch
 
 from caseledger.access.context import AccessContext
 from caseledger.access.gate import deny, record_access, visible_persons
+from caseledger.core import clock
 
+from .deadlines import CaseDeadline, deadlines_for_case
 from .models import Case, Hearing, Proceeding, StatusChange
 from .workflow import allowed_next
 
@@ -53,6 +55,14 @@ class CaseDetail:
     proceedings: list[Proceeding]
     status_changes: list[StatusChange]
     next_statuses: list[str]
+
+    @property
+    def deadlines(self) -> list[CaseDeadline]:
+        decisions = [d for p in self.proceedings for d in p.decisions.all()]
+        court = self.proceedings[-1].court if self.proceedings else None
+        return deadlines_for_case(self.case, decisions, self.status_changes,
+                                  court.time_zone if court else "America/New_York",
+                                  clock.today())
 
     @property
     def hearings(self) -> list[Hearing]:

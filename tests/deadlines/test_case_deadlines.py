@@ -1,0 +1,106 @@
+"""Deadlines that follow from a case's decisions, as shown on the case page and API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from caseledger.cases import services
+from caseledger.cases.models import StatusChange
+from caseledger.cases.selectors import get_case
+from tests.conftest import context
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def case(users, make_person):
+    person = make_person("officer_east")
+    ctx = context(users["officer_east"])
+    today = timezone.localdate()
+    return ctx, services.open_case(ctx=ctx, person_id=person.pk, case_type="removal",
+                                   court_code="NYC", opened_on=today - timedelta(days=200))
+
+
+def _deadlines(ctx, case):
+    return {d.rule: d for d in get_case(ctx=ctx, case_id=case.pk).deadlines}
+
+
+def test_oral_removal_order_opens_the_appeal_window(case):
+    ctx, c = case
+    decided = timezone.localdate() - timedelta(days=3)
+    services.record_decision(ctx=ctx, case_id=c.pk, kind="removal_ordered", decided_on=decided)
+    services.transition_case(ctx=ctx, case_id=c.pk, to_status="decided")
+    found = _deadlines(ctx, c)
+    assert set(found) == {"bia-appeal"}
+    assert found["bia-appeal"].trigger == decided
+    assert found["bia-appeal"].due >= decided + timedelta(days=30)
+    assert found["bia-appeal"].state == "upcoming"
+
+
+def test_written_decision_counts_from_service(case):
+    ctx, c = case
+    today = timezone.localdate()
+    decision = services.record_decision(ctx=ctx, case_id=c.pk, kind="removal_ordered",
+                                        decided_on=today - timedelta(days=40), oral=False)
+    decision.served_on = today - timedelta(days=10)
+    decision.save()
+    services.transition_case(ctx=ctx, case_id=c.pk, to_status="decided")
+    assert _deadlines(ctx, c)["bia-appeal"].trigger == today - timedelta(days=10)
+
+
+def test_voluntary_departure_and_bond_and_overdue(case):
+    ctx, c = case
+    decided = timezone.localdate() - timedelta(days=70)
+    services.record_decision(ctx=ctx, case_id=c.pk, kind="voluntary_departure",
+                             decided_on=decided)
+    services.transition_case(ctx=ctx, case_id=c.pk, to_status="decided")
+    found = _deadlines(ctx, c)
+    assert found["vd-post"].due == decided + timedelta(days=60)
+    assert found["vd-post"].state == "overdue"
+    assert found["vd-bond"].state == "overdue"
+    assert found["bia-appeal"].state == "overdue"
+
+
+def test_pending_appeal_pauses_the_departure_clock(case):
+    ctx, c = case
+    decided = timezone.localdate() - timedelta(days=40)
+    services.record_decision(ctx=ctx, case_id=c.pk, kind="voluntary_departure",
+                             decided_on=decided)
+    services.transition_case(ctx=ctx, case_id=c.pk, to_status="decided")
+    services.transition_case(ctx=ctx, case_id=c.pk, to_status="appealed")
+    found = _deadlines(ctx, c)
+    assert found["vd-post"].due is None and found["vd-post"].state == "paused"
+    assert "bia-appeal" not in found and "vd-bond" not in found
+    # the appeal ends 20 days after it was filed: the departure date moves by 20 days
+    appealed = StatusChange.objects.get(case=c, to_status="appealed")
+    appealed.changed_at = timezone.now() - timedelta(days=25)
+    appealed.save()
+    services.transition_case(ctx=ctx, case_id=c.pk, to_status="decided")
+    decided_again = StatusChange.objects.filter(case=c, to_status="decided").latest("changed_at")
+    decided_again.changed_at = timezone.now() - timedelta(days=5)
+    decided_again.save()
+    assert _deadlines(ctx, c)["vd-post"].due == decided + timedelta(days=60 + 20)
+
+
+def test_final_order_opens_the_motion_to_reopen_window(case):
+    ctx, c = case
+    services.record_decision(ctx=ctx, case_id=c.pk, kind="removal_ordered",
+                             decided_on=timezone.localdate() - timedelta(days=40))
+    services.transition_case(ctx=ctx, case_id=c.pk, to_status="decided")
+    services.transition_case(ctx=ctx, case_id=c.pk, to_status="final_order")
+    found = _deadlines(ctx, c)
+    assert set(found) == {"motion-reopen"}
+    assert found["motion-reopen"].due >= timezone.localdate() + timedelta(days=89)
+
+
+def test_case_api_lists_deadlines(case, api_client, users):
+    ctx, c = case
+    services.record_decision(ctx=ctx, case_id=c.pk, kind="removal_ordered",
+                             decided_on=timezone.localdate() - timedelta(days=1))
+    services.transition_case(ctx=ctx, case_id=c.pk, to_status="decided")
+    body = api_client(users["officer_east"]).get(f"/api/v1/cases/{c.pk}").json()
+    assert [d["rule"] for d in body["deadlines"]] == ["bia-appeal"]
+    assert body["deadlines"][0]["state"] == "upcoming"
