@@ -12,6 +12,8 @@ from django.contrib.auth import authenticate, login, logout
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
@@ -107,9 +109,18 @@ def login_view(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             _login_event(request, Actor.of(user), "allowed")
-            return redirect(request.GET.get("next") or "people:dashboard")
+            return redirect(_safe_next(request))
     status = 401 if error else 200
     return render(request, "accounts/login.html", {"form": form, "error": error}, status=status)
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """Where to go after sign-in: `next` only if it stays on this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return reverse("people:dashboard")
 
 
 def _qr_svg(url: str) -> str:
