@@ -7,6 +7,7 @@ A person outside the policy is indistinguishable from a person who does not exis
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
@@ -102,6 +103,15 @@ def record_access(
     )
 
 
+def safe_record_id(value: Any) -> str:
+    """A record id fit for the ledger: a UUID or short token as is; anything else (too long,
+    control characters, NUL) as a hash, so no input can break or pollute the event."""
+    text = str(value)
+    if len(text) <= 64 and text.isprintable() and text.isascii():
+        return text
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def deny(
     ctx: AccessContext,
     *,
@@ -119,7 +129,7 @@ def deny(
         outcome=Outcome.DENIED,
         subject_id=subject_id,
         record_type=record_type,
-        record_id=record_id,
+        record_id=safe_record_id(record_id),
     )
     return NotFound("No such record, or you do not have access to it.")
 
@@ -136,7 +146,7 @@ def require_person(ctx: AccessContext, person_id: Any, *, category: str, action:
             action=action,
             category=category,
             record_type="people.person",
-            record_id=str(person_id)[:64],
+            record_id=safe_record_id(person_id),
         ) from None
     person = visible_persons(ctx).filter(pk=pid).first()
     if person is None:
@@ -170,7 +180,7 @@ def grant_break_glass(*, user: User, person_id: Any, reason: str, request_id: st
                 category="access",
                 outcome=Outcome.DENIED,
                 record_type="people.person",
-                record_id=str(person_id)[:64],
+                record_id=safe_record_id(person_id),
                 detail={"reason": "role"},
             )
         raise PermissionDenied("Your role cannot use emergency access.", code="role")

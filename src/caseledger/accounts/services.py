@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -133,6 +134,8 @@ def issue_api_token(*, request: HttpRequest, username: str, password: str, otp: 
         raise PermissionDenied(
             "A valid one-time code from your authenticator is required.", code="otp_required"
         )
+    # Tell axes (and last_login) that this was a successful sign-in, as a web login does.
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         ApiToken.objects.create(

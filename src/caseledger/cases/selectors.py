@@ -29,7 +29,7 @@ def require_case(
             action=action,
             category=category,
             record_type="cases.case",
-            record_id=str(case_id)[:64],
+            record_id=case_id,
         ) from None
     case = (
         Case.objects.filter(pk=cid, person__in=visible_persons(ctx).values("pk"))

@@ -6,13 +6,30 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja.security import HttpBearer
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 
 class StrictIn(BaseModel):
-    """Base of every request body: exact types, no unknown fields, no bare strings."""
+    """Base of every request body: exact types, no unknown fields, no bare strings, no
+    control characters (a NUL byte cannot be stored by PostgreSQL and means nothing here)."""
 
     model_config = ConfigDict(strict=True, extra="forbid", str_max_length=2000)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        for text in _strings(value):
+            if any(ord(ch) < 32 and ch not in "\t\n\r" or ord(ch) == 127 for ch in text):
+                raise ValueError("must not contain control characters")
+        return value
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 class ErrorOut(BaseModel):

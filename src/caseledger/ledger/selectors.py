@@ -8,9 +8,9 @@ from typing import Any
 from django.db.models import QuerySet
 
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import record_access
+from caseledger.access.gate import deny, record_access
 from caseledger.accounts.models import Role
-from caseledger.core.errors import NotFound, ValidationError
+from caseledger.core.errors import ValidationError
 
 from .models import Event
 
@@ -21,14 +21,8 @@ def events_for_subject(
     *, ctx: AccessContext, subject_id: Any, page: int = 1, per_page: int = 50
 ) -> tuple[list[Event], int]:
     if ctx.user.role not in LEDGER_READER_ROLES:
-        record_access(
-            ctx,
-            action="read",
-            category="ledger",
-            record_type="ledger.event",
-            detail={"denied": "role"},
-        )
-        raise NotFound("No such record, or you do not have access to it.")
+        raise deny(ctx, action="read", category="ledger", record_type="ledger.event",
+                   record_id=subject_id)
     try:
         sid = uuid.UUID(str(subject_id))
     except ValueError:

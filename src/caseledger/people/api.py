@@ -5,10 +5,11 @@ from datetime import date
 from typing import Annotated, Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from pydantic import BaseModel, Field
 
 from caseledger.core.api import ERRORS, StrictIn, access_context
+from caseledger.core.errors import ValidationError
 
 from . import selectors, services
 from .services import AddressInput, ContactInput, NameInput, PersonInput
@@ -188,7 +189,7 @@ def list_persons(request: HttpRequest, params: Query[SearchParams]) -> PersonPag
 
 
 @router.post("", response={201: PersonOut, **ERRORS})
-def create_person(request: HttpRequest, payload: PersonIn) -> tuple[int, PersonOut]:
+def create_person(request: HttpRequest, payload: PersonIn) -> Status:
     ctx = access_context(request)
     data = PersonInput(
         name=_name_input(payload.name, "primary"),
@@ -202,7 +203,7 @@ def create_person(request: HttpRequest, payload: PersonIn) -> tuple[int, PersonO
         contacts=[ContactInput(**c.model_dump()) for c in payload.contacts],
     )
     person = services.create_person(ctx=ctx, data=data)
-    return 201, _detail_out(selectors.get_person(ctx=ctx, person_id=person.pk))
+    return Status(201, _detail_out(selectors.get_person(ctx=ctx, person_id=person.pk)))
 
 
 @router.get("/{person_id}", response={200: PersonOut, **ERRORS})
@@ -211,10 +212,17 @@ def get_person(request: HttpRequest, person_id: str) -> PersonOut:
     return _detail_out(selectors.get_person(ctx=ctx, person_id=person_id))
 
 
+REQUIRED_ON_PATCH = ("name", "citizenship", "languages", "interpreter_needed")
+
+
 @router.patch("/{person_id}", response={200: PersonOut, **ERRORS})
 def patch_person(request: HttpRequest, person_id: str, payload: PersonPatch) -> PersonOut:
     ctx = access_context(request, person_id=person_id)
     changes = {k: getattr(payload, k) for k in payload.model_fields_set if k != "row_version"}
+    required = sorted(k for k in REQUIRED_ON_PATCH if k in changes and changes[k] is None)
+    if required:
+        raise ValidationError(f"{', '.join(required)} cannot be null; leave a field out to keep "
+                              "it unchanged.", field=required[0])
     if "name" in changes and changes["name"] is not None:
         changes["name"] = _name_input(payload.name, "primary")  # type: ignore[arg-type]
     services.update_person(

@@ -11,17 +11,19 @@ from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
 from django.db.models import Prefetch
 from django.db.models.functions import Greatest
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from caseledger.access.context import AccessContext
 from caseledger.access.gate import record_access, require_person, visible_persons
+from caseledger.core import clock
 
 from . import validation
 from .models import Address, NameKind, Person, PersonName
 from .names import search_key, skeleton
 
 SEARCH_LIMIT = 50
-MIN_SCORE = 0.55
+MIN_SCORE = 0.55  # pg_trgm word similarity
+FALLBACK_MIN_SCORE = 0.6  # word_score below
 
 
 @dataclass(frozen=True)
@@ -47,35 +49,32 @@ def _rank_postgres(visible: Any, key: str, skel: str) -> list[tuple[uuid.UUID, f
     return list(rows)
 
 
+def word_score(query: str, name: str) -> float:
+    """Each query word against its best-matching word of the name, averaged (0..1): the
+    in-memory counterpart of pg_trgm's word similarity, so that a short unrelated name does
+    not match a longer query."""
+    words = name.split()
+    terms = query.split()
+    if not words or not terms:
+        return 0.0
+    return sum(max(fuzz.ratio(t, w) for w in words) for t in terms) / (100 * len(terms))
+
+
 def _rank_fallback(visible: Any, key: str, skel: str) -> list[tuple[uuid.UUID, float, str]]:
     """SQLite has no trigram index: score the visible names in memory with rapidfuzz."""
-    names = list(
-        PersonName.objects.filter(person__in=visible.values("pk")).values_list(
-            "person_id", "search_key", "skeleton", "full_name"
-        )
+    names = PersonName.objects.filter(person__in=visible.values("pk")).values_list(
+        "person_id", "search_key", "skeleton", "full_name"
     )
-    if not names:
-        return []
-    by_key = process.extract(
-        key,
-        [n[1] for n in names],
-        scorer=fuzz.partial_token_sort_ratio,
-        limit=SEARCH_LIMIT * 4,
-        score_cutoff=MIN_SCORE * 100,
-    )
-    by_skel = process.extract(
-        skel,
-        [n[2] for n in names],
-        scorer=fuzz.partial_token_sort_ratio,
-        limit=SEARCH_LIMIT * 4,
-        score_cutoff=MIN_SCORE * 100 / 0.95,
-    )
-    best: dict[int, float] = {}
-    for _choice, score, index in by_key:
-        best[index] = max(best.get(index, 0.0), score / 100)
-    for _choice, score, index in by_skel:
-        best[index] = max(best.get(index, 0.0), score / 100 * 0.95)
-    return sorted(((names[i][0], s, names[i][3]) for i, s in best.items()), key=lambda r: -r[1])
+    use_skeleton = len(skel.replace(" ", "")) >= 3
+    rows = []
+    for person_id, name_key, name_skel, full_name in names.iterator():
+        score = word_score(key, name_key)
+        if use_skeleton:
+            # The skeleton backs the spelling up; alone it is too coarse to decide a match.
+            score = max(score, (score + word_score(skel, name_skel) * 0.95) / 2)
+        if score >= FALLBACK_MIN_SCORE:
+            rows.append((person_id, score, full_name))
+    return sorted(rows, key=lambda r: -r[1])[: SEARCH_LIMIT * 4]
 
 
 def _dedupe(rows: list[tuple[uuid.UUID, float, str]]) -> list[SearchHit]:
@@ -228,7 +227,7 @@ def list_caseload(
 
     from caseledger.cases.models import CaseStatus
 
-    now = datetime.now().astimezone()
+    now = clock.now()
     qs = (
         visible_persons(ctx)
         .annotate(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 import phonenumbers
@@ -13,7 +14,7 @@ from django.core.validators import validate_email
 from caseledger.core import clock
 from caseledger.core.errors import ValidationError
 
-_A_NUMBER = re.compile(r"^A?(\d{8,9})$")
+_A_NUMBER = re.compile(r"^A?([0-9]{8,9})$")
 OLDEST_BIRTH_YEAR = 1900
 
 
@@ -21,7 +22,7 @@ def normalize_a_number(value: str | None) -> str | None:
     """'A-123-456-789', 'a12345678' -> 'A123456789', 'A012345678'. None/'' -> None."""
     if value is None:
         return None
-    cleaned = re.sub(r"[\s-]", "", str(value)).upper()
+    cleaned = _fold_a_number(value)
     if not cleaned:
         return None
     match = _A_NUMBER.match(cleaned)
@@ -33,8 +34,15 @@ def normalize_a_number(value: str | None) -> str | None:
     return "A" + match.group(1).zfill(9)
 
 
+def _fold_a_number(value: str) -> str:
+    """Full-width letters and digits, and digits of any script, to ASCII; spaces and dashes out."""
+    text = unicodedata.normalize("NFKC", str(value))
+    text = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
+    return re.sub(r"[\s\-\u2010-\u2015]", "", text).upper()
+
+
 def looks_like_a_number(value: str) -> bool:
-    return bool(_A_NUMBER.match(re.sub(r"[\s-]", "", value).upper()))
+    return bool(_A_NUMBER.match(_fold_a_number(value)))
 
 
 def check_date_of_birth(value: date | None) -> date | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -74,6 +76,15 @@ def person_detail(request: HttpRequest, person_id: str) -> HttpResponse:
     )
 
 
+def _written_form(name: Any) -> str:
+    """The 'as written' name only when it differs from given + family names, so that editing
+    the parts changes the name instead of being overridden by the old written form."""
+    if name is None:
+        return ""
+    joined = " ".join(p for p in (name.given_names, name.family_names) if p)
+    return "" if name.full_name == joined else name.full_name
+
+
 def _person_input(form: PersonForm) -> PersonInput:
     c = form.cleaned_data
     return PersonInput(
@@ -114,7 +125,7 @@ def person_create(request: HttpRequest) -> HttpResponse:
         request,
         "people/person_form.html",
         {"form": form, "address_form": address_form, "creating": True, "ctx": ctx},
-        status=422 if form.errors else 200,
+        status=422 if form.errors or (wants_address and address_form.errors) else 200,
     )
 
 
@@ -127,7 +138,7 @@ def person_edit(request: HttpRequest, person_id: str) -> HttpResponse:
     initial = {
         "given_names": name.given_names if name else "",
         "family_names": name.family_names if name else "",
-        "full_name": name.full_name if name else "",
+        "full_name": _written_form(name),
         "date_of_birth": p.date_of_birth,
         "a_number": p.a_number or "",
         "citizenship": ", ".join(p.citizenship),
@@ -138,6 +149,10 @@ def person_edit(request: HttpRequest, person_id: str) -> HttpResponse:
     version = request.POST.get("row_version", p.row_version)
     if request.method == "POST" and form.is_valid():
         data = _person_input(form)
+        if name and data.name.full_name == name.full_name and (
+            data.name.given_names, data.name.family_names
+        ) != (name.given_names, name.family_names):
+            data.name.full_name = ""  # the parts changed: the written form follows them
         changes = {
             "name": data.name,
             "date_of_birth": data.date_of_birth,
