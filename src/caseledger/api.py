@@ -74,11 +74,13 @@ def _register() -> None:
     from caseledger.cases.api import router as cases_router
     from caseledger.ledger.api import router as ledger_router
     from caseledger.people.api import router as people_router
+    from caseledger.supervision.api import router as supervision_router
 
     api.add_router("/auth", accounts_router)
     api.add_router("/persons", people_router)
     api.add_router("/cases", cases_router)
     api.add_router("/ledger", ledger_router)
+    api.add_router("", supervision_router)
 
 
 _register()

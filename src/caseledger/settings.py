@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "caseledger.people",
     "caseledger.cases",
     "caseledger.biometrics",
+    "caseledger.supervision",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +213,12 @@ FACE_MATCH_THRESHOLD = float(os.environ.get("CASELEDGER_FACE_THRESHOLD", "0.5"))
 FACE_THRESHOLD_VERSION = os.environ.get("CASELEDGER_FACE_THRESHOLD_VERSION", "2026-11-dlib-v1")
 FACE_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 FACE_MAX_PIXELS = 40_000_000
+
+# --- supervision --------------------------------------------------------------------------
+REVIEW_SLA_HOURS = int(os.environ.get("CASELEDGER_REVIEW_SLA_HOURS", "24"))
+FAILED_IMAGE_RETENTION_DAYS = 28
+ENROLMENT_PHOTO_RETENTION_DAYS = 30
+LOCATION_RETENTION_DAYS = int(os.environ.get("CASELEDGER_LOCATION_RETENTION_DAYS", "365"))
 
 # --- requests -----------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024

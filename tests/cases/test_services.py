@@ -368,7 +368,7 @@ def test_get_case_reads_the_case_with_one_event(officer_ctx, make_case):
     mark = last_event_id()
     detail = get_case(ctx=officer_ctx, case_id=case.pk)
     assert detail.case.pk == case.pk
-    assert detail.next_statuses == ["closed", "decided"]
+    assert detail.next_statuses == ["closed", "decided", "departed"]
     assert [h.calendar for h in detail.hearings] == ["individual", "master"]
     event = Event.objects.get(id__gt=mark)
     assert (event.action, event.outcome, event.subject_id) == ("read", "allowed", case.person_id)

@@ -79,7 +79,7 @@ def test_case_page_shows_the_case(users, officer, case):
     assert "Relief granted" in page
     assert f'href="/persons/{case.person_id}/"' in page and "Ana Ramirez" in page
     assert 'data-purpose="caseload"' in page
-    assert sorted(_status_options(page)) == ["closed", "decided"]
+    assert sorted(_status_options(page)) == ["closed", "decided", "departed"]
     assert 'name="row_version"' in page and 'value="1"' in page
     event = Event.objects.get(id__gt=mark)
     assert (event.action, event.record_id, event.outcome) == ("read", str(case.pk), "allowed")
@@ -137,18 +137,20 @@ def test_transition_form_changes_the_status(users, officer, case):
     assert "Status changed." in page
     assert 'data-status="decided"' in page
     assert "Open, in proceedings → Decided (oral decision)" in page
-    assert sorted(_status_options(page)) == ["appealed", "final_order", "relief_granted"]
+    assert sorted(_status_options(page)) == [
+        "appealed", "departed", "final_order", "relief_granted"]
 
 
 def test_illegal_transition_shows_the_error_message(users, officer, case):
     response = officer.post(
         f"/cases/{case.pk}/transitions/",
-        {"to_status": "departed", "row_version": "1"},
+        {"to_status": "relief_granted", "row_version": "1"},
         follow=True,
     )
     assert response.status_code == 200
     page = _text(response)
-    assert "A case that is 'open' cannot become 'departed'. Allowed next: closed, decided." in page
+    assert ("A case that is 'open' cannot become 'relief_granted'. "
+            "Allowed next: closed, decided, departed.") in page
     assert "usa-alert--error" in page
     case.refresh_from_db()
     assert (case.status, case.row_version) == ("open", 1)

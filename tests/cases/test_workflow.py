@@ -21,6 +21,8 @@ PAIRS = list(product(STATUSES, STATUSES))
 EXPECTED_ALLOWED = {
     ("open", "decided"),
     ("open", "closed"),
+    ("open", "departed"),  # pre-conclusion voluntary departure, self-departure
+    ("decided", "departed"),  # post-conclusion voluntary departure
     ("decided", "appealed"),
     ("decided", "final_order"),
     ("decided", "relief_granted"),
@@ -70,7 +72,8 @@ def test_closed_is_terminal_and_reachable_from_every_end_state():
 
 
 def test_allowed_next_is_sorted_and_unknown_has_none():
-    assert allowed_next("decided") == ["appealed", "final_order", "relief_granted"]
+    assert allowed_next("decided") == [
+        "appealed", "departed", "final_order", "relief_granted"]
     assert allowed_next("no-such-status") == []
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from .models import CaseStatus as S
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    S.OPEN: frozenset({S.DECIDED, S.CLOSED}),
-    S.DECIDED: frozenset({S.APPEALED, S.FINAL_ORDER, S.RELIEF_GRANTED}),
+    # Departed straight from open or decided: voluntary departure (before or at the conclusion
+    # of proceedings) or a self-departure confirmed by supervision.
+    S.OPEN: frozenset({S.DECIDED, S.CLOSED, S.DEPARTED}),
+    S.DECIDED: frozenset({S.APPEALED, S.FINAL_ORDER, S.RELIEF_GRANTED, S.DEPARTED}),
     S.APPEALED: frozenset({S.DECIDED, S.FINAL_ORDER, S.RELIEF_GRANTED, S.OPEN}),
     S.FINAL_ORDER: frozenset({S.DEPARTED, S.CLOSED, S.OPEN}),
     S.RELIEF_GRANTED: frozenset({S.CLOSED}),

@@ -100,6 +100,14 @@ class Address(BaseModel):
     region = models.CharField(max_length=64, blank=True, db_comment="State or province")
     postal_code = models.CharField(max_length=16, blank=True)
     country = models.CharField(max_length=2, default="US")
+    latitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        db_comment="Of the address itself, if known (never tracked)",
+    )
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True, db_comment="Null: address of record")
 

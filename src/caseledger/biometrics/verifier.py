@@ -1,0 +1,532 @@
+"""1:1 face verification behind an interface.
+
+One question only: *is the person in this probe photo the person whose reference template
+was enrolled?* There is no gallery, no search, no 1:N identification (DESIGN.md, "Deliberately
+not built"); nothing here takes more than one reference.
+
+Use::
+
+    verifier = get_verifier()
+    analysis = verifier.embed(reference_photo_bytes)          # at enrolment
+    if analysis.outcome != OK: ...ask for another photo (analysis.message)...
+    token = seal_template(analysis.embedding, associated_data=...)   # store this, encrypted
+
+    decision = verifier.compare(open_template(token, associated_data=...), probe_bytes)
+    decision.match, decision.outcome, decision.as_dict()      # record all of it on the check-in
+
+A failed comparison is never a violation by itself (invariant 3): ``no_match`` opens a human
+review; photo problems (``no_face``, ``poor_quality``, ...) ask the participant to retake.
+
+Templates of different ``model_id`` are not comparable: store the model id beside the token
+and re-enrol when it changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from django.conf import settings
+from django.utils.functional import Promise
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
+from PIL import Image
+
+from caseledger.core import crypto
+from caseledger.core.errors import ValidationError
+
+from . import images
+from .quality import FACE_TOO_SMALL as _REASON_TOO_SMALL
+from .quality import FaceBox, QualityReport, assess_face
+
+__all__ = [
+    "EMBEDDING_SIZE",
+    "OUTCOMES",
+    "OUTCOME_MESSAGES",
+    "TEMPLATE_BYTES",
+    "Decision",
+    "DlibResNetVerifier",
+    "FaceAnalysis",
+    "FaceVerifier",
+    "StubVerifier",
+    "decide",
+    "face_distance",
+    "get_verifier",
+    "open_template",
+    "seal_template",
+    "template_bytes",
+    "template_from_bytes",
+]
+
+# --- outcomes ------------------------------------------------------------------------------
+OK = "ok"  # embed(): one usable face, embedding present
+MATCH = "match"
+NO_MATCH = "no_match"
+NO_FACE = "no_face"
+MULTIPLE_FACES = "multiple_faces"
+FACE_TOO_SMALL = "face_too_small"
+POOR_QUALITY = "poor_quality"
+# The photo itself was refused by images.load_image (same strings as its error codes).
+EMPTY = images.EMPTY
+TOO_LARGE = images.TOO_LARGE
+UNREADABLE = images.UNREADABLE
+TOO_MANY_PIXELS = images.TOO_MANY_PIXELS
+UNSUPPORTED_TYPE = images.UNSUPPORTED_TYPE
+
+#: Outcomes where the photo could not be used: no distance, ask for another photo.
+PHOTO_PROBLEMS = (
+    NO_FACE,
+    MULTIPLE_FACES,
+    FACE_TOO_SMALL,
+    POOR_QUALITY,
+    *images.IMAGE_ERROR_CODES,
+)
+OUTCOMES = (OK, MATCH, NO_MATCH, *PHOTO_PROBLEMS)
+
+#: Plain-language text for each outcome, for the participant or the reviewer (translated).
+OUTCOME_MESSAGES: dict[str, Promise] = {
+    OK: _("A face was found in the photo."),
+    MATCH: _("The photo matches the enrolled photo."),
+    NO_MATCH: _(
+        "The photo could not be matched to the enrolled photo. An officer will review it; "
+        "this is not a violation."
+    ),
+    NO_FACE: _("We could not find a face in the photo. Face the camera in good light."),
+    MULTIPLE_FACES: _("There is more than one face in the photo. Please take it alone."),
+    FACE_TOO_SMALL: _("Your face is too small in the photo. Please hold the camera closer."),
+    POOR_QUALITY: _(
+        "The photo is too blurry, too dark or too bright. Please hold still in even light."
+    ),
+    EMPTY: _("The photo is empty. Please take the photo again."),
+    TOO_LARGE: _("The photo file is too large. Please send a smaller one."),
+    UNREADABLE: _("We could not read this file as a photo. Please take the photo again."),
+    TOO_MANY_PIXELS: _("This picture is too big. Please take a normal photo with your camera."),
+    UNSUPPORTED_TYPE: _("This kind of picture is not accepted. Please send a JPEG or PNG photo."),
+}
+
+# --- templates -----------------------------------------------------------------------------
+EMBEDDING_SIZE = 128
+TEMPLATE_BYTES = EMBEDDING_SIZE * 4  # float32 little-endian
+
+
+def template_bytes(embedding: np.ndarray) -> bytes:
+    """The 512-byte storage form of a 128-d embedding (float32, little-endian).
+
+    Store it only encrypted (see :func:`seal_template`): it is biometric data."""
+    vector = np.asarray(embedding, dtype="<f4").reshape(-1)
+    if vector.shape != (EMBEDDING_SIZE,) or not np.all(np.isfinite(vector)):
+        raise ValueError(f"a face embedding is {EMBEDDING_SIZE} finite numbers")
+    return vector.tobytes()
+
+
+def template_from_bytes(data: bytes) -> np.ndarray:
+    """The embedding (float32, shape (128,)) stored by :func:`template_bytes`."""
+    if len(data) != TEMPLATE_BYTES:
+        raise ValueError(f"a face template is {TEMPLATE_BYTES} bytes, not {len(data)}")
+    vector = np.frombuffer(bytes(data), dtype="<f4").astype(np.float32)
+    if not np.all(np.isfinite(vector)):
+        raise ValueError("the face template holds non-finite numbers")
+    return vector
+
+
+def seal_template(embedding: np.ndarray, *, associated_data: bytes) -> bytes:
+    """Encrypt a template with core.crypto. ``associated_data`` should bind it to its record,
+    e.g. ``b"face-template:" + enrolment.pk.bytes + b":" + model_id.encode()``."""
+    return crypto.encrypt(template_bytes(embedding), associated_data=associated_data)
+
+
+def open_template(token: bytes, *, associated_data: bytes) -> np.ndarray:
+    """Decrypt a sealed template (raises crypto.DecryptionError if it does not authenticate)."""
+    return template_from_bytes(crypto.decrypt(token, associated_data=associated_data))
+
+
+def face_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Euclidean distance between two embeddings (smaller is more alike)."""
+    va = np.asarray(a, dtype=np.float64).reshape(-1)
+    vb = np.asarray(b, dtype=np.float64).reshape(-1)
+    if va.shape != (EMBEDDING_SIZE,) or vb.shape != (EMBEDDING_SIZE,):
+        raise ValueError(f"embeddings must have {EMBEDDING_SIZE} values")
+    return float(np.linalg.norm(va - vb))
+
+
+# --- results -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FaceAnalysis:
+    """What :meth:`FaceVerifier.embed` found in one photo.
+
+    ``embedding`` is present only when ``outcome == "ok"``. ``box`` and ``quality`` are present
+    whenever exactly one face was found (also when it was refused for size or quality)."""
+
+    outcome: str
+    model_id: str
+    embedding: np.ndarray | None = None
+    box: FaceBox | None = None
+    quality: QualityReport | None = None
+    faces_found: int = 0
+    image_size: tuple[int, int] | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == OK
+
+    @property
+    def message(self) -> str:
+        return str(OUTCOME_MESSAGES.get(self.outcome, self.outcome))
+
+    def template(self) -> bytes:
+        if self.embedding is None:
+            raise ValueError(f"no face template: {self.outcome}")
+        return template_bytes(self.embedding)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The result of one 1:1 comparison, complete enough to record on a check-in and explain
+    to a reviewer later (which model, which threshold, what was measured)."""
+
+    model_id: str
+    threshold: float
+    threshold_version: str
+    distance: float | None
+    quality: dict[str, Any]
+    outcome: str
+    match: bool
+
+    @property
+    def message(self) -> str:
+        return str(OUTCOME_MESSAGES.get(self.outcome, self.outcome))
+
+    @property
+    def photo_problem(self) -> bool:
+        """True when the probe could not be used (ask for another photo, not a review)."""
+        return self.outcome in PHOTO_PROBLEMS
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model_id,
+            "threshold": self.threshold,
+            "threshold_version": self.threshold_version,
+            "distance": None if self.distance is None else round(self.distance, 4),
+            "quality": dict(self.quality),
+            "outcome": self.outcome,
+            "match": self.match,
+        }
+
+
+def current_threshold() -> tuple[float, str]:
+    return float(settings.FACE_MATCH_THRESHOLD), str(settings.FACE_THRESHOLD_VERSION)
+
+
+def decide(
+    reference: np.ndarray | bytes,
+    probe: FaceAnalysis,
+    *,
+    threshold: float | None = None,
+    threshold_version: str | None = None,
+) -> Decision:
+    """Turn a reference template and an analysed probe into a Decision.
+
+    ``match`` is ``distance <= threshold``. Shared by every FaceVerifier implementation."""
+    ref = template_from_bytes(reference) if isinstance(reference, bytes) else reference
+    default_threshold, default_version = current_threshold()
+    threshold = default_threshold if threshold is None else float(threshold)
+    version = threshold_version or (
+        default_version if threshold == default_threshold else f"custom-{threshold}"
+    )
+    quality = probe.quality.measures() if probe.quality else {}
+    if probe.outcome != OK or probe.embedding is None:
+        return Decision(probe.model_id, threshold, version, None, quality, probe.outcome, False)
+    distance = face_distance(ref, probe.embedding)
+    match = distance <= threshold
+    return Decision(
+        probe.model_id, threshold, version, distance, quality, MATCH if match else NO_MATCH, match
+    )
+
+
+# --- the interface -------------------------------------------------------------------------
+ImageInput = bytes | Image.Image
+
+
+@runtime_checkable
+class FaceVerifier(Protocol):
+    """A 1:1 face verifier. Implementations never raise for a bad photo: the outcome says why.
+
+    ``embed`` takes the uploaded bytes (validated with images.load_image) or an image already
+    loaded with it."""
+
+    model_id: str
+
+    def embed(self, image: ImageInput) -> FaceAnalysis: ...
+
+    def compare(self, reference_template: bytes | np.ndarray, probe_image: ImageInput) -> Decision:
+        ...
+
+
+class _BaseVerifier:
+    model_id: str = ""
+
+    def __init__(self, *, threshold: float | None = None, threshold_version: str | None = None):
+        self.threshold = threshold
+        self.threshold_version = threshold_version
+
+    def embed(self, image: ImageInput) -> FaceAnalysis:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def compare(self, reference_template: bytes | np.ndarray, probe_image: ImageInput) -> Decision:
+        reference = (
+            template_from_bytes(reference_template)
+            if isinstance(reference_template, bytes | bytearray | memoryview)
+            else np.asarray(reference_template, dtype=np.float32)
+        )
+        template_bytes(reference)  # validates shape and values before any work on the probe
+        return decide(
+            reference,
+            self.embed(probe_image),
+            threshold=self.threshold,
+            threshold_version=self.threshold_version,
+        )
+
+    def _load(self, image: ImageInput) -> Image.Image | FaceAnalysis:
+        if isinstance(image, Image.Image):
+            return image if image.mode == "RGB" else image.convert("RGB")
+        try:
+            return images.load_image(image)
+        except ValidationError as exc:
+            return FaceAnalysis(outcome=exc.code, model_id=self.model_id)
+
+
+# --- dlib ----------------------------------------------------------------------------------
+SHAPE_PREDICTOR = "shape_predictor_5_face_landmarks.dat"
+RESNET_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
+CHIP_SIZE = 150
+CHIP_PADDING = 0.25
+
+
+class _DlibModels:
+    """dlib's detector, 5-point predictor and ResNet, loaded once per process on first use.
+
+    dlib's objects are not documented as safe for concurrent calls, so inference is
+    serialised by ``lock`` (the Python bindings hold the GIL anyway)."""
+
+    _instance: _DlibModels | None = None
+    _load_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        import dlib
+
+        models = importlib.resources.files("face_recognition_models") / "models"
+        with importlib.resources.as_file(models / SHAPE_PREDICTOR) as path:
+            self.shape_predictor = dlib.shape_predictor(str(path))
+        with importlib.resources.as_file(models / RESNET_MODEL) as path:
+            self.resnet = dlib.face_recognition_model_v1(str(path))
+        self.detector = dlib.get_frontal_face_detector()
+        self.dlib = dlib
+        self.lock = threading.Lock()
+
+    @classmethod
+    def get(cls) -> _DlibModels:
+        if cls._instance is None:
+            with cls._load_lock:
+                if cls._instance is None:
+                    cls._instance = cls()
+        return cls._instance
+
+
+class DlibResNetVerifier(_BaseVerifier):
+    """dlib: HOG frontal detector (upsample 0, then 1 if nothing was found), 5-point
+    alignment to a 150x150 chip, ResNet-34 128-d descriptor.
+
+    ``mirror=True`` (the default) embeds the aligned chip and its left-right mirror and
+    averages the two descriptors; see docs/FACE_VERIFICATION.md for the measurement that
+    chose it. The two settings give different templates, hence different ``model_id``."""
+
+    def __init__(
+        self,
+        *,
+        mirror: bool = True,
+        threshold: float | None = None,
+        threshold_version: str | None = None,
+    ):
+        super().__init__(threshold=threshold, threshold_version=threshold_version)
+        self.mirror = mirror
+        self.model_id = "dlib-resnet-v1-5pt" + ("-mirror" if mirror else "")
+
+    def warm_up(self) -> None:
+        """Load the models now (they otherwise load on the first photo)."""
+        _DlibModels.get()
+
+    def embed(self, image: ImageInput) -> FaceAnalysis:
+        started = time.perf_counter()
+        loaded = self._load(image)
+        if isinstance(loaded, FaceAnalysis):
+            return loaded
+        pixels = np.ascontiguousarray(np.asarray(loaded, dtype=np.uint8))
+        models = _DlibModels.get()
+        timings: dict[str, float] = {"load": _ms(started)}
+        base = {"model_id": self.model_id, "image_size": loaded.size, "timings_ms": timings}
+        with models.lock:
+            t = time.perf_counter()
+            rects = list(models.detector(pixels, 0))
+            if not rects:
+                rects = list(models.detector(pixels, 1))
+            timings["detect"] = _ms(t)
+            if not rects:
+                return FaceAnalysis(outcome=NO_FACE, **base)
+            if len(rects) > 1:
+                return FaceAnalysis(outcome=MULTIPLE_FACES, faces_found=len(rects), **base)
+            rect = rects[0]
+            box = FaceBox(rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1)
+            quality = assess_face(loaded, box)
+            found = {"box": box.clipped(*loaded.size), "quality": quality, "faces_found": 1}
+            if _REASON_TOO_SMALL in quality.reasons:
+                return FaceAnalysis(outcome=FACE_TOO_SMALL, **found, **base)
+            if not quality.ok:
+                return FaceAnalysis(outcome=POOR_QUALITY, **found, **base)
+            t = time.perf_counter()
+            shape = models.shape_predictor(pixels, rect)
+            chip = models.dlib.get_face_chip(pixels, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+            timings["align"] = _ms(t)
+            t = time.perf_counter()
+            if self.mirror:
+                both = models.resnet.compute_face_descriptor(
+                    [chip, np.ascontiguousarray(chip[:, ::-1])]
+                )
+                embedding = (np.asarray(both[0]) + np.asarray(both[1])) / 2.0
+            else:
+                embedding = np.asarray(models.resnet.compute_face_descriptor(chip))
+            timings["embed"] = _ms(t)
+        timings["total"] = _ms(started)
+        return FaceAnalysis(
+            outcome=OK, embedding=embedding.astype(np.float32), **found, **base
+        )
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000.0, 2)
+
+
+# --- a stub for tests ----------------------------------------------------------------------
+class StubVerifier(_BaseVerifier):
+    """A verifier for fast tests: known photo bytes give fixed results, no model is loaded.
+
+    ::
+
+        stub = StubVerifier()
+        stub.add(b"alice-enrol", person="alice")
+        stub.add(b"alice-checkin", person="alice")      # same person: distance 0, match
+        stub.add(b"bob", person="bob")                   # another person: distance ~1.4
+        stub.add(b"blank", outcome="no_face")
+        with override_settings(FACE_VERIFIER=stub): ...
+
+    Unknown bytes are validated with images.load_image (so corrupt or oversized uploads give
+    the real outcomes) and otherwise give ``no_face``."""
+
+    model_id = "stub-v1"
+
+    def __init__(
+        self,
+        faces: Mapping[bytes, np.ndarray | str] | None = None,
+        *,
+        threshold: float | None = None,
+        threshold_version: str | None = None,
+    ):
+        super().__init__(threshold=threshold, threshold_version=threshold_version)
+        self._results: dict[bytes, FaceAnalysis] = {}
+        for data, value in (faces or {}).items():
+            if isinstance(value, str):
+                self.add(data, outcome=value)
+            else:
+                self.add(data, embedding=value)
+
+    @staticmethod
+    def person_embedding(person: str) -> np.ndarray:
+        """A fixed embedding per name, about as long as dlib's (~1.45); two different names
+        are about 1.4 apart, far beyond any threshold."""
+        seed = int.from_bytes(hashlib.sha256(person.encode()).digest()[:8], "little")
+        vector = np.random.default_rng(seed).standard_normal(EMBEDDING_SIZE)
+        return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+    def add(
+        self,
+        data: bytes,
+        *,
+        person: str | None = None,
+        embedding: np.ndarray | None = None,
+        outcome: str = OK,
+    ) -> FaceAnalysis:
+        if outcome == OK:
+            if embedding is None:
+                embedding = self.person_embedding(person or hashlib.sha256(data).hexdigest())
+            embedding = template_from_bytes(template_bytes(embedding))
+            quality = QualityReport(200, 500.0, 120.0, 50.0)
+            result = FaceAnalysis(
+                outcome=OK,
+                model_id=self.model_id,
+                embedding=embedding,
+                box=FaceBox(10, 10, 210, 210),
+                quality=quality,
+                faces_found=1,
+            )
+        else:
+            if outcome not in PHOTO_PROBLEMS:
+                raise ValueError(f"unknown outcome {outcome!r}")
+            result = FaceAnalysis(outcome=outcome, model_id=self.model_id)
+        self._results[bytes(data)] = result
+        return result
+
+    def embed(self, image: ImageInput) -> FaceAnalysis:
+        if isinstance(image, bytes | bytearray | memoryview) and bytes(image) in self._results:
+            return self._results[bytes(image)]
+        loaded = self._load(image)
+        if isinstance(loaded, FaceAnalysis):
+            return loaded
+        return FaceAnalysis(outcome=NO_FACE, model_id=self.model_id, image_size=loaded.size)
+
+
+# --- choosing the implementation -----------------------------------------------------------
+DEFAULT_VERIFIER = "caseledger.biometrics.verifier.DlibResNetVerifier"
+_ALIASES = {
+    "dlib": DEFAULT_VERIFIER,
+    "stub": "caseledger.biometrics.verifier.StubVerifier",
+}
+_instances: dict[str, FaceVerifier] = {}
+_instances_lock = threading.Lock()
+
+
+def get_verifier() -> FaceVerifier:
+    """The configured verifier: ``settings.FACE_VERIFIER`` is "dlib" (default), "stub", a
+    dotted path to a class or factory taking no arguments, or a verifier instance (handy with
+    ``override_settings`` in tests). One instance per configured path is kept."""
+    configured = getattr(settings, "FACE_VERIFIER", None) or DEFAULT_VERIFIER
+    if not isinstance(configured, str):
+        if not isinstance(configured, FaceVerifier):
+            raise TypeError("settings.FACE_VERIFIER is not a FaceVerifier")
+        return configured
+    path = _ALIASES.get(configured, configured)
+    verifier = _instances.get(path)
+    if verifier is None:
+        with _instances_lock:
+            verifier = _instances.get(path)
+            if verifier is None:
+                verifier = import_string(path)()
+                _instances[path] = verifier
+    return verifier
+
+
+def with_threshold(verifier: FaceVerifier, threshold: float) -> FaceVerifier:
+    """A copy of a built-in verifier that decides at another threshold (calibration, CLI)."""
+    if not isinstance(verifier, _BaseVerifier):
+        raise TypeError("only the built-in verifiers can be re-thresholded")
+    clone = object.__new__(type(verifier))
+    clone.__dict__.update(verifier.__dict__)
+    clone.threshold = float(threshold)
+    clone.threshold_version = f"custom-{float(threshold)}"
+    return clone
+

@@ -1,0 +1,237 @@
+"""Supervision endpoints: check-ins (participants), reviews and enrolments (staff)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import File, Form, Router, Status
+from ninja.files import UploadedFile
+from pydantic import BaseModel, Field
+
+from caseledger.core.api import ERRORS, StrictIn, access_context
+from caseledger.core.errors import PermissionDenied, ValidationError
+
+from . import selectors, services
+from .models import Disposition
+
+router = Router(tags=["supervision"])
+
+
+def _read_upload(upload: UploadedFile | None, field: str) -> bytes:
+    if upload is None:
+        raise ValidationError("Attach a photo.", field=field, code="empty")
+    if upload.size is not None and upload.size > settings.FACE_MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            "The photo file is too large (8 MB at most).", field=field, code="too_large"
+        )
+    return upload.read(settings.FACE_MAX_UPLOAD_BYTES + 1)
+
+
+class ReceiptOut(BaseModel):
+    id: uuid.UUID
+    time: datetime
+    outcome: Literal["verified", "review"]
+    message: str
+    attempt: int
+    attempts_left: int
+    window_closes_at: datetime
+    event_id: uuid.UUID = Field(
+        description="Ledger event of this check-in (ask for its "
+        "inclusion proof once a checkpoint covers it)"
+    )
+
+
+@router.post("/checkins", response={201: ReceiptOut, **ERRORS})
+def check_in(
+    request: HttpRequest,
+    image: File[UploadedFile],
+    latitude: Form[str],
+    longitude: Form[str],
+    accuracy: Form[str],
+    submission_id: Form[str] = "",
+) -> Status:
+    """A participant's check-in: selfie and the location of this moment, in one submission.
+    `outcome` is `verified`, or `review` when the face did not match (a person will look)."""
+    if request.user.role != "participant":
+        raise PermissionDenied("Only participants check in.")
+    receipt = services.submit_check_in(
+        user=request.user,
+        image=_read_upload(image, "image"),
+        latitude=latitude,
+        longitude=longitude,
+        accuracy=accuracy,
+        submission_id=submission_id or None,
+        request_id=getattr(request, "request_id", ""),
+    )
+    return Status(201, ReceiptOut(**receipt.__dict__))
+
+
+class CheckInOut(BaseModel):
+    id: uuid.UUID
+    attempt: int
+    submitted_at: datetime
+    outcome: str
+    face_outcome: str
+    distance: float | None
+    threshold: float
+    threshold_version: str
+    model_id: str
+    quality: dict
+    has_image: bool
+
+
+class ReviewOut(BaseModel):
+    id: uuid.UUID
+    person: uuid.UUID
+    enrolment: uuid.UUID
+    kind: str
+    window_opens_at: datetime
+    opened_at: datetime
+    due_at: datetime
+    overdue: bool
+    disposition: str
+    note: str
+    attempts: list[CheckInOut] = Field(default_factory=list)
+
+
+def _review_out(review, attempts=()) -> ReviewOut:  # type: ignore[no-untyped-def]
+    from caseledger.core import clock
+
+    return ReviewOut(
+        id=review.pk,
+        person=review.enrolment.person_id,
+        enrolment=review.enrolment_id,
+        kind=review.kind,
+        window_opens_at=review.window_opens_at,
+        opened_at=review.opened_at,
+        due_at=review.due_at,
+        overdue=not review.disposition and review.due_at < clock.now(),
+        disposition=review.disposition,
+        note=review.note,
+        attempts=[
+            CheckInOut(
+                id=c.pk,
+                attempt=c.attempt,
+                submitted_at=c.submitted_at,
+                outcome=c.outcome,
+                face_outcome=c.face_outcome,
+                distance=c.distance,
+                threshold=c.threshold,
+                threshold_version=c.threshold_version,
+                model_id=c.model_id,
+                quality={k: v for k, v in c.quality.items() if k != "image_sha256"},
+                has_image=c.image_encrypted is not None,
+            )
+            for c in attempts
+        ],
+    )
+
+
+@router.get("/reviews", response={200: list[ReviewOut], **ERRORS})
+def reviews(request: HttpRequest, include_decided: bool = False) -> list[ReviewOut]:
+    """Open reviews of your caseload (supervisors: office), the most overdue first."""
+    ctx = access_context(request)
+    return [
+        _review_out(r) for r in selectors.review_queue(ctx=ctx, include_decided=include_decided)
+    ]
+
+
+@router.get("/reviews/{review_id}", response={200: ReviewOut, **ERRORS})
+def review(request: HttpRequest, review_id: str) -> ReviewOut:
+    ctx = access_context(request)
+    detail = selectors.get_review(ctx=ctx, review_id=review_id)
+    return _review_out(detail.review, detail.attempts)
+
+
+class DispositionIn(StrictIn):
+    disposition: Literal[
+        "verified_by_review", "technical_problem", "needs_contact", "suspected_impersonation"
+    ]
+    note: str = Field(default="", max_length=2000)
+
+
+@router.post("/reviews/{review_id}/disposition", response={200: ReviewOut, **ERRORS})
+def disposition(request: HttpRequest, review_id: str, payload: DispositionIn) -> ReviewOut:
+    """A person's decision: the only thing that changes the participant's compliance."""
+    ctx = access_context(request)
+    services.dispose_review(
+        ctx=ctx,
+        review_id=review_id,
+        disposition=Disposition(payload.disposition),
+        note=payload.note,
+    )
+    detail = selectors.get_review(ctx=ctx, review_id=review_id)
+    return _review_out(detail.review, detail.attempts)
+
+
+class EnrolmentOut(BaseModel):
+    id: uuid.UUID
+    person: uuid.UUID
+    level: str
+    status: str
+    compliance: str
+    participant_username: str
+    temporary_password: str | None = Field(description="Shown once, when a login was issued")
+    notice_version: str
+    notice_sha256: str
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@router.post("/enrolments", response={201: EnrolmentOut, **ERRORS})
+def enrol(
+    request: HttpRequest,
+    photo: File[UploadedFile],
+    person: Form[uuid.UUID],
+    level: Form[str],
+    language: Form[str],
+    acknowledged: Form[bool],
+    first_window_at: Form[datetime],
+    alternatives_offered: Form[str] = "office_visit,phone_call",
+    conditions: Form[str] = "",
+    every_days: Form[int] = 7,
+    window_hours: Form[int] = 24,
+    grace_minutes: Form[int] = 60,
+    max_attempts: Form[int] = 3,
+) -> Status:
+    """Enrol a person: level, conditions, schedule, consent (bound to the notice's hash), the
+    reference photo (quality-checked, stored encrypted) and a participant login."""
+    ctx = access_context(request, person_id=person)
+    result = services.enrol(
+        ctx=ctx,
+        person_id=person,
+        data=services.EnrolmentInput(
+            level=level,
+            photo=_read_upload(photo, "photo"),
+            language=language,
+            acknowledged=acknowledged,
+            alternatives_offered=_split(alternatives_offered),
+            conditions=_split(conditions),
+            first_window_at=first_window_at,
+            every_days=every_days,
+            window_hours=window_hours,
+            grace_minutes=grace_minutes,
+            max_attempts=max_attempts,
+        ),
+    )
+    e = result.enrolment
+    return Status(
+        201,
+        EnrolmentOut(
+            id=e.pk,
+            person=e.person_id,
+            level=e.level,
+            status=e.status,
+            compliance=e.compliance,
+            participant_username=result.username,
+            temporary_password=result.temporary_password,
+            notice_version=e.consent.notice_version,
+            notice_sha256=e.consent.notice_sha256,
+        ),
+    )

@@ -1,0 +1,302 @@
+"""Supervised release: enrolment, consent, schedule, check-ins, reviews, approvals, departures.
+
+Images and locations carry their data class and the date they fall due for deletion from the
+first row (see retention.py): failed-check images 28 days after their review is decided,
+matched check-in images are never kept, the enrolment photo 30 days after unenrolment.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from caseledger.core.models import BaseModel
+
+
+class Level(models.TextChoices):
+    INTENSIVE = "intensive", "Intensive (check-in twice a week)"
+    STANDARD = "standard", "Standard (weekly check-in)"
+    REDUCED = "reduced", "Reduced (monthly check-in)"
+
+
+class EnrolmentStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ENDED = "ended", "Ended"
+
+
+class Compliance(models.TextChoices):
+    COMPLIANT = "compliant", "Compliant"
+    NEEDS_CONTACT = "needs_contact", "Needs contact"
+    NON_COMPLIANT = "non_compliant", "Not compliant"
+
+
+class Enrolment(BaseModel):
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="enrolments")
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="enrolments",
+        db_comment="Responsible officer",
+    )
+    level = models.CharField(max_length=16, choices=Level.choices)
+    conditions = models.JSONField(
+        default=list, blank=True, db_comment="Condition codes set at enrolment"
+    )
+    status = models.CharField(
+        max_length=8, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE
+    )
+    compliance = models.CharField(
+        max_length=16,
+        choices=Compliance.choices,
+        default=Compliance.COMPLIANT,
+        db_comment="Changed only by a human review disposition",
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        db_table = "supervision_enrolment"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(status="active"),
+                name="supervision_one_active_enrolment",
+            ),
+        ]
+
+
+class Consent(BaseModel):
+    """The notice the person was given, bound by its hash, and their acknowledgement."""
+
+    enrolment = models.OneToOneField(Enrolment, on_delete=models.CASCADE, related_name="consent")
+    language = models.CharField(max_length=8)
+    notice_version = models.CharField(max_length=32)
+    notice_sha256 = models.CharField(max_length=64, db_comment="SHA-256 of the exact notice text")
+    acknowledged_at = models.DateTimeField()
+    alternatives_offered = models.JSONField(
+        default=list, db_comment="Alternatives to face check-in offered"
+    )
+
+    class Meta:
+        db_table = "supervision_consent"
+
+
+class Schedule(BaseModel):
+    """Check-in windows: every `every_days` from `first_window_at`, open `window_hours`,
+    accepted `grace_minutes` after closing, at most `max_attempts` tries per window."""
+
+    enrolment = models.OneToOneField(Enrolment, on_delete=models.CASCADE, related_name="schedule")
+    first_window_at = models.DateTimeField()
+    every_days = models.PositiveSmallIntegerField(default=7)
+    window_hours = models.PositiveSmallIntegerField(default=24)
+    grace_minutes = models.PositiveSmallIntegerField(default=60)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+
+    class Meta:
+        db_table = "supervision_schedule"
+
+    def window_index(self, moment: datetime) -> int:
+        return max(0, (moment - self.first_window_at) // timedelta(days=self.every_days))
+
+    def window(self, index: int) -> tuple[datetime, datetime, datetime]:
+        """(opens, closes, accepted until) of window `index`."""
+        opens = self.first_window_at + timedelta(days=self.every_days * index)
+        closes = opens + timedelta(hours=self.window_hours)
+        return opens, closes, closes + timedelta(minutes=self.grace_minutes)
+
+    def current_window(self, moment: datetime) -> tuple[datetime, datetime, datetime] | None:
+        if moment < self.first_window_at:
+            return None
+        opens, closes, until = self.window(self.window_index(moment))
+        return (opens, closes, until) if opens <= moment <= until else None
+
+    def next_window(self, moment: datetime) -> tuple[datetime, datetime, datetime]:
+        if moment < self.first_window_at:
+            return self.window(0)
+        current = self.current_window(moment)
+        return current or self.window(self.window_index(moment) + 1)
+
+
+class DataClass(models.TextChoices):
+    ENROLMENT_PHOTO = "enrolment_photo", "Enrolment photo"
+    FACE_TEMPLATE = "face_template", "Face template"
+    FAILED_CHECK_IMAGE = "failed_check_image", "Failed-check image"
+    CHECKIN_LOCATION = "checkin_location", "Check-in location"
+    DEPARTURE_EVIDENCE = "departure_evidence", "Departure evidence"
+
+
+class ReferencePhoto(BaseModel):
+    """The enrolment photo and its face template, both encrypted (keys outside the database)."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="photos")
+    photo_encrypted = models.BinaryField(db_comment="AES-GCM; key from the environment")
+    template_encrypted = models.BinaryField(db_comment="AES-GCM float32 embedding")
+    model_id = models.CharField(max_length=64)
+    quality = models.JSONField(default=dict)
+    active = models.BooleanField(default=True)
+    data_class = models.CharField(max_length=32, default=DataClass.ENROLMENT_PHOTO)
+    delete_after = models.DateField(
+        null=True, blank=True, db_comment="Unenrolment + 30 days; null while enrolled"
+    )
+
+    class Meta:
+        db_table = "supervision_reference_photo"
+
+
+class CheckInOutcome(models.TextChoices):
+    VERIFIED = "verified", "Verified"
+    REVIEW = "review", "A person will review it"
+
+
+class CheckIn(BaseModel):
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="checkins")
+    submission_id = models.UUIDField(unique=True, db_comment="Client nonce: replays are refused")
+    window_opens_at = models.DateTimeField()
+    attempt = models.PositiveSmallIntegerField()
+    submitted_at = models.DateTimeField(db_index=True)
+    outcome = models.CharField(max_length=16, choices=CheckInOutcome.choices)
+    face_outcome = models.CharField(max_length=32, db_comment="match, no_match, poor_quality, ...")
+    distance = models.FloatField(null=True, blank=True)
+    model_id = models.CharField(max_length=64)
+    threshold = models.FloatField()
+    threshold_version = models.CharField(max_length=64)
+    quality = models.JSONField(default=dict)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6)
+    accuracy_m = models.FloatField()
+    location_delete_after = models.DateField()
+    image_encrypted = models.BinaryField(
+        null=True, blank=True, db_comment="Only for checks that were not verified"
+    )
+    image_delete_after = models.DateField(
+        null=True, blank=True, db_comment="Review decision + 28 days"
+    )
+    ledger_event = models.UUIDField(
+        null=True, blank=True, db_comment="Event recording this check-in (for its receipt)"
+    )
+
+    class Meta:
+        db_table = "supervision_checkin"
+        indexes = [
+            models.Index(fields=["enrolment", "window_opens_at"], name="supervision_checkin_window")
+        ]
+
+
+class ReviewKind(models.TextChoices):
+    FAILED_CHECK = "failed_check", "Face did not match"
+    UNCERTAIN = "uncertain", "Could not be checked"
+    MISSED_WINDOW = "missed_window", "Missed check-in"
+
+
+class Disposition(models.TextChoices):
+    VERIFIED_BY_REVIEW = "verified_by_review", "Verified by review"
+    TECHNICAL_PROBLEM = "technical_problem", "Technical problem"
+    NEEDS_CONTACT = "needs_contact", "Needs contact"
+    SUSPECTED_IMPERSONATION = "suspected_impersonation", "Suspected impersonation"
+
+
+class Review(BaseModel):
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="reviews")
+    checkin = models.ForeignKey(
+        CheckIn, null=True, blank=True, on_delete=models.PROTECT, related_name="reviews"
+    )
+    window_opens_at = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=ReviewKind.choices)
+    opened_at = models.DateTimeField()
+    due_at = models.DateTimeField(
+        db_comment="Service level: past this it surfaces to the supervisor"
+    )
+    disposition = models.CharField(max_length=32, choices=Disposition.choices, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "supervision_review"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrolment", "window_opens_at"], name="supervision_one_review_per_window"
+            ),
+        ]
+
+
+class ChangeKind(models.TextChoices):
+    LEVEL = "level", "Level change"
+    TERMINATION = "termination", "End supervision"
+
+
+class ChangeDecision(models.TextChoices):
+    PENDING = "pending", "Waiting for a supervisor"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
+class ChangeRequest(BaseModel):
+    """A level change or termination: proposed by one person, decided by another."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="changes")
+    kind = models.CharField(max_length=16, choices=ChangeKind.choices)
+    proposed_level = models.CharField(max_length=16, choices=Level.choices, blank=True)
+    reason = models.TextField()
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField()
+    decision = models.CharField(
+        max_length=16, choices=ChangeDecision.choices, default=ChangeDecision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "supervision_change_request"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("proposed_by")),
+                name="supervision_change_two_people",
+            ),
+        ]
+
+
+class DepartureKind(models.TextChoices):
+    VOLUNTARY_DEPARTURE = "voluntary_departure", "Voluntary departure"
+    SELF_DEPARTURE = "self_departure", "Self-departure"
+
+
+class EvidenceKind(models.TextChoices):
+    CONSULAR = "consular", "Consular verification"
+    BOARDING_DOCUMENT = "boarding_document", "Boarding document"
+    CHECKIN_ABROAD = "checkin_abroad", "Face-verified check-in from abroad"
+
+
+class Departure(BaseModel):
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="departures")
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="departures"
+    )
+    kind = models.CharField(max_length=32, choices=DepartureKind.choices)
+    evidence_kind = models.CharField(max_length=32, choices=EvidenceKind.choices)
+    evidence_reference = models.CharField(
+        max_length=120, blank=True, db_comment="Consular note number, flight, ..."
+    )
+    evidence_encrypted = models.BinaryField(null=True, blank=True)
+    checkin = models.ForeignKey(
+        CheckIn, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    departed_on = models.DateField()
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "supervision_departure"

@@ -1,0 +1,376 @@
+"""Reads of supervision data, through the access gate, one ledger event each."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Max, Q
+
+from caseledger.access.context import AccessContext, Purpose
+from caseledger.access.gate import deny, record_access, visible_persons
+from caseledger.accounts.models import User
+from caseledger.core import clock
+from caseledger.ledger.services import Actor, record_read
+
+from .models import (
+    ChangeDecision,
+    ChangeRequest,
+    CheckIn,
+    CheckInOutcome,
+    Enrolment,
+    EnrolmentStatus,
+    Review,
+)
+from .services import active_enrolment_of, unseal
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _require(
+    ctx: AccessContext,
+    model: Any,
+    pk: Any,
+    *,
+    person_path: str,
+    record_type: str,
+    action: str,
+    related: tuple[str, ...] = (),
+) -> Any:
+    key = _uuid(pk)
+    row = None
+    if key is not None:
+        row = (
+            model.objects.select_related(*related)
+            .filter(pk=key, **{f"{person_path}__in": visible_persons(ctx).values("pk")})
+            .first()
+        )
+    if row is None:
+        subject = (
+            model.objects.filter(pk=key).values_list(person_path, flat=True).first()
+            if key
+            else None
+        )
+        raise deny(
+            ctx,
+            action=action,
+            category="supervision",
+            record_type=record_type,
+            record_id=pk,
+            subject_id=subject,
+        )
+    return row
+
+
+def require_enrolment(ctx: AccessContext, enrolment_id: Any, *, action: str = "read") -> Enrolment:
+    return _require(
+        ctx,
+        Enrolment,
+        enrolment_id,
+        person_path="person",
+        record_type="supervision.enrolment",
+        action=action,
+        related=("person", "schedule"),
+    )
+
+
+def require_review(ctx: AccessContext, review_id: Any, *, action: str = "read") -> Review:
+    return _require(
+        ctx,
+        Review,
+        review_id,
+        person_path="enrolment__person",
+        record_type="supervision.review",
+        action=action,
+        related=("enrolment", "enrolment__person", "checkin"),
+    )
+
+
+def require_change(ctx: AccessContext, request_id: Any) -> ChangeRequest:
+    return _require(
+        ctx,
+        ChangeRequest,
+        request_id,
+        person_path="enrolment__person",
+        record_type="supervision.change_request",
+        action="update",
+        related=("enrolment", "proposed_by"),
+    )
+
+
+# --- reviews --------------------------------------------------------------------------------
+def review_queue(*, ctx: AccessContext, include_decided: bool = False) -> list[Review]:
+    """Open reviews of the persons the context sees, the most overdue first."""
+    qs = (
+        Review.objects.filter(enrolment__person__in=visible_persons(ctx).values("pk"))
+        .select_related("enrolment", "enrolment__person", "checkin")
+        .prefetch_related("enrolment__person__names")
+    )
+    if not include_decided:
+        qs = qs.filter(disposition="")
+    reviews = list(qs.order_by("due_at")[:500])
+    record_access(
+        ctx,
+        action="list",
+        category="supervision",
+        record_type="supervision.review",
+        detail={"results": [str(r.pk) for r in reviews]},
+    )
+    return reviews
+
+
+@dataclass
+class ReviewDetail:
+    review: Review
+    attempts: list[CheckIn]  # every check-in of the window, in order
+
+    @property
+    def overdue(self) -> bool:
+        return not self.review.disposition and self.review.due_at < clock.now()
+
+
+def get_review(*, ctx: AccessContext, review_id: Any) -> ReviewDetail:
+    review = require_review(ctx, review_id)
+    attempts = list(
+        CheckIn.objects.filter(
+            enrolment=review.enrolment, window_opens_at=review.window_opens_at
+        ).order_by("attempt")
+    )
+    record_access(
+        ctx,
+        action="read",
+        category="supervision",
+        subject_id=review.enrolment.person_id,
+        record_type="supervision.review",
+        record_id=review.pk,
+        detail={"attempts": len(attempts)},
+    )
+    return ReviewDetail(review, attempts)
+
+
+def review_image(*, ctx: AccessContext, review_id: Any, checkin_id: Any) -> bytes:
+    """The captured image of a check-in under review, decrypted for the reviewer only; the
+    read is a biometric-category ledger event."""
+    review = require_review(ctx, review_id)
+    checkin = (
+        CheckIn.objects.filter(
+            pk=_uuid(checkin_id),
+            enrolment=review.enrolment,
+            window_opens_at=review.window_opens_at,
+            image_encrypted__isnull=False,
+        ).first()
+        if _uuid(checkin_id)
+        else None
+    )
+    if checkin is None:
+        raise deny(
+            ctx,
+            action="read",
+            category="biometric",
+            record_type="supervision.checkin",
+            record_id=checkin_id,
+            subject_id=review.enrolment.person_id,
+        )
+    record_access(
+        ctx,
+        action="read",
+        category="biometric",
+        subject_id=review.enrolment.person_id,
+        record_type="supervision.checkin",
+        record_id=checkin.pk,
+        detail={"review": str(review.pk)},
+    )
+    return unseal(checkin.image_encrypted, checkin.pk, "checkin_image")
+
+
+# --- the officer's supervision dashboard ------------------------------------------------------
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine), in kilometres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(a))
+
+
+@dataclass
+class SupervisionRow:
+    enrolment: Enrolment
+    next_due: datetime | None
+    last_checkin: CheckIn | None
+    distance_from_home_km: float | None
+    recent: list[CheckIn]
+    pending_reviews: int
+    overdue_reviews: int
+
+
+def supervision_dashboard(*, ctx: AccessContext) -> tuple[list[SupervisionRow], dict[str, Any]]:
+    """Active enrolments the context sees, with next due, last check-in and place, the last 3
+    days of check-ins and pending reviews; overdue first. Also weekly outcome counts."""
+    now = clock.now()
+    enrolments = list(
+        Enrolment.objects.filter(
+            person__in=visible_persons(ctx).values("pk"), status=EnrolmentStatus.ACTIVE
+        )
+        .select_related("person", "schedule", "officer")
+        .prefetch_related("person__names", "person__addresses")
+        .annotate(
+            pending=Count("reviews", filter=Q(reviews__disposition=""), distinct=True),
+            overdue=Count(
+                "reviews", filter=Q(reviews__disposition="", reviews__due_at__lt=now), distinct=True
+            ),
+        )
+    )
+    ids = [e.pk for e in enrolments]
+    since = now - timedelta(days=3)
+    recent: dict[Any, list[CheckIn]] = {}
+    for checkin in CheckIn.objects.filter(enrolment_id__in=ids, submitted_at__gte=since).order_by(
+        "-submitted_at"
+    ):
+        recent.setdefault(checkin.enrolment_id, []).append(checkin)
+    last_ids = (
+        CheckIn.objects.filter(enrolment_id__in=ids)
+        .values("enrolment_id")
+        .annotate(last=Max("submitted_at"))
+    )
+    lasts = {
+        c.enrolment_id: c
+        for c in CheckIn.objects.filter(
+            submitted_at__in=[r["last"] for r in last_ids], enrolment_id__in=ids
+        )
+    }
+    rows = []
+    for enrolment in enrolments:
+        last = lasts.get(enrolment.pk)
+        home = next((a for a in enrolment.person.addresses.all() if a.valid_to is None), None)
+        distance = None
+        if last and home and home.latitude is not None and home.longitude is not None:
+            distance = round(
+                distance_km(
+                    float(last.latitude),
+                    float(last.longitude),
+                    float(home.latitude),
+                    float(home.longitude),
+                ),
+                1,
+            )
+        schedule = getattr(enrolment, "schedule", None)
+        next_due = schedule.next_window(now)[1] if schedule else None
+        rows.append(
+            SupervisionRow(
+                enrolment,
+                next_due,
+                last,
+                distance,
+                recent.get(enrolment.pk, []),
+                enrolment.pending,
+                enrolment.overdue,
+            )
+        )
+    rows.sort(
+        key=lambda r: (
+            -r.overdue_reviews,
+            -r.pending_reviews,
+            r.next_due or datetime.max.replace(tzinfo=now.tzinfo),
+        )
+    )
+    weekly = weekly_outcomes(ids, now)
+    record_access(
+        ctx,
+        action="list",
+        category="supervision",
+        record_type="supervision.enrolment",
+        detail={"results": [str(e.person_id) for e in enrolments]},
+    )
+    return rows, weekly
+
+
+def weekly_outcomes(enrolment_ids: list[Any], now: datetime, weeks: int = 8) -> dict[str, Any]:
+    """Check-in outcomes per ISO week for the chart: {"weeks": [...], "verified": [...], ...}."""
+    start = (now - timedelta(weeks=weeks - 1)).date()
+    start -= timedelta(days=start.weekday())
+    labels = [(start + timedelta(weeks=i)) for i in range(weeks)]
+    counts: Counter[tuple[date, str]] = Counter()
+    for submitted, outcome in CheckIn.objects.filter(
+        enrolment_id__in=enrolment_ids, submitted_at__date__gte=start
+    ).values_list("submitted_at", "outcome"):
+        day = submitted.date()
+        counts[(day - timedelta(days=day.weekday()), outcome)] += 1
+    missed: Counter[date] = Counter()
+    for opened in Review.objects.filter(
+        enrolment_id__in=enrolment_ids, kind="missed_window", window_opens_at__date__gte=start
+    ).values_list("window_opens_at", flat=True):
+        day = opened.date()
+        missed[day - timedelta(days=day.weekday())] += 1
+    return {
+        "weeks": [d.isoformat() for d in labels],
+        "verified": [counts[(d, CheckInOutcome.VERIFIED)] for d in labels],
+        "review": [counts[(d, CheckInOutcome.REVIEW)] for d in labels],
+        "missed": [missed[d] for d in labels],
+    }
+
+
+def pending_changes(*, ctx: AccessContext) -> list[ChangeRequest]:
+    changes = list(
+        ChangeRequest.objects.filter(
+            decision=ChangeDecision.PENDING, enrolment__person__in=visible_persons(ctx).values("pk")
+        )
+        .select_related("enrolment", "enrolment__person", "proposed_by")
+        .order_by("proposed_at")
+    )
+    record_access(
+        ctx,
+        action="list",
+        category="supervision",
+        record_type="supervision.change_request",
+        detail={"results": [str(c.pk) for c in changes]},
+    )
+    return changes
+
+
+# --- the participant's own view ---------------------------------------------------------------
+@dataclass
+class ParticipantStatus:
+    enrolment: Enrolment
+    window: tuple[datetime, datetime, datetime] | None  # open now
+    next_window: tuple[datetime, datetime, datetime]
+    attempts_used: int
+    checked_in: bool
+    recent: list[CheckIn]
+
+
+def participant_status(*, user: User, request_id: str = "") -> ParticipantStatus:
+    enrolment = active_enrolment_of(user)
+    now = clock.now()
+    schedule = enrolment.schedule
+    window = schedule.current_window(now)
+    in_window = (
+        CheckIn.objects.filter(enrolment=enrolment, window_opens_at=window[0]) if window else None
+    )
+    recent = list(enrolment.checkins.order_by("-submitted_at")[:10])
+    record_read(
+        actor=Actor.of(user),
+        purpose=Purpose.SELF_SERVICE,
+        request_id=request_id,
+        action="read",
+        category="supervision",
+        subject_id=enrolment.person_id,
+        record_type="supervision.enrolment",
+        record_id=str(enrolment.pk),
+    )
+    return ParticipantStatus(
+        enrolment,
+        window,
+        schedule.next_window(now),
+        in_window.count() if in_window is not None else 0,
+        bool(in_window is not None and in_window.filter(outcome=CheckInOutcome.VERIFIED).exists()),
+        recent,
+    )

@@ -1,0 +1,852 @@
+"""Writes of supervised release. Each runs in one transaction with its ledger events.
+
+Invariants kept here: a failed face check only opens a review (compliance changes only by a
+human disposition); a location is accepted only inside a check-in; a level change or a
+termination needs a second person; photos and templates are stored encrypted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from caseledger.access.context import AccessContext, Purpose
+from caseledger.access.gate import require_person
+from caseledger.accounts.models import Role, User
+from caseledger.biometrics import verifier as faces
+from caseledger.cases.models import Case, CaseStatus
+from caseledger.core import clock, crypto
+from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from caseledger.ledger.models import Outcome
+from caseledger.ledger.services import SYSTEM, Actor, record_event
+
+from . import consent as consent_notice
+from .models import (
+    ChangeDecision,
+    ChangeKind,
+    ChangeRequest,
+    CheckIn,
+    CheckInOutcome,
+    Compliance,
+    Consent,
+    Departure,
+    DepartureKind,
+    Disposition,
+    Enrolment,
+    EnrolmentStatus,
+    EvidenceKind,
+    Level,
+    ReferencePhoto,
+    Review,
+    ReviewKind,
+    Schedule,
+)
+
+STAFF_WRITERS = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR})
+CONDITIONS = {
+    "report_address_changes": "Report any change of address within 5 days",
+    "attend_hearings": "Attend every hearing",
+    "no_travel_outside_state": "Do not travel outside the state without permission",
+    "office_visit_monthly": "Visit the office once a month",
+}
+DISPOSITION_COMPLIANCE = {
+    Disposition.VERIFIED_BY_REVIEW: Compliance.COMPLIANT,
+    Disposition.TECHNICAL_PROBLEM: Compliance.COMPLIANT,
+    Disposition.NEEDS_CONTACT: Compliance.NEEDS_CONTACT,
+    Disposition.SUSPECTED_IMPERSONATION: Compliance.NON_COMPLIANT,
+}
+
+
+def _event(
+    ctx_or_actor: AccessContext | Actor,
+    person_id: Any,
+    *,
+    action: str,
+    category: str,
+    record_type: str,
+    record_id: Any,
+    purpose: str | None = None,
+    outcome: str = Outcome.ALLOWED,
+    request_id: str = "",
+    detail: dict[str, Any] | None = None,
+) -> Any:
+    if isinstance(ctx_or_actor, AccessContext):
+        actor, purpose, request_id = (
+            ctx_or_actor.actor,
+            ctx_or_actor.purpose,
+            ctx_or_actor.request_id,
+        )
+    else:
+        actor = ctx_or_actor
+    return record_event(
+        actor=actor,
+        purpose=purpose or "supervision",
+        request_id=request_id,
+        action=action,
+        category=category,
+        subject_id=person_id,
+        record_type=record_type,
+        record_id=record_id,
+        outcome=outcome,
+        detail=detail,
+    )
+
+
+def _seal(data: bytes, record_id: Any, what: str) -> bytes:
+    return crypto.encrypt(data, associated_data=f"{what}:{record_id}".encode())
+
+
+def unseal(data: bytes, record_id: Any, what: str) -> bytes:
+    return crypto.decrypt(bytes(data), associated_data=f"{what}:{record_id}".encode())
+
+
+# --- enrolment ------------------------------------------------------------------------------
+@dataclass
+class EnrolmentInput:
+    level: str
+    photo: bytes
+    language: str
+    acknowledged: bool
+    alternatives_offered: list[str]
+    conditions: list[str]
+    first_window_at: datetime
+    every_days: int = 7
+    window_hours: int = 24
+    grace_minutes: int = 60
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class EnrolmentResult:
+    enrolment: Enrolment
+    username: str
+    temporary_password: str | None  # shown once, when a new participant login is issued
+
+
+def _check_enrolment_input(data: EnrolmentInput) -> None:
+    if data.level not in Level.values:
+        raise ValidationError(f"Unknown supervision level '{data.level}'.", field="level")
+    unknown = sorted(set(data.conditions) - set(CONDITIONS))
+    if unknown:
+        raise ValidationError(f"Unknown condition codes: {', '.join(unknown)}.", field="conditions")
+    if not data.acknowledged:
+        raise ValidationError(
+            "The person must acknowledge the notice before enrolment. If they "
+            "do not agree, offer the alternatives instead.",
+            field="acknowledged",
+        )
+    bad = sorted(set(data.alternatives_offered) - set(consent_notice.ALTERNATIVES))
+    if bad or not data.alternatives_offered:
+        raise ValidationError(
+            "Record the alternatives offered (office visit, phone call).",
+            field="alternatives_offered",
+        )
+    if data.first_window_at.tzinfo is None:
+        raise ValidationError("The first check-in time needs a time zone.", field="first_window_at")
+    limits = {
+        "every_days": (1, 31),
+        "window_hours": (1, 72),
+        "grace_minutes": (0, 720),
+        "max_attempts": (1, 10),
+    }
+    for name, (low, high) in limits.items():
+        value = getattr(data, name)
+        if not isinstance(value, int) or not low <= value <= high:
+            raise ValidationError(f"{name} must be between {low} and {high}.", field=name)
+
+
+def _participant_login(person: Any) -> tuple[User, str | None]:
+    if person.participant_account_id:
+        return person.participant_account, None
+    password = secrets.token_urlsafe(9)
+    base = f"p{person.a_number[1:]}" if person.a_number else f"p{secrets.token_hex(4)}"
+    username = base
+    while User.objects.filter(username=username).exists():
+        username = f"{base}-{secrets.token_hex(2)}"
+    user = User(
+        username=username,
+        role=Role.PARTICIPANT,
+        preferred_language=(person.languages or ["en"])[0][:8],
+    )
+    user.set_password(password)
+    user.save()
+    person.participant_account = user
+    person.save(update_fields=["participant_account", "updated_at"])
+    return user, password
+
+
+def enrol(*, ctx: AccessContext, person_id: Any, data: EnrolmentInput) -> EnrolmentResult:
+    """Enrol a person: level, conditions, schedule, consent bound to the notice's hash, the
+    reference photo (quality-checked, template and photo encrypted) and a participant login."""
+    if ctx.user.role not in STAFF_WRITERS:
+        raise PermissionDenied("Only case officers and supervisors enrol participants.")
+    person = require_person(ctx, person_id, category="supervision", action="create")
+    _check_enrolment_input(data)
+    analysis = faces.get_verifier().embed(data.photo)
+    if not analysis.ok:
+        raise ValidationError(
+            f"The reference photo cannot be used: {analysis.message}",
+            field="photo",
+            code=analysis.outcome,
+        )
+    notice = consent_notice.notice(data.language)
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            if Enrolment.objects.filter(person=person, status=EnrolmentStatus.ACTIVE).exists():
+                raise Conflict(
+                    "This person is already enrolled in supervision.", code="already_enrolled"
+                )
+            officer = ctx.user if ctx.user.role == Role.CASE_OFFICER else _caseload_officer(person)
+            enrolment = Enrolment.objects.create(
+                person=person,
+                officer=officer,
+                level=data.level,
+                conditions=sorted(set(data.conditions)),
+                started_at=now,
+            )
+            Consent.objects.create(
+                enrolment=enrolment,
+                language=notice.language,
+                notice_version=notice.version,
+                notice_sha256=notice.sha256,
+                acknowledged_at=now,
+                alternatives_offered=sorted(set(data.alternatives_offered)),
+            )
+            Schedule.objects.create(
+                enrolment=enrolment,
+                first_window_at=data.first_window_at,
+                every_days=data.every_days,
+                window_hours=data.window_hours,
+                grace_minutes=data.grace_minutes,
+                max_attempts=data.max_attempts,
+            )
+            photo = ReferencePhoto(
+                enrolment=enrolment,
+                model_id=analysis.model_id,
+                quality=analysis.quality.measures() if analysis.quality else {},
+            )
+            photo.photo_encrypted = _seal(data.photo, photo.pk, "enrolment_photo")
+            photo.template_encrypted = _seal(analysis.template(), photo.pk, "face_template")
+            photo.save(force_insert=True)
+            user, password = _participant_login(person)
+            _event(
+                ctx,
+                person.pk,
+                action="create",
+                category="supervision",
+                record_type="supervision.enrolment",
+                record_id=enrolment.pk,
+                detail={"level": data.level, "conditions": enrolment.conditions},
+            )
+            _event(
+                ctx,
+                person.pk,
+                action="create",
+                category="consent",
+                record_type="supervision.consent",
+                record_id=enrolment.pk,
+                detail={
+                    "notice": notice.version,
+                    "language": notice.language,
+                    "sha256": notice.sha256,
+                },
+            )
+            _event(
+                ctx,
+                person.pk,
+                action="create",
+                category="biometric",
+                record_type="supervision.reference_photo",
+                record_id=photo.pk,
+                detail={"model": analysis.model_id},
+            )
+            if password:
+                _event(
+                    ctx,
+                    person.pk,
+                    action="create",
+                    category="account",
+                    record_type="accounts.user",
+                    record_id=user.pk,
+                    detail={"role": Role.PARTICIPANT},
+                )
+    except IntegrityError as exc:
+        raise Conflict(
+            "This person is already enrolled in supervision.", code="already_enrolled"
+        ) from exc
+    return EnrolmentResult(enrolment, user.username, password)
+
+
+def _caseload_officer(person: Any) -> User:
+    assignment = (
+        person.caseload_assignments.filter(ended_at__isnull=True).select_related("officer").first()
+    )
+    if assignment is None:
+        raise ValidationError("Assign the person to a case officer before enrolling them.")
+    return assignment.officer
+
+
+# --- check-in -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Receipt:
+    id: uuid.UUID
+    time: datetime
+    outcome: str
+    message: str
+    attempt: int
+    attempts_left: int
+    window_closes_at: datetime
+    event_id: uuid.UUID
+
+
+def _coordinate(value: Any, low: int, high: int, name: str) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationError(
+            _("The location could not be read. Allow location access and try again."),
+            field=name,
+            code="bad_location",
+        ) from None
+    if not number.is_finite() or not low <= number <= high:
+        raise ValidationError(
+            _("The location could not be read. Allow location access and try again."),
+            field=name,
+            code="bad_location",
+        )
+    return number.quantize(Decimal("0.000001"))
+
+
+def active_enrolment_of(user: User) -> Enrolment:
+    enrolment = (
+        Enrolment.objects.select_related("person", "schedule")
+        .filter(person__participant_account=user, status=EnrolmentStatus.ACTIVE)
+        .first()
+    )
+    if enrolment is None:
+        raise NotFound(_("You have no active check-in schedule."), code="not_enrolled")
+    return enrolment
+
+
+def submit_check_in(
+    *,
+    user: User,
+    image: bytes,
+    latitude: Any,
+    longitude: Any,
+    accuracy: Any,
+    submission_id: Any = None,
+    request_id: str = "",
+) -> Receipt:
+    """One check-in: the selfie and the location of that moment, in one transaction.
+
+    A photo that cannot be used (no face, two faces, unreadable, ...) is refused with a message
+    in the participant's language and leaves one ledger event and no row. A face that does not
+    match is accepted with outcome `review`: a person looks at it; it is never a violation.
+    """
+    with override(user.preferred_language or "en"):
+        return _submit_check_in(
+            user, image, latitude, longitude, accuracy, submission_id, request_id
+        )
+
+
+def _submit_check_in(
+    user: User,
+    image: bytes,
+    latitude: Any,
+    longitude: Any,
+    accuracy: Any,
+    submission_id: Any,
+    request_id: str,
+) -> Receipt:
+    actor = Actor.of(user)
+    enrolment = active_enrolment_of(user)
+    person_id = enrolment.person_id
+    now = clock.now()
+
+    def refuse(error: ValidationError | Conflict) -> None:
+        with transaction.atomic():
+            _event(
+                actor,
+                person_id,
+                action="checkin",
+                category="supervision",
+                purpose=Purpose.SELF_SERVICE,
+                outcome=Outcome.FAILED,
+                request_id=request_id,
+                record_type="supervision.enrolment",
+                record_id=enrolment.pk,
+                detail={"reason": error.code},
+            )
+        raise error
+
+    try:
+        sid = uuid.UUID(str(submission_id)) if submission_id else uuid.uuid4()
+    except ValueError:
+        refuse(
+            ValidationError(
+                _("This check-in could not be read. Please try again."),
+                field="submission_id",
+                code="bad_submission",
+            )
+        )
+    lat = lon = None
+    try:
+        lat = _coordinate(latitude, -90, 90, "latitude")
+        lon = _coordinate(longitude, -180, 180, "longitude")
+        acc = float(accuracy)
+        if not 0 < acc <= 100_000:
+            raise ValueError
+    except ValidationError as exc:
+        refuse(exc)
+    except (TypeError, ValueError):
+        refuse(
+            ValidationError(
+                _("The location could not be read. Allow location access and try again."),
+                field="accuracy",
+                code="bad_location",
+            )
+        )
+    schedule = enrolment.schedule
+    window = schedule.current_window(now)
+    if window is None:
+        opens, _closes, _until = schedule.next_window(now)
+        refuse(
+            ValidationError(
+                _("Check-in is not open now. Your next check-in opens on %(when)s.")
+                % {"when": opens.strftime("%Y-%m-%d %H:%M UTC")},
+                code="outside_window",
+            )
+        )
+    opens, closes, until = window  # type: ignore[misc]
+    image_sha = hashlib.sha256(image or b"").hexdigest()
+    in_window = CheckIn.objects.filter(enrolment=enrolment, window_opens_at=opens)
+    if (
+        CheckIn.objects.filter(submission_id=sid).exists()
+        or in_window.filter(quality__image_sha256=image_sha).exists()
+    ):
+        refuse(Conflict(_("This check-in was already received."), code="replay"))
+    if in_window.filter(outcome=CheckInOutcome.VERIFIED).exists():
+        refuse(
+            Conflict(
+                _("You have already checked in for this period. Thank you."),
+                code="already_checked_in",
+            )
+        )
+    attempts = in_window.count()
+    if attempts >= schedule.max_attempts:
+        refuse(
+            Conflict(
+                _(
+                    "You have used all your tries for this check-in. Your officer will "
+                    "contact you; this is not a violation."
+                ),
+                code="attempts_used",
+            )
+        )
+    reference = enrolment.photos.filter(active=True).order_by("-created_at").first()
+    if reference is None:
+        refuse(
+            ValidationError(
+                _("Your enrolment photo is missing. Please contact your officer."),
+                code="no_reference",
+            )
+        )
+    template = unseal(reference.template_encrypted, reference.pk, "face_template")
+    decision = faces.get_verifier().compare(template, image)
+    if decision.photo_problem:
+        refuse(ValidationError(str(decision.message), field="image", code=decision.outcome))
+    verified = decision.match
+    location_until = (now + timedelta(days=settings.LOCATION_RETENTION_DAYS)).date()
+    quality = dict(decision.quality, image_sha256=image_sha)
+    with transaction.atomic():
+        checkin = CheckIn(
+            enrolment=enrolment,
+            submission_id=sid,
+            window_opens_at=opens,
+            attempt=attempts + 1,
+            submitted_at=now,
+            outcome=CheckInOutcome.VERIFIED if verified else CheckInOutcome.REVIEW,
+            face_outcome=decision.outcome,
+            distance=decision.distance,
+            model_id=decision.model_id,
+            threshold=decision.threshold,
+            threshold_version=decision.threshold_version,
+            quality=quality,
+            latitude=lat,
+            longitude=lon,
+            accuracy_m=acc,
+            location_delete_after=location_until,
+        )
+        if not verified:  # matched images are never kept
+            checkin.image_encrypted = _seal(image, checkin.pk, "checkin_image")
+        event = _event(
+            actor,
+            person_id,
+            action="checkin",
+            category="supervision",
+            purpose=Purpose.SELF_SERVICE,
+            request_id=request_id,
+            record_type="supervision.checkin",
+            record_id=checkin.pk,
+            detail={
+                "outcome": checkin.outcome,
+                "face": decision.outcome,
+                "attempt": checkin.attempt,
+                "location": True,
+            },
+        )
+        checkin.ledger_event = event.uuid
+        checkin.save(force_insert=True)
+        if not verified:
+            _open_review(enrolment, opens, ReviewKind.FAILED_CHECK, checkin, now, actor)
+    message = (
+        _("Thank you. Your check-in is complete.")
+        if verified
+        else _(
+            "Thank you. Your check-in was received and an officer will review the photo. "
+            "This is not a violation; you do not need to do anything now."
+        )
+    )
+    return Receipt(
+        checkin.pk,
+        now,
+        checkin.outcome,
+        message,
+        checkin.attempt,
+        schedule.max_attempts - checkin.attempt,
+        closes,
+        event.uuid,
+    )
+
+
+def _open_review(
+    enrolment: Enrolment,
+    window_opens_at: datetime,
+    kind: str,
+    checkin: CheckIn | None,
+    now: datetime,
+    actor: Actor,
+) -> Review | None:
+    """One review per window: a later failure in the same window joins the first."""
+    if Review.objects.filter(enrolment=enrolment, window_opens_at=window_opens_at).exists():
+        return None
+    review = Review.objects.create(
+        enrolment=enrolment,
+        checkin=checkin,
+        window_opens_at=window_opens_at,
+        kind=kind,
+        opened_at=now,
+        due_at=now + timedelta(hours=settings.REVIEW_SLA_HOURS),
+    )
+    _event(
+        actor,
+        enrolment.person_id,
+        action="create",
+        category="supervision",
+        record_type="supervision.review",
+        record_id=review.pk,
+        detail={"kind": kind},
+    )
+    return review
+
+
+def sweep_missed_windows(*, now: datetime | None = None) -> int:
+    """Open a review for every window that closed (with its grace) without a check-in that
+    was verified or is already under review. Idempotent; run every few minutes."""
+    now = now or clock.now()
+    opened = 0
+    for schedule in Schedule.objects.select_related("enrolment").filter(
+        enrolment__status=EnrolmentStatus.ACTIVE, first_window_at__lte=now
+    ):
+        enrolment = schedule.enrolment
+        latest = schedule.window_index(now)
+        for index in range(max(0, latest - 1), latest + 1):
+            opens, _closes, until = schedule.window(index)
+            if until >= now or opens < enrolment.started_at - timedelta(days=schedule.every_days):
+                continue
+            if CheckIn.objects.filter(
+                enrolment=enrolment, window_opens_at=opens, outcome=CheckInOutcome.VERIFIED
+            ).exists():
+                continue
+            with transaction.atomic():
+                if _open_review(enrolment, opens, ReviewKind.MISSED_WINDOW, None, now, SYSTEM):
+                    opened += 1
+    return opened
+
+
+# --- reviews --------------------------------------------------------------------------------
+def dispose_review(
+    *, ctx: AccessContext, review_id: Any, disposition: str, note: str = ""
+) -> Review:
+    """A person's decision on a review: the only way compliance changes."""
+    if disposition not in Disposition.values:
+        raise ValidationError(
+            f"Unknown disposition '{disposition}'. Use one of: {', '.join(Disposition.values)}.",
+            field="disposition",
+        )
+    if ctx.user.role not in STAFF_WRITERS:
+        raise PermissionDenied("Only case officers and supervisors decide reviews.")
+    from .selectors import require_review
+
+    review = require_review(ctx, review_id, action="update")
+    if disposition == Disposition.SUSPECTED_IMPERSONATION and len(note.strip()) < 20:
+        raise ValidationError(
+            "Explain a suspected impersonation in at least 20 characters.", field="note"
+        )
+    now = clock.now()
+    with transaction.atomic():
+        updated = Review.objects.filter(pk=review.pk, disposition="").update(
+            disposition=disposition, decided_by=ctx.user, decided_at=now, note=note.strip()[:2000]
+        )
+        if updated != 1:
+            raise Conflict("This review has already been decided.", code="already_decided")
+        enrolment = review.enrolment
+        before = enrolment.compliance
+        Enrolment.objects.filter(pk=enrolment.pk).update(
+            compliance=DISPOSITION_COMPLIANCE[disposition], updated_at=now
+        )
+        CheckIn.objects.filter(
+            enrolment=enrolment,
+            window_opens_at=review.window_opens_at,
+            image_encrypted__isnull=False,
+        ).update(
+            image_delete_after=(now + timedelta(days=settings.FAILED_IMAGE_RETENTION_DAYS)).date()
+        )
+        _event(
+            ctx,
+            enrolment.person_id,
+            action="decide",
+            category="supervision",
+            record_type="supervision.review",
+            record_id=review.pk,
+            detail={
+                "disposition": disposition,
+                "compliance_before": before,
+                "compliance_after": DISPOSITION_COMPLIANCE[disposition],
+            },
+        )
+    review.refresh_from_db()
+    return review
+
+
+# --- two-person changes ---------------------------------------------------------------------
+def propose_change(
+    *, ctx: AccessContext, enrolment_id: Any, kind: str, reason: str, proposed_level: str = ""
+) -> ChangeRequest:
+    from .selectors import require_enrolment
+
+    if ctx.user.role not in STAFF_WRITERS:
+        raise PermissionDenied("Only case officers and supervisors propose changes.")
+    if kind not in ChangeKind.values:
+        raise ValidationError(f"Unknown change '{kind}'.", field="kind")
+    if kind == ChangeKind.LEVEL and proposed_level not in Level.values:
+        raise ValidationError("Choose the new supervision level.", field="proposed_level")
+    if len(reason.strip()) < 10:
+        raise ValidationError("Give the reason in at least 10 characters.", field="reason")
+    enrolment = require_enrolment(ctx, enrolment_id, action="update")
+    if enrolment.status != EnrolmentStatus.ACTIVE:
+        raise Conflict("Supervision has already ended.", code="ended")
+    if kind == ChangeKind.LEVEL and proposed_level == enrolment.level:
+        raise ValidationError("That is already the current level.", field="proposed_level")
+    with transaction.atomic():
+        if enrolment.changes.filter(decision=ChangeDecision.PENDING).exists():
+            raise Conflict("A change is already waiting for a supervisor.", code="pending")
+        request = ChangeRequest.objects.create(
+            enrolment=enrolment,
+            kind=kind,
+            proposed_level=proposed_level if kind == ChangeKind.LEVEL else "",
+            reason=reason.strip(),
+            proposed_by=ctx.user,
+            proposed_at=clock.now(),
+        )
+        _event(
+            ctx,
+            enrolment.person_id,
+            action="propose",
+            category="supervision",
+            record_type="supervision.change_request",
+            record_id=request.pk,
+            detail={"kind": kind, "level": request.proposed_level},
+        )
+    return request
+
+
+def decide_change(
+    *, ctx: AccessContext, request_id: Any, approve: bool, reason: str = ""
+) -> ChangeRequest:
+    """A supervisor, not the proposer, approves or declines; approval applies the change."""
+    from .selectors import require_change
+
+    if ctx.user.role != Role.SUPERVISOR:
+        raise PermissionDenied("Only a supervisor approves or declines a change.")
+    request = require_change(ctx, request_id)
+    if request.proposed_by_id == ctx.user.pk:
+        raise PermissionDenied(
+            "A change needs a second person: you proposed this one.", code="self_approval"
+        )
+    if request.decision != ChangeDecision.PENDING:
+        raise Conflict("This change has already been decided.", code="already_decided")
+    if not approve and len(reason.strip()) < 10:
+        raise ValidationError(
+            "Give the reason for declining in at least 10 characters.", field="reason"
+        )
+    now = clock.now()
+    with transaction.atomic():
+        decision = ChangeDecision.APPROVED if approve else ChangeDecision.DECLINED
+        updated = ChangeRequest.objects.filter(
+            pk=request.pk, decision=ChangeDecision.PENDING
+        ).update(
+            decision=decision, decided_by=ctx.user, decided_at=now, decision_reason=reason.strip()
+        )
+        if updated != 1:
+            raise Conflict("This change has already been decided.", code="already_decided")
+        enrolment = request.enrolment
+        if approve and request.kind == ChangeKind.LEVEL:
+            Enrolment.objects.filter(pk=enrolment.pk).update(
+                level=request.proposed_level, updated_at=now
+            )
+        elif approve:
+            _end_enrolment(enrolment, now, "terminated")
+        _event(
+            ctx,
+            enrolment.person_id,
+            action="decide",
+            category="supervision",
+            record_type="supervision.change_request",
+            record_id=request.pk,
+            detail={"kind": request.kind, "decision": decision},
+        )
+    request.refresh_from_db()
+    return request
+
+
+def _end_enrolment(enrolment: Enrolment, now: datetime, reason: str) -> None:
+    Enrolment.objects.filter(pk=enrolment.pk).update(
+        status=EnrolmentStatus.ENDED, ended_at=now, end_reason=reason, updated_at=now
+    )
+    ReferencePhoto.objects.filter(enrolment=enrolment).update(
+        active=False,
+        delete_after=(now + timedelta(days=settings.ENROLMENT_PHOTO_RETENTION_DAYS)).date(),
+    )
+
+
+# --- departure ------------------------------------------------------------------------------
+def confirm_departure(
+    *,
+    ctx: AccessContext,
+    enrolment_id: Any,
+    kind: str,
+    evidence_kind: str,
+    departed_on: date,
+    evidence_reference: str = "",
+    evidence_file: bytes | None = None,
+    checkin_id: Any = None,
+    case_id: Any = None,
+) -> Departure:
+    """Record a confirmed departure: supervision ends and the case closes as departed."""
+    from caseledger.cases.services import transition_case
+
+    from .selectors import require_enrolment
+
+    if ctx.user.role not in STAFF_WRITERS:
+        raise PermissionDenied("Only case officers and supervisors confirm departures.")
+    if kind not in DepartureKind.values:
+        raise ValidationError(f"Unknown departure kind '{kind}'.", field="kind")
+    if evidence_kind not in EvidenceKind.values:
+        raise ValidationError(f"Unknown evidence '{evidence_kind}'.", field="evidence_kind")
+    if departed_on > clock.today():
+        raise ValidationError("The departure date cannot be in the future.", field="departed_on")
+    enrolment = require_enrolment(ctx, enrolment_id, action="update")
+    if enrolment.status != EnrolmentStatus.ACTIVE:
+        raise Conflict("Supervision has already ended.", code="ended")
+    checkin = None
+    if evidence_kind == EvidenceKind.CHECKIN_ABROAD:
+        checkin = (
+            CheckIn.objects.filter(
+                pk=checkin_id, enrolment=enrolment, outcome=CheckInOutcome.VERIFIED
+            ).first()
+            if checkin_id
+            else None
+        )
+        if checkin is None:
+            raise ValidationError(
+                "Choose a face-verified check-in of this participant.", field="checkin"
+            )
+    elif evidence_kind == EvidenceKind.BOARDING_DOCUMENT and not evidence_file:
+        raise ValidationError("Attach the boarding document.", field="evidence_file")
+    elif evidence_kind == EvidenceKind.CONSULAR and len(evidence_reference.strip()) < 3:
+        raise ValidationError(
+            "Give the consular verification reference.", field="evidence_reference"
+        )
+    if evidence_file is not None and len(evidence_file) > settings.FACE_MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            "The evidence file is too large (8 MB at most).", field="evidence_file"
+        )
+    cases = Case.objects.filter(person_id=enrolment.person_id).exclude(
+        status__in=[CaseStatus.CLOSED, CaseStatus.DEPARTED]
+    )
+    case = cases.filter(pk=case_id).first() if case_id else cases.order_by("-opened_on").first()
+    now = clock.now()
+    with transaction.atomic():
+        departure = Departure(
+            enrolment=enrolment,
+            case=case,
+            kind=kind,
+            evidence_kind=evidence_kind,
+            evidence_reference=evidence_reference.strip()[:120],
+            checkin=checkin,
+            departed_on=departed_on,
+            confirmed_by=ctx.user,
+            confirmed_at=now,
+        )
+        if evidence_file:
+            departure.evidence_encrypted = _seal(evidence_file, departure.pk, "departure_evidence")
+        departure.save(force_insert=True)
+        _end_enrolment(enrolment, now, f"departed_{kind}")
+        _event(
+            ctx,
+            enrolment.person_id,
+            action="create",
+            category="supervision",
+            record_type="supervision.departure",
+            record_id=departure.pk,
+            detail={
+                "kind": kind,
+                "evidence": evidence_kind,
+                "case": str(case.pk) if case else None,
+            },
+        )
+        if case is not None:
+            if CaseStatus.DEPARTED not in _next(case.status):
+                raise Conflict(
+                    f"The case is '{case.status}' and cannot be marked departed.",
+                    code="illegal_transition",
+                )
+            transition_case(
+                ctx=ctx,
+                case_id=case.pk,
+                to_status=CaseStatus.DEPARTED,
+                reason=f"Departure confirmed ({evidence_kind})",
+            )
+            transition_case(
+                ctx=ctx, case_id=case.pk, to_status=CaseStatus.CLOSED, reason=f"departed_{kind}"
+            )
+    return departure
+
+
+def _next(status: str) -> frozenset[str]:
+    from caseledger.cases.workflow import TRANSITIONS
+
+    return TRANSITIONS.get(status, frozenset())

@@ -1,0 +1,189 @@
+"""Only a human disposition changes compliance; changes need two people; departures close."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from caseledger.cases.models import Case
+from caseledger.cases.services import open_case
+from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from caseledger.ledger.models import Event
+from caseledger.supervision import selectors, services
+from caseledger.supervision.models import (
+    ChangeRequest,
+    CheckIn,
+    Compliance,
+    Enrolment,
+    ReferencePhoto,
+    Review,
+)
+from tests.conftest import context, last_event_id
+from tests.supervision.conftest import ANA_SELFIE, STRANGER
+
+pytestmark = pytest.mark.django_db
+
+
+def failed_check(enrolled):
+    return services.submit_check_in(user=enrolled.enrolment.person.participant_account,
+                                    image=STRANGER, latitude="40.7", longitude="-74.0",
+                                    accuracy="30")
+
+
+@pytest.mark.parametrize(("disposition", "compliance"), [
+    ("verified_by_review", Compliance.COMPLIANT),
+    ("technical_problem", Compliance.COMPLIANT),
+    ("needs_contact", Compliance.NEEDS_CONTACT),
+    ("suspected_impersonation", Compliance.NON_COMPLIANT),
+])
+def test_disposition_is_what_changes_compliance(enrolled, users, disposition, compliance):
+    failed_check(enrolled)
+    enrolment = Enrolment.objects.get()
+    assert enrolment.compliance == Compliance.COMPLIANT  # the failed check changed nothing
+    review = Review.objects.get()
+    mark = last_event_id()
+    services.dispose_review(ctx=context(users["officer_east"]), review_id=review.pk,
+                            disposition=disposition,
+                            note="Compared with the enrolment photo and called the person")
+    enrolment.refresh_from_db()
+    assert enrolment.compliance == compliance
+    event = Event.objects.get(id__gt=mark)
+    assert event.detail["disposition"] == disposition
+    assert event.detail["compliance_after"] == compliance
+    image_row = CheckIn.objects.get()
+    assert image_row.image_delete_after == timezone.localdate() + timedelta(days=28)
+    with pytest.raises(Conflict):
+        services.dispose_review(ctx=context(users["officer_east"]), review_id=review.pk,
+                                disposition="verified_by_review")
+
+
+def test_review_refusals(enrolled, users):
+    failed_check(enrolled)
+    review = Review.objects.get()
+    with pytest.raises(ValidationError):
+        services.dispose_review(ctx=context(users["officer_east"]), review_id=review.pk,
+                                disposition="violation")
+    with pytest.raises(ValidationError, match="20 characters"):
+        services.dispose_review(ctx=context(users["officer_east"]), review_id=review.pk,
+                                disposition="suspected_impersonation", note="looks off")
+    with pytest.raises(NotFound):
+        services.dispose_review(ctx=context(users["officer_west"]), review_id=review.pk,
+                                disposition="verified_by_review")
+    with pytest.raises(PermissionDenied):
+        services.dispose_review(ctx=context(users["privacy"]), review_id=review.pk,
+                                disposition="verified_by_review")
+    assert Review.objects.get().disposition == ""
+
+
+def test_reviewer_sees_score_history_and_image_and_the_read_is_logged(enrolled, users):
+    failed_check(enrolled)
+    services.submit_check_in(user=enrolled.enrolment.person.participant_account, image=ANA_SELFIE,
+                             latitude="40.7", longitude="-74.0", accuracy="30")
+    ctx = context(users["officer_east"])
+    queue = selectors.review_queue(ctx=ctx)
+    assert [r.kind for r in queue] == ["failed_check"]
+    detail = selectors.get_review(ctx=ctx, review_id=queue[0].pk)
+    assert [c.outcome for c in detail.attempts] == ["review", "verified"]
+    assert detail.attempts[0].distance > detail.attempts[0].threshold
+    mark = last_event_id()
+    image = selectors.review_image(ctx=ctx, review_id=queue[0].pk,
+                                   checkin_id=detail.attempts[0].pk)
+    assert image == STRANGER
+    event = Event.objects.get(id__gt=mark)
+    assert (event.action, event.data_category, event.subject_id) == (
+        "read", "biometric", enrolled.enrolment.person_id)
+    with pytest.raises(NotFound):  # the verified attempt kept no image
+        selectors.review_image(ctx=ctx, review_id=queue[0].pk, checkin_id=detail.attempts[1].pk)
+    with pytest.raises(NotFound):
+        selectors.review_image(ctx=context(users["officer_west"]), review_id=queue[0].pk,
+                               checkin_id=detail.attempts[0].pk)
+    assert selectors.review_queue(ctx=context(users["officer_west"])) == []
+    assert len(selectors.review_queue(ctx=context(users["supervisor_east"]))) == 1
+
+
+def test_overdue_reviews_surface_first(enrolled, users):
+    failed_check(enrolled)
+    Review.objects.update(due_at=timezone.now() - timedelta(hours=1))
+    rows, weekly = selectors.supervision_dashboard(ctx=context(users["supervisor_east"]))
+    assert rows[0].overdue_reviews == 1 and rows[0].pending_reviews == 1
+    assert sum(weekly["review"]) == 1 and len(weekly["weeks"]) == 8
+
+
+def test_level_change_needs_a_second_person(enrolled, users):
+    officer, supervisor = context(users["officer_east"]), context(users["supervisor_east"])
+    request = services.propose_change(ctx=officer, enrolment_id=enrolled.enrolment.pk,
+                                      kind="level", proposed_level="reduced",
+                                      reason="Six months of verified check-ins")
+    with pytest.raises(PermissionDenied):  # an officer cannot approve
+        services.decide_change(ctx=officer, request_id=request.pk, approve=True)
+    mark = last_event_id()
+    services.decide_change(ctx=supervisor, request_id=request.pk, approve=True)
+    assert Enrolment.objects.get().level == "reduced"
+    assert Event.objects.get(id__gt=mark).detail["decision"] == "approved"
+
+
+def test_self_approval_is_refused(enrolled, users):
+    supervisor = context(users["supervisor_east"])
+    request = services.propose_change(ctx=supervisor, enrolment_id=enrolled.enrolment.pk,
+                                      kind="level", proposed_level="intensive",
+                                      reason="Missed two hearings in a row")
+    with pytest.raises(PermissionDenied) as err:
+        services.decide_change(ctx=supervisor, request_id=request.pk, approve=True)
+    assert err.value.code == "self_approval"
+    assert Enrolment.objects.get().level == "standard"
+    # and the database refuses it too
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ChangeRequest.objects.filter(pk=request.pk).update(decided_by=users["supervisor_east"])
+
+
+def test_termination_ends_supervision_and_schedules_photo_deletion(enrolled, users):
+    request = services.propose_change(ctx=context(users["officer_east"]),
+                                      enrolment_id=enrolled.enrolment.pk, kind="termination",
+                                      reason="Relief granted by the court")
+    with pytest.raises(ValidationError):  # declining needs a reason
+        services.decide_change(ctx=context(users["supervisor_east"]), request_id=request.pk,
+                               approve=False)
+    services.decide_change(ctx=context(users["supervisor_east"]), request_id=request.pk,
+                           approve=True)
+    enrolment = Enrolment.objects.get()
+    assert enrolment.status == "ended" and enrolment.end_reason == "terminated"
+    photo = ReferencePhoto.objects.get()
+    assert not photo.active
+    assert photo.delete_after == timezone.localdate() + timedelta(days=30)
+
+
+def test_departure_closes_the_case(enrolled, users):
+    ctx = context(users["officer_east"])
+    case = open_case(ctx=ctx, person_id=enrolled.enrolment.person_id, case_type="removal",
+                     court_code="NYC")
+    departure = services.confirm_departure(
+        ctx=ctx, enrolment_id=enrolled.enrolment.pk, kind="self_departure",
+        evidence_kind="consular", evidence_reference="MX-CONS-2026-0042",
+        departed_on=timezone.localdate())
+    assert departure.case_id == case.pk
+    case.refresh_from_db()
+    assert case.status == "closed" and case.closed_reason == "departed_self_departure"
+    assert list(case.status_changes.values_list("to_status", flat=True)) == ["departed", "closed"]
+    assert Enrolment.objects.get().status == "ended"
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"evidence_kind": "boarding_document"}, "evidence_file"),
+    ({"evidence_kind": "checkin_abroad"}, "checkin"),
+    ({"evidence_kind": "consular", "evidence_reference": ""}, "evidence_reference"),
+    ({"departed_on": timezone.localdate() + timedelta(days=3)}, "departed_on"),
+    ({"kind": "deported"}, "kind"),
+])
+def test_departure_refusals(enrolled, users, kwargs, field):
+    args = dict(kind="voluntary_departure", evidence_kind="consular",
+                evidence_reference="MX-1", departed_on=timezone.localdate())
+    args.update(kwargs)
+    with pytest.raises(ValidationError) as err:
+        services.confirm_departure(ctx=context(users["officer_east"]),
+                                   enrolment_id=enrolled.enrolment.pk, **args)
+    assert err.value.field == field
+    assert Enrolment.objects.get().status == "active"
+    assert not Case.objects.filter(status="closed").exists()
