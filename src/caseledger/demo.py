@@ -345,3 +345,48 @@ def seed(*, persons: int = 320, random_seed: int = 2026, out: Any = None) -> Non
             progress.advance(task)
     if out is not None:
         out.write(f"Seeded {persons} persons in offices east and west.")
+    seed_participant(users["officer.east"], out=out)
+
+
+PARTICIPANT = "participant.demo"
+
+
+def astronaut_photo() -> bytes:
+    """The demo participant's enrolment photo: scikit-image's `data.astronaut()` (Eileen
+    Collins, NASA, public domain), shipped inside the scikit-image package."""
+    import io
+
+    from PIL import Image
+    from skimage import data
+
+    buffer = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def seed_participant(officer: User, *, out: Any = None) -> None:
+    """`participant.demo` on officer.east's caseload, enrolled with a window open now."""
+    from caseledger.supervision.services import EnrolmentInput, enrol
+
+    ctx = AccessContext(user=officer, purpose=Purpose.CASELOAD, request_id="demo-seed")
+    person = people.create_person(ctx=ctx, data=PersonInput(
+        name=NameInput(given_names="Eileen", family_names="Collins"),
+        date_of_birth=date(1986, 11, 19), a_number="A201126001", citizenship=["MX"],
+        languages=["es", "en"],
+        address=AddressInput(line1="350 Fifth Avenue", city="New York", region="NY",
+                             postal_code="10118", valid_from=clock.today() - timedelta(days=400)),
+        contacts=[ContactInput(kind="email", value="participant.demo@example.org")]))
+    Address = person.addresses.model
+    Address.objects.filter(person=person).update(latitude="40.748400", longitude="-73.985700")
+    result = enrol(ctx=ctx, person_id=person.pk, data=EnrolmentInput(
+        level="standard", photo=astronaut_photo(), language="es", acknowledged=True,
+        alternatives_offered=["office_visit", "phone_call"],
+        conditions=["attend_hearings", "report_address_changes"],
+        first_window_at=clock.now() - timedelta(hours=2), every_days=7, window_hours=48,
+        grace_minutes=60, max_attempts=3))
+    account = result.enrolment.person.participant_account
+    account.username = PARTICIPANT
+    account.set_password(DEMO_PASSWORD)
+    account.save(update_fields=["username", "password"])
+    if out is not None:
+        out.write(f"Enrolled {PARTICIPANT} (photo: scikit-image astronaut); check-in open now.")

@@ -42,7 +42,7 @@ def test_read_own_case(users, east, make_case):
     assert out["id"] == str(case.pk) and out["person"] == str(case.person_id)
     assert out["reference"] == case.reference and out["reference"].startswith("CL-")
     assert (out["case_type"], out["status"], out["row_version"]) == ("removal", "open", 1)
-    assert out["allowed_transitions"] == ["closed", "decided"]
+    assert out["allowed_transitions"] == ["closed", "decided", "departed"]
     [proceeding] = out["proceedings"]
     assert proceeding["court"] == "NYC" and proceeding["kind"] == "removal"
     assert out["status_changes"] == []
@@ -84,7 +84,8 @@ def test_legal_transition(users, east, make_case):
     assert response.status_code == 200, response.content
     out = response.json()
     assert out["status"] == "decided" and out["row_version"] == 2
-    assert out["allowed_transitions"] == ["appealed", "final_order", "relief_granted"]
+    assert out["allowed_transitions"] == [
+        "appealed", "departed", "final_order", "relief_granted"]
     [change] = out["status_changes"]
     assert (change["from_status"], change["to_status"], change["reason"]) == (
         "open",
@@ -116,12 +117,12 @@ def test_transition_without_row_version_is_allowed(users, east, make_case):
 def test_illegal_transition_is_409_listing_the_allowed_ones(users, east, make_case, error_of):
     case = make_case()
     mark = last_event_id()
-    response = transition(east, case, {"to_status": "departed", "row_version": 1})
+    response = transition(east, case, {"to_status": "final_order", "row_version": 1})
     assert response.status_code == 409
     error = error_of(response)
     assert error["code"] == "illegal_transition" and error["field"] == "to_status"
-    assert "departed" in error["detail"]
-    assert "Allowed next: closed, decided" in error["detail"]
+    assert "final_order" in error["detail"]
+    assert "Allowed next: closed, decided, departed" in error["detail"]
     case.refresh_from_db()
     assert case.status == "open" and case.row_version == 1
     assert not StatusChange.objects.exists()

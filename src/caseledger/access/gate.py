@@ -70,7 +70,9 @@ def policy_filter(ctx: AccessContext) -> Q:
 def visible_persons(ctx: AccessContext) -> QuerySet[Any]:
     from caseledger.people.models import Person
 
-    return Person.objects.filter(policy_filter(ctx)).distinct()
+    # No DISTINCT: the only join (caseload) matches at most one open assignment per person,
+    # which a unique constraint guarantees; DISTINCT would cost a sort on every search.
+    return Person.objects.filter(policy_filter(ctx))
 
 
 def can_see(ctx: AccessContext, person_id: uuid.UUID | str) -> bool:

@@ -115,7 +115,19 @@ def record_read(**kwargs: Any) -> Event:
 
 
 def _pending(limit: int | None) -> Iterable[Event]:
-    qs = Event.objects.filter(entry__isnull=True).order_by("id").only("id", "leaf_hash")
+    """Committed events without an entry, in insertion order.
+
+    Inline (SQLite) every event is placed in the transaction that wrote it and writers are
+    serialised, so everything up to the last placed event is placed: look only above it.
+    Out of line (PostgreSQL) a transaction may commit an older id late, so look for any event
+    without an entry (an anti-join on the unique entry.event_id index).
+    """
+    if settings.LEDGER_INTEGRATE_INLINE:
+        last = Entry.objects.order_by("-position").values_list("event_id", flat=True).first()
+        qs = Event.objects.filter(id__gt=last or 0)
+    else:
+        qs = Event.objects.filter(entry__isnull=True)
+    qs = qs.order_by("id").only("id", "leaf_hash")
     return qs[:limit] if limit else qs
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.db.models.functions import Greatest
 from rapidfuzz import fuzz
 
@@ -34,8 +34,15 @@ class SearchHit:
 
 
 def _rank_postgres(visible: Any, key: str, skel: str) -> list[tuple[uuid.UUID, float, str]]:
+    """pg_trgm word similarity. The `%>` operators (Django's trigram_word_similar lookup) can
+    use the GIN trigram indexes; the score only ranks the candidates they return."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET pg_trgm.word_similarity_threshold = %s", [MIN_SCORE])
+    candidates = Q(search_key__trigram_word_similar=key)
+    if len(skel.replace(" ", "")) >= 3:
+        candidates |= Q(skeleton__trigram_word_similar=skel)
     rows = (
-        PersonName.objects.filter(person__in=visible.values("pk"))
+        PersonName.objects.filter(candidates, person__in=visible.values("pk"))
         .annotate(
             score=Greatest(
                 TrigramWordSimilarity(key, "search_key"),

@@ -31,7 +31,7 @@ class Command(BaseCommand):
 
         if ensure_demo_key():
             self.stdout.write("Created a demo ledger signing key under var/.")
-        from caseledger.demo import DEMO_PASSWORD, STAFF, seed
+        from caseledger.demo import DEMO_PASSWORD, PARTICIPANT, STAFF, seed
 
         if User.objects.exists():
             self.stdout.write("Demo data already present; not seeding again.")
@@ -40,6 +40,7 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for username, role, office in STAFF:
             self.stdout.write(f"  {username:<18} {role}{' (' + office + ')' if office else ''}")
+        self.stdout.write(f"  {PARTICIPANT:<18} participant (officer.east's caseload)")
         call_command("ledger", "checkpoint", stdout=self.stdout)
         if not options["no_serve"]:
             call_command("serve", port=options["port"])
