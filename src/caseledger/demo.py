@@ -18,7 +18,7 @@ from faker import Faker
 from rich.progress import Progress
 
 from caseledger.access.context import AccessContext, Purpose
-from caseledger.accounts.models import Office, Role
+from caseledger.accounts.models import Office, Role, User
 from caseledger.accounts.services import create_user
 from caseledger.cases import services as cases
 from caseledger.cases.models import CalendarType, CaseStatus, CaseType, Court, DecisionKind
