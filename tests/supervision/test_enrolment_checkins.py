@@ -218,3 +218,17 @@ def test_missed_window_opens_one_review(enrolled):
     assert services.sweep_missed_windows() == 0
     review = Review.objects.get()
     assert review.kind == "missed_window" and review.checkin is None
+
+
+def test_sweep_command(enrolled):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    Schedule.objects.filter(enrolment=enrolled.enrolment).update(
+        first_window_at=timezone.now() - timedelta(days=2))
+    Enrolment.objects.filter(pk=enrolled.enrolment.pk).update(
+        started_at=timezone.now() - timedelta(days=3))
+    out = StringIO()
+    call_command("supervision", "sweep", stdout=out)
+    assert out.getvalue().strip() == "opened 1 reviews for missed windows"

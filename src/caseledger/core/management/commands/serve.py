@@ -25,10 +25,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("collectstatic", interactive=False, verbosity=0)
-        # One background process integrates events (on PostgreSQL; SQLite chains inline) and
-        # signs a checkpoint whenever events arrived.
-        helpers = [subprocess.Popen(
-            [sys.executable, "-m", "caseledger.cli", "ledger", "integrate", "--loop"])]
+        # Background jobs: one integrates ledger events (on PostgreSQL; SQLite chains inline)
+        # and signs checkpoints; one opens reviews for missed check-in windows.
+        helpers = [
+            subprocess.Popen([sys.executable, "-m", "caseledger.cli", *job])
+            for job in (("ledger", "integrate", "--loop"), ("supervision", "sweep", "--loop"))
+        ]
         self.stdout.write(
             f"caseledger on http://{options['host']}:{options['port']}/ "
             f"({options['workers']} workers)"
