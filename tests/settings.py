@@ -14,3 +14,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Lets the test runner's flush TRUNCATE the ledger tables between transactional tests
     # (see ledger migration 0002: honoured only for the tables' owner).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c caseledger.allow_truncate=on"
+
+# Background tasks run in the calling thread in tests; the database queue is exercised by the
+# notices tests that need it explicitly.
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

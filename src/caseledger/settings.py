@@ -70,6 +70,9 @@ INSTALLED_APPS = [
     "caseledger.cases",
     "caseledger.biometrics",
     "caseledger.supervision",
+    "caseledger.notices",
+    "caseledger.imports",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -205,8 +208,12 @@ if not ENCRYPTION_KEYS and (DEMO or env_bool("CASELEDGER_TESTING")):
     import base64
     import hashlib
 
-    ENCRYPTION_KEYS = "demo:" + base64.b64encode(
-        hashlib.sha256(b"caseledger demo and test key, not secret").digest()).decode()
+    ENCRYPTION_KEYS = (
+        "demo:"
+        + base64.b64encode(
+            hashlib.sha256(b"caseledger demo and test key, not secret").digest()
+        ).decode()
+    )
 
 # --- face verification ----------------------------------------------------------------------
 FACE_MATCH_THRESHOLD = float(os.environ.get("CASELEDGER_FACE_THRESHOLD", "0.5"))
@@ -219,6 +226,33 @@ REVIEW_SLA_HOURS = int(os.environ.get("CASELEDGER_REVIEW_SLA_HOURS", "24"))
 FAILED_IMAGE_RETENTION_DAYS = 28
 ENROLMENT_PHOTO_RETENTION_DAYS = 30
 LOCATION_RETENTION_DAYS = int(os.environ.get("CASELEDGER_LOCATION_RETENTION_DAYS", "365"))
+
+# --- background tasks (django.tasks with a database queue; worker: `caseledger db_worker`) ---
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("CASELEDGER_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
+# --- notices (reminders) -------------------------------------------------------------------
+REMINDER_DAYS_BEFORE = [
+    int(d) for d in os.environ.get("CASELEDGER_REMINDER_DAYS", "7,3,1").split(",")
+]
+EMAIL_BACKEND = os.environ.get(
+    "CASELEDGER_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("CASELEDGER_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = int(os.environ.get("CASELEDGER_SMTP_PORT", "25"))
+EMAIL_TIMEOUT = int(os.environ.get("CASELEDGER_SMTP_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("CASELEDGER_FROM_EMAIL", "reminders@caseledger.example")
+SMS_GATEWAY_URL = os.environ.get("CASELEDGER_SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = os.environ.get("CASELEDGER_SMS_GATEWAY_TOKEN", "")
+# Channels: "email", "sms", "file" (the demo writes messages to var/outbox instead of sending).
+NOTICE_CHANNELS = os.environ.get(
+    "CASELEDGER_NOTICE_CHANNELS", "file" if DEMO else "email,sms"
+).split(",")
+NOTICE_OUTBOX_DIR = os.environ.get("CASELEDGER_OUTBOX", str(VAR_DIR / "outbox"))
 
 # --- requests -----------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
