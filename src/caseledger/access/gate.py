@@ -63,8 +63,17 @@ def policy_filter(ctx: AccessContext) -> Q:
         return Q(pk__in=_active_grants(ctx, GrantKind.PRIVACY_REVIEW).values("person_id"))
     if user.role == Role.PARTICIPANT:
         return Q(participant_account=user)
-    # Administrators manage accounts, not people; representatives arrive with representation.
+    if user.role == Role.REPRESENTATIVE:
+        return Q(pk__in=_represented(user))
+    # Administrators manage accounts, not people.
     return nothing
+
+
+def _represented(user: User) -> QuerySet[Any]:
+    from caseledger.people.models import Representation
+
+    return Representation.objects.filter(representative=user,
+                                         ended_on__isnull=True).values("person_id")
 
 
 def visible_persons(ctx: AccessContext) -> QuerySet[Any]:

@@ -153,3 +153,33 @@ class Contact(BaseModel):
 
     class Meta:
         db_table = "people_contact"
+
+
+class RepresentationForm(models.TextChoices):
+    G28 = "G-28", "G-28 (before DHS)"
+    EOIR28 = "EOIR-28", "EOIR-28 (before the immigration court)"
+    EOIR27 = "EOIR-27", "EOIR-27 (before the BIA)"
+
+
+class Representation(BaseModel):
+    """An attorney or accredited representative of record for one person.
+
+    While open, the representative sees that client's case, hearings, deadlines, notices,
+    check-in history and review dispositions; ending it ends that access at once.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="representations")
+    representative = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                       related_name="representations")
+    form = models.CharField(max_length=8, choices=RepresentationForm.choices)
+    filed_on = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        db_table = "people_representation"
+        constraints = [
+            models.UniqueConstraint(fields=["person", "representative"],
+                                    condition=Q(ended_on__isnull=True),
+                                    name="people_one_open_representation_per_pair"),
+        ]

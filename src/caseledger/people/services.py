@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -12,7 +13,8 @@ from django.db.models import F
 from caseledger.access.context import AccessContext
 from caseledger.access.gate import require_person
 from caseledger.accounts.models import Role
-from caseledger.core.errors import Conflict, PermissionDenied, ValidationError
+from caseledger.core import clock
+from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from caseledger.ledger.services import record_event
 
 from . import validation
@@ -196,10 +198,18 @@ def create_person(*, ctx: AccessContext, data: PersonInput) -> Person:
 UPDATABLE_FIELDS = ("a_number", "date_of_birth", "citizenship", "languages", "interpreter_needed")
 
 
+def _require_staff_writer(ctx: AccessContext) -> None:
+    """Identity, address and contact records are kept by officers and supervisors; a
+    participant or representative asks for a change (correction request), never writes."""
+    if ctx.user.role not in CREATOR_ROLES:
+        raise PermissionDenied("Only case officers and supervisors change person records.")
+
+
 def update_person(
     *, ctx: AccessContext, person_id: Any, row_version: int, changes: dict[str, Any]
 ) -> Person:
     """Change identity fields; `row_version` must be the version the caller read (else 409)."""
+    _require_staff_writer(ctx)
     unknown = set(changes) - set(UPDATABLE_FIELDS) - {"name"}
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
@@ -263,6 +273,7 @@ def update_person(
 
 
 def add_name(*, ctx: AccessContext, person_id: Any, data: NameInput) -> PersonName:
+    _require_staff_writer(ctx)
     person = require_person(ctx, person_id, category="identity", action="update")
     with transaction.atomic():
         kind = data.kind if data.kind != NameKind.PRIMARY else NameKind.ALIAS
@@ -282,6 +293,7 @@ def add_name(*, ctx: AccessContext, person_id: Any, data: NameInput) -> PersonNa
 
 def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) -> Address:
     """Make `data` the address of record; the previous one ends the day before it starts."""
+    _require_staff_writer(ctx)
     person = require_person(ctx, person_id, category="address", action="update")
     with transaction.atomic():
         current = (
@@ -312,6 +324,7 @@ def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) ->
 
 
 def add_contact(*, ctx: AccessContext, person_id: Any, data: ContactInput) -> Contact:
+    _require_staff_writer(ctx)
     person = require_person(ctx, person_id, category="contact", action="update")
     with transaction.atomic():
         contact = _contact(person, data)
@@ -326,3 +339,53 @@ def add_contact(*, ctx: AccessContext, person_id: Any, data: ContactInput) -> Co
             detail={"kind": contact.kind},
         )
     return contact
+
+
+def record_representation(*, ctx: AccessContext, person_id: Any, representative: Any,
+                          form: str, filed_on: date) -> Any:
+    """Record an attorney or representative of record (G-28 / EOIR-28 / EOIR-27)."""
+    from caseledger.accounts.models import User
+
+    from .models import Representation, RepresentationForm
+
+    if ctx.user.role not in CREATOR_ROLES:
+        raise PermissionDenied("Only case officers and supervisors record representation.")
+    if form not in RepresentationForm.values:
+        raise ValidationError(f"Unknown form '{form}'. Use G-28, EOIR-28 or EOIR-27.", field="form")
+    if filed_on > clock.today():
+        raise ValidationError("The filing date cannot be in the future.", field="filed_on")
+    rep = User.objects.filter(pk=representative, role=Role.REPRESENTATIVE, is_active=True).first() \
+        if isinstance(representative, (str, uuid.UUID)) else representative
+    if rep is None or rep.role != Role.REPRESENTATIVE:
+        raise ValidationError("Choose an active representative account.", field="representative")
+    person = require_person(ctx, person_id, category="representation", action="create")
+    try:
+        with transaction.atomic():
+            record = Representation.objects.create(person=person, representative=rep, form=form,
+                                                   filed_on=filed_on)
+            _event(ctx, person, action="create", category="representation",
+                   record_type="people.representation", record_id=record.pk,
+                   detail={"representative": str(rep.pk), "form": form})
+    except IntegrityError as exc:
+        raise Conflict("This representative is already of record for the person.",
+                       code="already_representing") from exc
+    return record
+
+
+def end_representation(*, ctx: AccessContext, representation_id: Any, reason: str) -> Any:
+    """End a representation; the representative's access ends with it."""
+    from .models import Representation
+
+    if ctx.user.role not in CREATOR_ROLES:
+        raise PermissionDenied("Only case officers and supervisors end representation.")
+    record = Representation.objects.filter(pk=representation_id, ended_on__isnull=True).first()
+    if record is None:
+        raise NotFound("No open representation with that id.")
+    person = require_person(ctx, record.person_id, category="representation", action="update")
+    with transaction.atomic():
+        Representation.objects.filter(pk=record.pk).update(ended_on=clock.today(),
+                                                           end_reason=reason.strip()[:200])
+        _event(ctx, person, action="end", category="representation",
+               record_type="people.representation", record_id=record.pk)
+    record.refresh_from_db()
+    return record
