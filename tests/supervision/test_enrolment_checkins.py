@@ -232,3 +232,24 @@ def test_sweep_command(enrolled):
     out = StringIO()
     call_command("supervision", "sweep", stdout=out)
     assert out.getvalue().strip() == "opened 1 reviews for missed windows"
+
+
+def test_receipt_shows_inclusion_in_a_signed_checkpoint(enrolled, users, ledger_signing_key):
+    from caseledger_verify import merkle, note
+
+    from caseledger.ledger import checkpoints
+    from caseledger.ledger.services import integrate_pending
+    from caseledger.supervision.selectors import receipt_proof
+
+    receipt = check_in(enrolled)
+    user = enrolled.enrolment.person.participant_account
+    integrate_pending()
+    waiting = receipt_proof(user=user, checkin_id=receipt.id)
+    assert waiting.position is not None and waiting.checkpoint_size is None
+    signed = checkpoints.sign_checkpoint()
+    shown = receipt_proof(user=user, checkin_id=receipt.id)
+    assert shown.checkpoint_size == signed.size
+    checkpoint = note.verify_note(signed.note, ledger_signing_key)
+    merkle.InclusionProof.from_dict(shown.proof).verify(checkpoint.root)
+    with pytest.raises(NotFound):  # nobody else's receipt
+        receipt_proof(user=users["participant"], checkin_id=receipt.id)

@@ -374,3 +374,36 @@ def participant_status(*, user: User, request_id: str = "") -> ParticipantStatus
         bool(in_window is not None and in_window.filter(outcome=CheckInOutcome.VERIFIED).exists()),
         recent,
     )
+
+
+@dataclass(frozen=True)
+class ReceiptProof:
+    """Where a check-in's ledger event stands: integrated at `position`, and (once a checkpoint
+    covers it) included in the signed tree of `checkpoint_size`, with the inclusion proof."""
+
+    event_id: uuid.UUID
+    position: int | None
+    checkpoint_size: int | None
+    proof: dict[str, Any] | None
+
+
+def receipt_proof(*, user: User, checkin_id: Any) -> ReceiptProof:
+    """For the participant's own check-in only (anyone else: not found)."""
+    from caseledger.core.errors import NotFound
+    from caseledger.ledger import proofs
+    from caseledger.ledger.models import Checkpoint, Entry, Event
+
+    key = _uuid(checkin_id)
+    checkin = CheckIn.objects.filter(pk=key, enrolment__person__participant_account=user) \
+        .first() if key else None
+    if checkin is None or checkin.ledger_event is None:
+        raise NotFound("No such check-in.")
+    event = Event.objects.filter(uuid=checkin.ledger_event).values_list("id", flat=True).first()
+    position = Entry.objects.filter(event_id=event).values_list("position", flat=True).first()
+    if position is None:
+        return ReceiptProof(checkin.ledger_event, None, None, None)
+    latest = Checkpoint.objects.order_by("-size").values_list("size", flat=True).first()
+    if latest is None or latest <= position:
+        return ReceiptProof(checkin.ledger_event, position, None, None)
+    proof = proofs.inclusion(event_id=checkin.ledger_event, size=latest)
+    return ReceiptProof(checkin.ledger_event, position, latest, proof)
