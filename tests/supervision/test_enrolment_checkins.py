@@ -235,11 +235,10 @@ def test_sweep_command(enrolled):
 
 
 def test_receipt_shows_inclusion_in_a_signed_checkpoint(enrolled, users, ledger_signing_key):
-    from caseledger_verify import merkle, note
-
     from caseledger.ledger import checkpoints
     from caseledger.ledger.services import integrate_pending
     from caseledger.supervision.selectors import receipt_proof
+    from caseledger_verify import merkle, note
 
     receipt = check_in(enrolled)
     user = enrolled.enrolment.person.participant_account
