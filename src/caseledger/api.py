@@ -72,6 +72,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _register() -> None:
     from caseledger.accounts.api import router as accounts_router
     from caseledger.cases.api import router as cases_router
+    from caseledger.ledger.api import me_router
     from caseledger.ledger.api import router as ledger_router
     from caseledger.people.api import router as people_router
     from caseledger.supervision.api import router as supervision_router
@@ -80,6 +81,7 @@ def _register() -> None:
     api.add_router("/persons", people_router)
     api.add_router("/cases", cases_router)
     api.add_router("/ledger", ledger_router)
+    api.add_router("/me", me_router)
     api.add_router("", supervision_router)
 
 

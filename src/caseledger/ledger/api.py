@@ -120,3 +120,40 @@ def inclusion_proof(request: HttpRequest, params: Query[InclusionParams]) -> dic
 def consistency_proof(request: HttpRequest, params: Query[ConsistencyParams]) -> dict:
     """Proof that the tree of size `to` extends the tree of size `from`."""
     return proofs.consistency(first=params.first, second=params.second)
+
+
+me_router = Router(tags=["my record"])
+
+
+class AccessOut(BaseModel):
+    time: datetime
+    role: str
+    office: str
+    purpose: str
+    action: str
+    category: str
+    outcome: str
+
+
+class AccessPage(BaseModel):
+    items: list[AccessOut]
+    total: int
+    page: int
+
+
+class AccessParams(BaseModel):
+    person: str | None = Field(default=None, max_length=64,
+                               description="Representatives: the client's person id")
+    page: int = Field(default=1, ge=1, le=100_000)
+
+
+@me_router.get("/accesses", response={200: AccessPage, **ERRORS})
+def my_accesses(request: HttpRequest, params: Query[AccessParams]) -> AccessPage:
+    """Who accessed my record (participants) or my client's (representatives): date, role,
+    office and declared purpose of every staff read and write."""
+    ctx = access_context(request)
+    rows, total = selectors.access_history(ctx=ctx, person_id=params.person, page=params.page)
+    return AccessPage(items=[AccessOut(time=e.time, role=e.actor_role, office=e.office,
+                                       purpose=e.purpose, action=e.action,
+                                       category=e.data_category, outcome=e.outcome)
+                             for e in rows], total=total, page=params.page)
