@@ -136,7 +136,8 @@ def test_transition_form_changes_the_status(users, officer, case):
     page = _text(officer.get(response["Location"]))
     assert "Status changed." in page
     assert 'data-status="decided"' in page
-    assert "Open, in proceedings → Decided (oral decision)" in page
+    assert "Open, in proceedings → Decided" in page
+    assert '<span class="cl-timeline__note">oral decision</span>' in page
     assert sorted(_status_options(page)) == [
         "appealed", "departed", "final_order", "relief_granted"]
 

@@ -104,8 +104,11 @@ def _person_input(form: PersonForm) -> PersonInput:
 def person_create(request: HttpRequest) -> HttpResponse:
     ctx = context_for(request)
     form = PersonForm(request.POST or None)
-    address_form = AddressForm(request.POST or None, prefix="address")
-    wants_address = bool(request.POST.get("address-line1"))
+    # The address part is optional: bind it only when something was typed into it, so an
+    # error elsewhere does not make the empty address section show errors of its own.
+    wants_address = any(request.POST.get(f"address-{name}", "").strip()
+                        for name in ("line1", "line2", "city", "region", "postal_code"))
+    address_form = AddressForm(request.POST if wants_address else None, prefix="address")
     if (
         request.method == "POST"
         and form.is_valid()
