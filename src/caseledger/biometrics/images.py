@@ -165,11 +165,9 @@ def load_image(data: bytes) -> Image.Image:
             raise _too_many_pixels(*dims)
 
     # Pillow's guard as a second line: it warns above MAX_IMAGE_PIXELS and raises above twice
-    # that. Lower the process-wide limit to ours (never raise it) and treat the warning as an
-    # error here. Our own header check below does not depend on either.
-    current_limit = Image.MAX_IMAGE_PIXELS
-    if current_limit is None or current_limit > max_pixels:
-        Image.MAX_IMAGE_PIXELS = max_pixels
+    # that, when the header is read. Its limit is process-wide; set it to ours and treat the
+    # warning as an error here. Our own check below does not depend on either.
+    Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
