@@ -187,3 +187,25 @@ def test_departure_refusals(enrolled, users, kwargs, field):
     assert err.value.field == field
     assert Enrolment.objects.get().status == "active"
     assert not Case.objects.filter(status="closed").exists()
+
+
+def test_representative_sees_the_disposition_but_not_the_image(enrolled, users):
+    from datetime import date
+
+    from caseledger.people.services import record_representation
+
+    failed_check(enrolled)
+    record_representation(ctx=context(users["officer_east"]),
+                          person_id=enrolled.enrolment.person_id,
+                          representative=users["representative"], form="EOIR-28",
+                          filed_on=date(2026, 3, 1))
+    rep = context(users["representative"])
+    review = selectors.review_queue(ctx=rep)[0]
+    detail = selectors.get_review(ctx=rep, review_id=review.pk)
+    mark = last_event_id()
+    with pytest.raises(NotFound):
+        selectors.review_image(ctx=rep, review_id=review.pk, checkin_id=detail.attempts[0].pk)
+    denial = Event.objects.get(id__gt=mark)
+    assert (denial.outcome, denial.data_category) == ("denied", "biometric")
+    with pytest.raises(PermissionDenied):
+        services.dispose_review(ctx=rep, review_id=review.pk, disposition="verified_by_review")
