@@ -29,6 +29,9 @@ from .models import (
 from .services import active_enrolment_of, unseal
 
 
+REVIEWER_ROLES = frozenset({"case_officer", "supervisor"})
+
+
 def _uuid(value: Any) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
@@ -161,6 +164,9 @@ def review_image(*, ctx: AccessContext, review_id: Any, checkin_id: Any) -> byte
     """The captured image of a check-in under review, decrypted for the reviewer only; the
     read is a biometric-category ledger event."""
     review = require_review(ctx, review_id)
+    if ctx.user.role not in REVIEWER_ROLES:  # representatives see dispositions, not images
+        raise deny(ctx, action="read", category="biometric", record_type="supervision.checkin",
+                   record_id=checkin_id, subject_id=review.enrolment.person_id)
     checkin = (
         CheckIn.objects.filter(
             pk=_uuid(checkin_id),
