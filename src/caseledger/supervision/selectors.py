@@ -28,7 +28,6 @@ from .models import (
 )
 from .services import active_enrolment_of, unseal
 
-
 REVIEWER_ROLES = frozenset({"case_officer", "supervisor"})
 
 
