@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/", include("caseledger.accounts.urls")),
     path("persons/", include("caseledger.people.urls")),
     path("cases/", include("caseledger.cases.urls")),
+    path("supervision/", include("caseledger.supervision.urls")),
+    path("me/", include("caseledger.supervision.portal_urls")),
     path("api/v1/", api.urls),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("healthz", healthz),

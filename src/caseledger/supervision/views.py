@@ -1,0 +1,559 @@
+"""Supervision pages.
+
+Participant (portal, /me/): their check-in status and the check-in itself, in their language.
+Staff (/supervision/): dashboard with the weekly outcome chart, the review queue and review
+decisions, enrolment, the enrolment page (level change, end, departure), pending changes.
+
+Thin: parse, call one service or selector, render. A refusal (DomainError) is shown in the
+form with its status code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import wraps
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from caseledger.access.context import AccessContext
+from caseledger.access.gate import record_access
+from caseledger.access.web import context_for
+from caseledger.accounts.models import Office, Role
+from caseledger.biometrics import images
+from caseledger.biometrics.verifier import PHOTO_PROBLEMS
+from caseledger.core import clock
+from caseledger.core.errors import DomainError, PermissionDenied
+from caseledger.people import selectors as people_selectors
+
+from . import charts, consent, selectors, services
+from .forms import (
+    ALTERNATIVE_LABELS,
+    CheckInForm,
+    DecideChangeForm,
+    DepartureForm,
+    DispositionForm,
+    EnrolForm,
+    ProposeChangeForm,
+    read_upload,
+)
+from .models import (
+    ChangeRequest,
+    CheckIn,
+    CheckInOutcome,
+    Consent,
+    Departure,
+    Enrolment,
+    EnrolmentStatus,
+    Review,
+)
+
+View = Callable[..., HttpResponse]
+IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _form_error(form: Any, exc: DomainError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+# --- participant ------------------------------------------------------------------------------
+def participant_language(request: HttpRequest) -> str:
+    """The language the participant chose with the language switch (a cookie set by Django's
+    set_language view), else their preferred language, else English."""
+    supported = dict(settings.LANGUAGES)
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    if chosen in supported:
+        return chosen
+    preferred = (request.user.preferred_language or "")[:2]
+    return preferred if preferred in supported else settings.LANGUAGE_CODE
+
+
+def participant_page(view: View) -> View:
+    """Participants only; the page speaks their language and shows their office's time."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        language = participant_language(request)
+        with translation.override(language):
+            if user.role != Role.PARTICIPANT:
+                raise PermissionDenied(_("This page is for people who check in."))
+            zone = (
+                Office.objects.filter(persons__participant_account=user)
+                .values_list("time_zone", flat=True)
+                .first()
+            )
+            request.LANGUAGE_CODE = language
+            with timezone.override(_zone(zone)):
+                try:
+                    response = view(request, *args, **kwargs)
+                except DomainError as exc:
+                    response = render(
+                        request, "portal/unavailable.html", {"error": exc}, status=exc.status_code
+                    )
+        response.headers["Content-Language"] = language
+        return response
+
+    return login_required(wrapper)
+
+
+@participant_page
+@require_GET
+def portal_home(request: HttpRequest) -> HttpResponse:
+    status = selectors.participant_status(
+        user=request.user, request_id=getattr(request, "request_id", "")
+    )
+    return render(request, "portal/home.html", _status_context(status))
+
+
+def _status_context(status: selectors.ParticipantStatus) -> dict[str, Any]:
+    schedule = status.enrolment.schedule
+    after = status.window[2] + timedelta(seconds=1) if status.window else None
+    return {
+        "status": status,
+        "following": schedule.next_window(after) if after else status.next_window,
+        "max_attempts": schedule.max_attempts,
+        "attempts_left": max(0, schedule.max_attempts - status.attempts_used),
+        "can_check_in": bool(
+            status.window and not status.checked_in and status.attempts_used < schedule.max_attempts
+        ),
+    }
+
+
+# Refusals after which trying again right away can help; for the others the form is not shown.
+RETRYABLE = frozenset({*PHOTO_PROBLEMS, "bad_location", "bad_submission"})
+
+
+def _next_step(code: str) -> str:
+    if code == "bad_location":
+        return _(
+            "Allow this site to use your location (in your browser's settings), "
+            "then press “Send check-in” again."
+        )
+    if code in PHOTO_PROBLEMS:
+        return _("Take a new photo and press “Send check-in” again.")
+    if code in {"replay", "already_checked_in"}:
+        return _("You do not need to do anything else.")
+    if code == "attempts_used":
+        return _("Do not try again. Your officer will contact you.")
+    if code == "outside_window":
+        return _("Come back when your check-in opens.")
+    return _("Please try again. If it keeps failing, call your officer.")
+
+
+@participant_page
+@require_http_methods(["GET", "POST"])
+def portal_check_in(request: HttpRequest) -> HttpResponse:
+    """One form, one submission: the photo and the location of this moment."""
+    posted = request.method == "POST"
+    form = CheckInForm(request.POST if posted else None, request.FILES if posted else None)
+    refusal: DomainError | None = None
+    if posted and form.is_valid():
+        c = form.cleaned_data
+        # The service words its messages in the participant's preferred language; on this
+        # page that is the language the page is shown in (it may have been switched).
+        request.user.preferred_language = translation.get_language()
+        try:
+            receipt = services.submit_check_in(
+                user=request.user,
+                image=read_upload(c["image"]) or b"",
+                latitude=c["latitude"],
+                longitude=c["longitude"],
+                accuracy=c["accuracy"],
+                submission_id=c["submission_id"] or None,
+                request_id=getattr(request, "request_id", ""),
+            )
+        except DomainError as exc:
+            refusal = exc
+        else:
+            return render(request, "portal/receipt.html", {"receipt": receipt}, status=201)
+    if refusal is not None:
+        return render(
+            request,
+            "portal/check_in.html",
+            {
+                "form": CheckInForm() if refusal.code in RETRYABLE else None,
+                "refusal": refusal,
+                "next_step": _next_step(refusal.code),
+            },
+            status=refusal.status_code,
+        )
+    status = selectors.participant_status(
+        user=request.user, request_id=getattr(request, "request_id", "")
+    )
+    context = _status_context(status)
+    context["form"] = form if context["can_check_in"] else None
+    return render(request, "portal/check_in.html", context, status=422 if form.errors else 200)
+
+
+# --- staff ------------------------------------------------------------------------------------
+def staff_page(view: View) -> View:
+    """Case officers and supervisors; times shown in their office's time zone."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if user.role not in services.STAFF_WRITERS:
+            raise PermissionDenied(_("These pages are for case officers and supervisors."))
+        with timezone.override(_zone(user.office.time_zone if user.office_id else None)):
+            return view(request, *args, **kwargs)
+
+    return login_required(wrapper)
+
+
+@staff_page
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    ctx = context_for(request)
+    rows, weekly = selectors.supervision_dashboard(ctx=ctx)
+    return render(
+        request,
+        "supervision/dashboard.html",
+        {
+            "ctx": ctx,
+            "rows": rows,
+            "chart": mark_safe(charts.outcomes_svg(weekly)),  # noqa: S308 - drawn here, no input
+            "chart_rows": charts.outcome_rows(weekly),
+            "chart_labels": charts.series_labels(),
+            "now": clock.now(),
+        },
+    )
+
+
+@staff_page
+@require_GET
+def review_queue(request: HttpRequest) -> HttpResponse:
+    ctx = context_for(request)
+    reviews = selectors.review_queue(ctx=ctx)
+    return render(
+        request,
+        "supervision/review_queue.html",
+        {
+            "ctx": ctx,
+            "reviews": reviews,
+            "now": clock.now(),
+            "sla_hours": settings.REVIEW_SLA_HOURS,
+        },
+    )
+
+
+@staff_page
+@require_http_methods(["GET", "POST"])
+def review_detail(request: HttpRequest, review_id: str) -> HttpResponse:
+    ctx = context_for(request)
+    form = DispositionForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                review = services.dispose_review(
+                    ctx=ctx,
+                    review_id=review_id,
+                    disposition=form.cleaned_data["disposition"],
+                    note=form.cleaned_data["note"],
+                )
+            except DomainError as exc:
+                _form_error(form, exc)
+                status = exc.status_code
+            else:
+                messages.success(
+                    request,
+                    _("Decision recorded: %(disposition)s. Compliance is now “%(compliance)s”.")
+                    % {
+                        "disposition": review.get_disposition_display(),
+                        "compliance": review.enrolment.get_compliance_display(),
+                    },
+                )
+                return redirect("supervision:review", review_id=review.pk)
+        else:
+            status = 422
+    detail = selectors.get_review(ctx=ctx, review_id=review_id)
+    return render(
+        request,
+        "supervision/review_detail.html",
+        {
+            "ctx": ctx,
+            "d": detail,
+            "review": detail.review,
+            "attempts": [(c, _measures(c.quality)) for c in detail.attempts],
+            "form": form,
+        },
+        status=status,
+    )
+
+
+QUALITY_LABELS = {
+    "face_width_px": "Face width (pixels)",
+    "sharpness": "Sharpness",
+    "brightness": "Brightness",
+    "contrast": "Contrast",
+    "overexposed_pct": "Overexposed (%)",
+}
+
+
+def _measures(quality: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The photo's quality measures with readable names (the image hash left out)."""
+    return [
+        (QUALITY_LABELS.get(key, key.replace("_", " ").capitalize()), value)
+        for key, value in quality.items()
+        if key != "image_sha256"
+    ]
+
+
+@staff_page
+@require_GET
+def review_image(request: HttpRequest, review_id: str, checkin_id: str) -> HttpResponse:
+    """The photo of a check-in under review: never cached, typed from its bytes."""
+    ctx = context_for(request)
+    data = selectors.review_image(ctx=ctx, review_id=review_id, checkin_id=checkin_id)
+    content_type = IMAGE_TYPES.get(images.sniff_format(data) or "", "application/octet-stream")
+    response = HttpResponse(data, content_type=content_type)
+    response["Cache-Control"] = "no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    if content_type == "application/octet-stream":
+        response["Content-Disposition"] = "attachment"
+    return response
+
+
+def _notice_context(language: str) -> dict[str, Any]:
+    notice = consent.notice(language)
+    paragraphs = [" ".join(p.split()) for p in notice.text.split("\n\n") if p.strip()]
+    return {"notice": notice, "notice_title": paragraphs[0], "notice_paragraphs": paragraphs[1:]}
+
+
+@staff_page
+@require_GET
+def notice(request: HttpRequest) -> HttpResponse:
+    """The consent notice in a language (htmx swaps it in when the officer picks another)."""
+    return render(
+        request, "supervision/_notice.html", _notice_context(request.GET.get("language", "en"))
+    )
+
+
+@staff_page
+@require_http_methods(["GET", "POST"])
+def enrol(request: HttpRequest, person_id: str) -> HttpResponse:
+    ctx = context_for(request, person_id=person_id)
+    detail = people_selectors.get_person(ctx=ctx, person_id=person_id)
+    spoken = [code[:2] for code in detail.person.languages]
+    language = next((code for code in spoken if code in consent.NOTICE_LANGUAGES), "en")
+    opens = timezone.localtime(clock.now()).replace(second=0, microsecond=0)
+    form = EnrolForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+        initial={"language": language, "first_window_at": opens},
+    )
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.is_valid():
+            try:
+                result = services.enrol(
+                    ctx=ctx, person_id=detail.person.pk, data=form.enrolment_input()
+                )
+            except DomainError as exc:
+                _form_error(form, exc)
+                status = exc.status_code
+            else:
+                response = render(
+                    request,
+                    "supervision/enrolled.html",
+                    {"ctx": ctx, "d": detail, "result": result},
+                    status=201,
+                )
+                response["Cache-Control"] = "no-store"  # the temporary password, shown once
+                return response
+    chosen = form["language"].value() or language
+    return render(
+        request,
+        "supervision/enrol.html",
+        {"ctx": ctx, "d": detail, "form": form, **_notice_context(chosen)},
+        status=status,
+    )
+
+
+@dataclass
+class EnrolmentPage:
+    enrolment: Enrolment
+    consent: Consent | None
+    checkins: list[CheckIn]
+    reviews: list[Review]
+    changes: list[ChangeRequest]
+    departures: list[Departure]
+
+    @property
+    def verified_checkins(self) -> list[CheckIn]:
+        return [c for c in self.checkins if c.outcome == CheckInOutcome.VERIFIED]
+
+    @property
+    def pending_change(self) -> ChangeRequest | None:
+        return next((c for c in self.changes if c.decision == "pending"), None)
+
+
+def _enrolment_page(ctx: AccessContext, enrolment_id: Any) -> EnrolmentPage:
+    """The enrolment with its consent, check-ins, reviews, changes and departures: one read
+    event. Interim: this is a selector (`selectors.get_enrolment`) and moves there."""
+    enrolment = selectors.require_enrolment(ctx, enrolment_id)
+    page = EnrolmentPage(
+        enrolment,
+        Consent.objects.filter(enrolment=enrolment).first(),
+        list(enrolment.checkins.order_by("-submitted_at")[:50]),
+        list(enrolment.reviews.select_related("decided_by").order_by("-opened_at")[:50]),
+        list(
+            enrolment.changes.select_related("proposed_by", "decided_by").order_by("-proposed_at")
+        ),
+        list(enrolment.departures.select_related("case", "confirmed_by")),
+    )
+    record_access(
+        ctx,
+        action="read",
+        category="supervision",
+        subject_id=enrolment.person_id,
+        record_type="supervision.enrolment",
+        record_id=enrolment.pk,
+        detail={"checkins": len(page.checkins), "reviews": len(page.reviews)},
+    )
+    return page
+
+
+@staff_page
+@require_http_methods(["GET", "POST"])
+def enrolment_detail(request: HttpRequest, enrolment_id: str) -> HttpResponse:
+    ctx = context_for(request)
+    page = _enrolment_page(ctx, enrolment_id)
+    action = request.POST.get("action") if request.method == "POST" else None
+    change_form = ProposeChangeForm(request.POST if action == "propose" else None)
+    departure_form = DepartureForm(
+        request.POST if action == "departure" else None,
+        request.FILES if action == "departure" else None,
+        checkins=page.verified_checkins,
+        initial={"departed_on": clock.today()},
+    )
+    status = 422 if action else 200
+    if action == "propose" and change_form.is_valid():
+        c = change_form.cleaned_data
+        try:
+            services.propose_change(
+                ctx=ctx,
+                enrolment_id=page.enrolment.pk,
+                kind=c["kind"],
+                reason=c["reason"],
+                proposed_level=c["proposed_level"],
+            )
+        except DomainError as exc:
+            _form_error(change_form, exc)
+            status = exc.status_code
+        else:
+            messages.success(request, _("Change proposed. It waits for a supervisor's decision."))
+            return redirect("supervision:enrolment", enrolment_id=page.enrolment.pk)
+    elif action == "departure" and departure_form.is_valid():
+        c = departure_form.cleaned_data
+        try:
+            services.confirm_departure(
+                ctx=ctx,
+                enrolment_id=page.enrolment.pk,
+                kind=c["kind"],
+                evidence_kind=c["evidence_kind"],
+                departed_on=c["departed_on"],
+                evidence_reference=c["evidence_reference"],
+                evidence_file=read_upload(c["evidence_file"]),
+                checkin_id=c["checkin"] or None,
+            )
+        except DomainError as exc:
+            _form_error(departure_form, exc)
+            status = exc.status_code
+        else:
+            messages.success(
+                request, _("Departure confirmed. Supervision has ended and the case is closed.")
+            )
+            return redirect("supervision:enrolment", enrolment_id=page.enrolment.pk)
+    return render(
+        request,
+        "supervision/enrolment_detail.html",
+        {
+            "ctx": ctx,
+            "page": page,
+            "e": page.enrolment,
+            "active": page.enrolment.status == EnrolmentStatus.ACTIVE,
+            "windows": _windows(page.enrolment),
+            "conditions": [services.CONDITIONS.get(c, c) for c in page.enrolment.conditions],
+            "alternatives": [
+                ALTERNATIVE_LABELS.get(a, a)
+                for a in (page.consent.alternatives_offered if page.consent else [])
+            ],
+            "change_form": change_form,
+            "departure_form": departure_form,
+            "now": clock.now(),
+        },
+        status=status,
+    )
+
+
+def _windows(enrolment: Enrolment) -> dict[str, Any]:
+    schedule = getattr(enrolment, "schedule", None)
+    if schedule is None:
+        return {}
+    now = clock.now()
+    return {"current": schedule.current_window(now), "next": schedule.next_window(now)}
+
+
+@staff_page
+@require_http_methods(["GET", "POST"])
+def changes(request: HttpRequest) -> HttpResponse:
+    """Pending level changes and terminations: a supervisor other than the proposer decides."""
+    ctx = context_for(request)
+    status, failed, error = 200, "", ""
+    if request.method == "POST":
+        form = DecideChangeForm(request.POST)
+        failed = request.POST.get("change", "")
+        if form.is_valid():
+            try:
+                decided = services.decide_change(
+                    ctx=ctx,
+                    request_id=failed,
+                    approve=form.cleaned_data["decision"] == "approve",
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                status, error = exc.status_code, exc.message
+            else:
+                messages.success(
+                    request,
+                    _("Change approved and applied.")
+                    if decided.decision == "approved"
+                    else _("Change declined."),
+                )
+                return redirect("supervision:changes")
+        else:
+            status, error = 422, _("Choose to approve or decline.")
+    return render(
+        request,
+        "supervision/changes.html",
+        {
+            "ctx": ctx,
+            "changes": selectors.pending_changes(ctx=ctx),
+            "failed": failed,
+            "error": error,
+            "reason": request.POST.get("reason", "") if error else "",
+            "is_supervisor": request.user.role == Role.SUPERVISOR,
+        },
+        status=status,
+    )

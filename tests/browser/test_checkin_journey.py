@@ -1,0 +1,268 @@
+"""A check-in from a phone, in real Chromium with a fake camera and a fake location, checked by
+the real dlib face verifier; then the officer's review, the only thing that changes compliance.
+
+The camera shows a photo: scikit-image's `data.astronaut()` (the face enrolled) or matplotlib's
+`grace_hopper.jpg` (someone else), turned into a .y4m video with ffmpeg.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from matplotlib import cbook
+from PIL import Image
+from playwright.sync_api import Browser, Page, Playwright, expect
+from skimage import data
+
+from caseledger.people.models import Address
+from caseledger.supervision import services
+from caseledger.supervision.models import CheckIn, Compliance, Enrolment, Review
+from tests.browser.conftest import (
+    CHROMIUM_ARGS,
+    DESKTOP,
+    PHONE,
+    TIMEOUT_MS,
+    check_axe,
+    horizontal_overflow,
+    sign_in,
+)
+from tests.conftest import context
+
+pytestmark = pytest.mark.browser
+
+NEWARK = {"latitude": 40.7357, "longitude": -74.1724, "accuracy": 20}
+SCREENSHOT_DIR = os.environ.get("CASELEDGER_SCREENSHOT_DIR", "")
+
+
+def _png(array: Any) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _y4m(photo: Path, out: Path) -> Path:
+    """A short 800x600 video of the photo (aspect kept, padded), for Chromium's fake camera."""
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", str(photo), "-frames:v", "5",
+         "-r", "5", "-vf", "scale=-2:600,pad=800:600:(ow-iw)/2:0", "-pix_fmt", "yuv420p",
+         str(out)],
+        check=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("faces")
+    astronaut = folder / "astronaut.png"
+    astronaut.write_bytes(_png(data.astronaut()))
+    hopper = Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    return {
+        "astronaut": _y4m(astronaut, folder / "astronaut.y4m"),
+        "grace_hopper": _y4m(hopper, folder / "grace_hopper.y4m"),
+    }
+
+
+@pytest.fixture
+def phone_with_camera(
+    playwright: Playwright, faces: dict[str, Path]
+) -> Iterator[Callable[[str], Page]]:
+    """A phone-sized page in its own Chromium whose camera shows `faces[name]`; location is
+    allowed and set to Newark."""
+    browsers: list[Browser] = []
+    errors: list[str] = []
+
+    def open_phone(name: str) -> Page:
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+            args=[
+                *CHROMIUM_ARGS,
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={faces[name]}",
+            ],
+        )
+        browsers.append(browser)
+        ctx = browser.new_context(
+            viewport=PHONE,
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            locale="en-US",
+            timezone_id="America/New_York",
+            geolocation=NEWARK,
+            permissions=["geolocation", "camera"],
+        )
+        ctx.set_default_timeout(TIMEOUT_MS)
+        page = ctx.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        return page
+
+    yield open_phone
+    for browser in browsers:
+        browser.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def _shot(page: Page, name: str) -> None:
+    if SCREENSHOT_DIR:
+        Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOT_DIR) / f"{name}.png"), full_page=True)
+
+
+def _enrol(users: dict, make_person: Callable, given: str, family: str) -> tuple[Any, str]:
+    """Enrolled with the astronaut's photo, Spanish-speaking, a window open now."""
+    person = make_person("officer_east", given, family, languages=["es"])
+    result = services.enrol(
+        ctx=context(users["officer_east"]),
+        person_id=person.pk,
+        data=services.EnrolmentInput(
+            level="standard",
+            photo=_png(data.astronaut()),
+            language="es",
+            acknowledged=True,
+            alternatives_offered=["office_visit", "phone_call"],
+            conditions=["attend_hearings"],
+            first_window_at=timezone.now() - timedelta(hours=1),
+        ),
+    )
+    return result.enrolment, f"{result.username}\n{result.temporary_password}"
+
+
+def _participant_signs_in(page: Page, live_server: Any, credentials: str) -> None:
+    username, password = credentials.split("\n")
+    page.goto(f"{live_server.url}/me/")
+    page.wait_for_url("**/accounts/login/?next=/me/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/me/")
+
+
+def _check_in_with_camera(page: Page, shot: str) -> None:
+    page.get_by_role("link", name="Presentarse ahora").click()
+    page.wait_for_url("**/me/check-in/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Presentarse")
+    expect(page.locator("[data-camera-status]")).to_contain_text("Cámara encendida")
+    page.wait_for_function("document.querySelector('[data-camera] video').videoWidth > 0")
+    page.get_by_role("button", name="Tomar foto").click()
+    expect(page.get_by_role("img", name="La foto que tomó")).to_be_visible()
+    assert page.evaluate("document.getElementById('id_image').files.length") == 1
+    assert horizontal_overflow(page) == 0
+    check_axe(page)
+    _shot(page, shot)
+    page.get_by_role("button", name="Enviar presentación").click()
+    page.wait_for_load_state()
+    expect(page.locator("[data-outcome]")).to_be_visible()
+
+
+def test_check_in_from_a_phone_and_the_officers_review(
+    phone_with_camera, page, live_server, users, make_person, settings
+):
+    settings.FACE_VERIFIER = "dlib"
+    ana, ana_login = _enrol(users, make_person, "Ana", "Ramirez")
+    luis, luis_login = _enrol(users, make_person, "Luis", "Fernandez")
+    Address.objects.filter(person=ana.person).update(latitude="40.735700", longitude="-74.172400")
+
+    # Ana checks in with her own face: verified.
+    phone = phone_with_camera("astronaut")
+    _participant_signs_in(phone, live_server, ana_login)
+    expect(phone.locator("html")).to_have_attribute("lang", "es")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Mis presentaciones")
+    expect(phone.get_by_text("Intentos que le quedan: 3 de 3.")).to_be_visible()
+    assert horizontal_overflow(phone) == 0
+    check_axe(phone)
+    _shot(phone, "phone-1-my-checkins-es")
+    _check_in_with_camera(phone, "phone-2-check-in-es")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Presentación completa")
+    expect(phone.locator("[data-outcome]")).to_have_attribute("data-outcome", "verified")
+    expect(phone.locator("[data-result]")).to_have_text("Verificada: su foto coincidió.")
+    checkin = CheckIn.objects.get(enrolment=ana)
+    assert checkin.outcome == "verified" and checkin.distance < checkin.threshold
+    assert (float(checkin.latitude), float(checkin.longitude)) == (40.7357, -74.1724)
+    expect(phone.get_by_text(str(checkin.ledger_event))).to_be_visible()
+    assert horizontal_overflow(phone) == 0
+    check_axe(phone)
+    _shot(phone, "phone-3-receipt-verified-es")
+
+    # Luis's phone shows someone else: received, and a person will look at it.
+    phone = phone_with_camera("grace_hopper")
+    _participant_signs_in(phone, live_server, luis_login)
+    _check_in_with_camera(phone, "phone-4-check-in-other-face")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Presentación recibida")
+    expect(phone.locator("[data-outcome]")).to_have_attribute("data-outcome", "review")
+    expect(phone.get_by_role("status")).to_contain_text("un oficial revisará la foto")
+    _shot(phone, "phone-5-receipt-review-es")
+    review = Review.objects.get(enrolment=luis)
+    assert review.kind == "failed_check"
+    assert Enrolment.objects.get(pk=luis.pk).compliance == Compliance.COMPLIANT
+
+    # The officer: the dashboard, the queue, the review; compliance moves only on decision.
+    sign_in(page, live_server, users["officer_east"])
+    page.goto(f"{live_server.url}/supervision/")
+    row = page.locator(f"tr[data-enrolment='{luis.pk}']")
+    expect(row.locator("[data-compliance]")).to_have_attribute("data-compliance", "compliant")
+    expect(page.locator("figure[data-chart] svg")).to_be_visible()
+    expect(page.locator(f"tr[data-enrolment='{ana.pk}'] [data-distance]")).to_have_text(
+        "0.0 km from the address of record"
+    )
+    check_axe(page)
+    _shot(page, "desktop-1-dashboard")
+
+    page.get_by_role("link", name="Reviews", exact=True).click()
+    page.wait_for_url("**/supervision/reviews/")
+    expect(page.locator(f"tr[data-review='{review.pk}']")).to_contain_text("Luis Fernandez")
+    check_axe(page)
+    page.get_by_role("link", name=re.compile("Review the check-in of Luis Fernandez")).click()
+    page.wait_for_url(f"**/supervision/reviews/{review.pk}/")
+    photo = page.get_by_role("img", name="Photo taken at attempt 1")
+    expect(photo).to_be_visible()
+    assert photo.evaluate("img => img.naturalWidth") > 0
+    expect(page.locator("[data-distance]")).not_to_have_text("—")
+    check_axe(page)
+    _shot(page, "desktop-2-review")
+
+    page.locator("label", has_text="Needs contact").click()  # USWDS hides the radio itself
+    page.get_by_label("Note").fill("Photo shows another person; calling the participant")
+    page.get_by_role("button", name="Record decision").click()
+    page.wait_for_url(f"**/supervision/reviews/{review.pk}/")
+    expect(page.get_by_role("status")).to_contain_text("Compliance is now “Needs contact”")
+    check_axe(page)
+    assert Enrolment.objects.get(pk=luis.pk).compliance == Compliance.NEEDS_CONTACT
+
+    page.goto(f"{live_server.url}/supervision/")
+    row = page.locator(f"tr[data-enrolment='{luis.pk}']")
+    expect(row.locator("[data-compliance]")).to_have_attribute(
+        "data-compliance", "needs_contact"
+    )
+    expect(page.locator(f"tr[data-enrolment='{ana.pk}'] [data-compliance]")).to_have_attribute(
+        "data-compliance", "compliant"
+    )
+
+    page.set_viewport_size(PHONE)  # the dashboard's table stacks on a phone
+    assert horizontal_overflow(page) == 0
+    _shot(page, "phone-6-staff-dashboard")
+    page.set_viewport_size(DESKTOP)
+
+    page.get_by_role("link", name="Luis Fernandez").click()
+    page.wait_for_url(f"**/supervision/enrolments/{luis.pk}/")
+    expect(page.locator("[data-compliance]")).to_have_attribute("data-compliance", "needs_contact")
+    check_axe(page)
+    _shot(page, "desktop-4-enrolment")
+    page.goto(f"{live_server.url}/supervision/changes/")
+    check_axe(page)
+    page.goto(f"{live_server.url}/supervision/enrol/{make_person('officer_east').pk}/")
+    expect(page.locator("#notice")).to_have_attribute("lang", "es")
+    page.get_by_label("Language of the notice").select_option("en")
+    expect(page.locator("#notice")).to_have_attribute("lang", "en")  # swapped in by htmx
+    check_axe(page)
+    _shot(page, "desktop-3-enrol")
