@@ -40,7 +40,7 @@ def test_an_expired_session_is_no_longer_signed_in(users, web_client):
 
 
 def test_a_session_idle_for_15_minutes_ends(users, web_client):
-    client = web_client(users["participant"])
+    client = web_client(users["supervisor_east"])
     assert client.get(DASHBOARD).status_code == 200
     row = session_row(client)
     # As if the last request was 15 minutes and one second ago.
@@ -105,7 +105,7 @@ def test_an_old_session_cookie_is_useless_after_logout(users, web_client):
 
 
 def test_logout_needs_the_csrf_token(users, web_client):
-    signed_in = web_client(users["participant"])
+    signed_in = web_client(users["supervisor_east"])
     strict = Client(enforce_csrf_checks=True)
     strict.cookies = signed_in.cookies
     response = strict.post(LOGOUT)

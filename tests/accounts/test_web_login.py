@@ -217,7 +217,7 @@ def test_participant_signs_in_with_password_only(users):
     mark = last_event_id()
     response = sign_in(client, "participant")
     assert response.status_code == 302
-    assert response["Location"] == DASHBOARD
+    assert response["Location"] == "/me/"  # participants land on their check-ins
     assert signed_in_as(client) == str(users["participant"].pk)
     [event] = login_events(mark)
     assert (event.outcome, event.actor_id, event.detail) == (
@@ -248,8 +248,10 @@ def test_sign_in_follows_a_local_next(users):
 
 
 def test_signed_in_user_visiting_login_goes_to_the_dashboard(users, web_client):
-    response = web_client(users["participant"]).get(LOGIN)
+    response = web_client(users["supervisor_east"]).get(LOGIN)
     assert response.status_code == 302 and response["Location"] == DASHBOARD
+    response = web_client(users["participant"]).get(LOGIN)
+    assert response.status_code == 302 and response["Location"] == "/me/"
 
 
 def test_without_required_mfa_staff_sign_in_with_password_only(users, settings):

@@ -209,3 +209,15 @@ def test_representative_sees_the_disposition_but_not_the_image(enrolled, users):
     assert (denial.outcome, denial.data_category) == ("denied", "biometric")
     with pytest.raises(PermissionDenied):
         services.dispose_review(ctx=rep, review_id=review.pk, disposition="verified_by_review")
+
+
+def test_confirmed_departure_shows_on_the_officer_dashboard(enrolled, users, web_client):
+    services.confirm_departure(ctx=context(users["officer_east"]),
+                               enrolment_id=enrolled.enrolment.pk, kind="self_departure",
+                               evidence_kind="consular", evidence_reference="MX-CONS-7",
+                               departed_on=timezone.localdate())
+    listed = selectors.recent_departures(ctx=context(users["supervisor_east"]))
+    assert [d.enrolment_id for d in listed] == [enrolled.enrolment.pk]
+    assert selectors.recent_departures(ctx=context(users["officer_west"])) == []
+    page = web_client(users["officer_east"]).get("/supervision/").content.decode()
+    assert "Departures confirmed recently" in page and "MX-CONS-7" in page

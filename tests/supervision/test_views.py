@@ -559,7 +559,10 @@ def test_departure_form_ends_supervision_and_closes_the_case(officer, enrolled, 
     assert "data-departure" in html and CONSULAR_REFERENCE in html
     assert 'data-status="ended"' in html
     assert 'name="action" value="departure"' not in html  # nothing more to do
-    assert str(e.pk) not in _text(officer.get("/supervision/"))
+    dashboard = _text(officer.get("/supervision/"))
+    active = dashboard.split("Departures confirmed recently")[0]
+    assert str(e.pk) not in active  # no longer among the active enrolments...
+    assert "CONS-2026-4471" in dashboard  # ...but listed with the confirmed departures
 
 
 def test_changes_after_the_end_are_refused_visibly(officer, enrolled):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Any
 
 import qrcode
 import qrcode.image.svg
@@ -91,7 +92,7 @@ def locked_out(
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("people:dashboard")
+        return redirect(home_for(request.user))
     form = LoginForm(request.POST or None)
     error = None
     if request.method == "POST" and form.is_valid():
@@ -114,13 +115,20 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/login.html", {"form": form, "error": error}, status=status)
 
 
+def home_for(user: Any) -> str:
+    """Where a user lands: participants on their check-ins, staff on their caseload."""
+    if getattr(user, "role", None) == "participant":
+        return reverse("portal:home")
+    return reverse("people:dashboard")
+
+
 def _safe_next(request: HttpRequest) -> str:
     """Where to go after sign-in: `next` only if it stays on this site."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                                   require_https=request.is_secure()):
         return target
-    return reverse("people:dashboard")
+    return home_for(request.user)
 
 
 def _qr_svg(url: str) -> str:

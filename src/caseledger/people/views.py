@@ -32,6 +32,8 @@ def _form_error(form, exc: DomainError) -> None:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    if request.user.role == "participant":
+        return redirect("portal:home")
     ctx = context_for(request)
     try:
         page = max(1, int(request.GET.get("page", "1")))

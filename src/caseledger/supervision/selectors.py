@@ -22,6 +22,7 @@ from .models import (
     ChangeRequest,
     CheckIn,
     CheckInOutcome,
+    Departure,
     Enrolment,
     EnrolmentStatus,
     Review,
@@ -412,3 +413,20 @@ def receipt_proof(*, user: User, checkin_id: Any) -> ReceiptProof:
         return ReceiptProof(checkin.ledger_event, position, None, None)
     proof = proofs.inclusion(event_id=checkin.ledger_event, size=latest)
     return ReceiptProof(checkin.ledger_event, position, latest, proof)
+
+
+def recent_departures(*, ctx: AccessContext, days: int = 30) -> list[Departure]:
+    """Departures confirmed in the last `days` for the persons the context sees, newest first:
+    the officer's live view of who has left."""
+    departures = list(
+        Departure.objects.filter(
+            enrolment__person__in=visible_persons(ctx).values("pk"),
+            confirmed_at__gte=clock.now() - timedelta(days=days),
+        )
+        .select_related("enrolment", "enrolment__person", "case", "confirmed_by")
+        .prefetch_related("enrolment__person__names")
+        .order_by("-confirmed_at")[:100]
+    )
+    record_access(ctx, action="list", category="supervision", record_type="supervision.departure",
+                  detail={"results": [str(d.pk) for d in departures]})
+    return departures

@@ -348,14 +348,16 @@ def submit_check_in(
     accuracy: Any,
     submission_id: Any = None,
     request_id: str = "",
+    language: str | None = None,
 ) -> Receipt:
     """One check-in: the selfie and the location of that moment, in one transaction.
 
-    A photo that cannot be used (no face, two faces, unreadable, ...) is refused with a message
-    in the participant's language and leaves one ledger event and no row. A face that does not
-    match is accepted with outcome `review`: a person looks at it; it is never a violation.
+    A photo that cannot be used (no face, two faces, unreadable, ...) is refused with a
+    message in `language` (the page's) or else the participant's preferred language, and
+    leaves one ledger event and no row. A face that does not match is accepted with outcome
+    `review`: a person looks at it; it is never a violation.
     """
-    with override(user.preferred_language or "en"):
+    with override(language or user.preferred_language or "en"):
         return _submit_check_in(
             user, image, latitude, longitude, accuracy, submission_id, request_id
         )

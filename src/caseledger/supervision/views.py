@@ -168,12 +168,10 @@ def portal_check_in(request: HttpRequest) -> HttpResponse:
     refusal: DomainError | None = None
     if posted and form.is_valid():
         c = form.cleaned_data
-        # The service words its messages in the participant's preferred language; on this
-        # page that is the language the page is shown in (it may have been switched).
-        request.user.preferred_language = translation.get_language()
         try:
             receipt = services.submit_check_in(
                 user=request.user,
+                language=translation.get_language(),
                 image=read_upload(c["image"]) or b"",
                 latitude=c["latitude"],
                 longitude=c["longitude"],
@@ -233,6 +231,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "chart": mark_safe(charts.outcomes_svg(weekly)),  # noqa: S308 - drawn here, no input
             "chart_rows": charts.outcome_rows(weekly),
             "chart_labels": charts.series_labels(),
+            "departures": selectors.recent_departures(ctx=ctx),
             "now": clock.now(),
         },
     )
