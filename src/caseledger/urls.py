@@ -16,6 +16,7 @@ urlpatterns = [
     path("cases/", include("caseledger.cases.urls")),
     path("supervision/", include("caseledger.supervision.urls")),
     path("me/", include("caseledger.supervision.portal_urls")),
+    path("", include("caseledger.notices.urls")),
     path("api/v1/", api.urls),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("healthz", healthz),

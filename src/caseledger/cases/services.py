@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import calendar
+import re
 import secrets
-from datetime import date, datetime
+import uuid
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F
 
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import require_person
+from caseledger.access.gate import deny, require_person
+from caseledger.accounts.models import Role
 from caseledger.core import clock
-from caseledger.core.errors import Conflict, ValidationError
+from caseledger.core.errors import Conflict, PermissionDenied, ValidationError
 from caseledger.ledger.services import record_event
 
 from .models import (
@@ -24,6 +29,7 @@ from .models import (
     Decision,
     DecisionKind,
     Hearing,
+    HearingStatus,
     Proceeding,
     ProceedingKind,
     StatusChange,
@@ -153,6 +159,7 @@ def schedule_hearing(
             record_id=hearing.pk,
             detail={"calendar": calendar, "court": court.code},
         )
+        _plan_hearing(hearing)
     return hearing
 
 
@@ -185,6 +192,7 @@ def record_decision(
             record_id=decision.pk,
             detail={"kind": kind},
         )
+        _plan_deadlines(case)
     return decision
 
 
@@ -246,5 +254,181 @@ def transition_case(
             record_id=case.pk,
             detail={"from": case.status, "to": to_status},
         )
+        case.status = to_status
+        _plan_deadlines(case)
     case.refresh_from_db()
     return case
+
+
+# --- reminders (notices app): planned in the transaction of the change ----------------------
+def _plan_hearing(hearing: Hearing, old_time: datetime | None = None) -> None:
+    from caseledger.notices.planner import replan_hearing
+
+    replan_hearing(hearing, old_time)
+
+
+def _plan_deadlines(case: Case) -> None:
+    from caseledger.notices.planner import plan_for_case_deadlines
+
+    plan_for_case_deadlines(case)
+
+
+# --- moving, adjourning and cancelling a hearing ----------------------------------------------
+HEARING_EDITORS = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR})
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def hearing_time(value: datetime | str, time_zone: str) -> datetime:
+    """A hearing time in UTC from an aware datetime, or from a local time (a naive datetime
+    or an ISO string such as '2027-03-10 09:00') in the court's time zone. Dates that do not
+    exist, and local times skipped or repeated by a daylight-saving change, are refused
+    with a message that says which."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            match = _ISO_DATE.match(text)
+            if match:
+                year, month, day = (int(g) for g in match.groups())
+                if not 1 <= month <= 12:
+                    raise ValidationError(
+                        f"'{text}': there is no month {month}.", field="scheduled_at"
+                    ) from None
+                last = calendar.monthrange(year, month)[1]
+                if not 1 <= day <= last:
+                    raise ValidationError(
+                        f"'{text}': {calendar.month_name[month]} {year} has no day {day} "
+                        f"(it has {last} days).",
+                        field="scheduled_at",
+                    ) from None
+            raise ValidationError(
+                f"'{text}' is not a date and time. Write it as YYYY-MM-DD HH:MM in the "
+                "court's time, for example 2027-03-10 09:00.",
+                field="scheduled_at",
+            ) from None
+    if value.tzinfo is None:
+        tz = ZoneInfo(time_zone)
+        local = value.replace(tzinfo=tz)
+        if local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != value:
+            raise ValidationError(
+                f"{value:%Y-%m-%d %H:%M} does not exist in {time_zone}: the clocks go forward "
+                "that night. Choose another time.",
+                field="scheduled_at",
+            )
+        if local.replace(fold=1).utcoffset() != local.utcoffset():
+            raise ValidationError(
+                f"{value:%Y-%m-%d %H:%M} happens twice in {time_zone} (the clocks go back "
+                "that night). Give the time with its UTC offset.",
+                field="scheduled_at",
+            )
+        value = local
+    return value.astimezone(UTC)
+
+
+def _require_hearing(ctx: AccessContext, hearing_id: Any, action: str) -> tuple[Hearing, Case]:
+    if ctx.user.role not in HEARING_EDITORS:
+        raise PermissionDenied("Only case officers and supervisors change hearings.")
+    try:
+        hid = uuid.UUID(str(hearing_id))
+    except ValueError:
+        raise deny(ctx, action=action, category="hearing", record_type="cases.hearing",
+                   record_id=hearing_id) from None
+    case_id = Hearing.objects.filter(pk=hid).values_list("proceeding__case_id", flat=True).first()
+    if case_id is None:
+        raise deny(ctx, action=action, category="hearing", record_type="cases.hearing",
+                   record_id=hid)
+    case = require_case(ctx, case_id, action=action, category="hearing")
+    hearing = Hearing.objects.select_related("court", "proceeding__case").get(pk=hid)
+    return hearing, case
+
+
+def _update_hearing(ctx: AccessContext, hearing: Hearing, case: Case, change: str,
+                    row_version: int | None, **fields: Any) -> Hearing:
+    if row_version is not None and row_version != hearing.row_version:
+        raise Conflict(
+            f"This hearing changed since you read it (version {row_version}, now "
+            f"{hearing.row_version}). Reload it and try again.",
+            code="stale_version",
+        )
+    old_time = hearing.scheduled_at
+    with transaction.atomic():
+        updated = Hearing.objects.filter(pk=hearing.pk, row_version=hearing.row_version).update(
+            row_version=F("row_version") + 1, updated_at=clock.now(), **fields
+        )
+        if updated != 1:
+            raise Conflict(
+                "This hearing changed while you were saving. Reload and try again.",
+                code="stale_version",
+            )
+        hearing.refresh_from_db()
+        _event(
+            ctx,
+            case,
+            action="update",
+            category="hearing",
+            record_type="cases.hearing",
+            record_id=hearing.pk,
+            detail={"change": change, "status": hearing.status},
+        )
+        _plan_hearing(hearing, old_time)
+    return hearing
+
+
+def reschedule_hearing(
+    *,
+    ctx: AccessContext,
+    hearing_id: Any,
+    scheduled_at: datetime | str | None,
+    row_version: int | None = None,
+) -> Hearing:
+    """Move a hearing (or give an adjourned one its new date). Reminders of the old time
+    that were not sent are superseded, the person is told of the move, and the reminders
+    of the new time are planned, in the same transaction."""
+    hearing, case = _require_hearing(ctx, hearing_id, "update")
+    if scheduled_at is None or (isinstance(scheduled_at, str) and not scheduled_at.strip()):
+        raise ValidationError(
+            "Give the new date and time. If it is not known yet, adjourn the hearing instead: "
+            "the person is told that it is postponed and you are reminded to enter the date. "
+            "Reminders are never cancelled silently.",
+            field="scheduled_at",
+        )
+    if hearing.status in (HearingStatus.HELD, HearingStatus.CANCELLED):
+        raise Conflict(
+            f"A hearing that is {hearing.status} cannot be moved; schedule a new one.",
+            code="illegal_transition",
+        )
+    new_time = hearing_time(scheduled_at, hearing.court.time_zone)
+    if new_time < clock.now():
+        raise ValidationError("A hearing cannot be moved into the past.", field="scheduled_at")
+    if new_time == hearing.scheduled_at and hearing.status == HearingStatus.SCHEDULED:
+        return hearing
+    change = "rescheduled" if hearing.status == HearingStatus.ADJOURNED else "moved"
+    return _update_hearing(ctx, hearing, case, change, row_version, scheduled_at=new_time,
+                           status=HearingStatus.SCHEDULED)
+
+
+def adjourn_hearing(
+    *, ctx: AccessContext, hearing_id: Any, row_version: int | None = None
+) -> Hearing:
+    """Adjourn a hearing whose new date is not known yet: the person gets a postponement
+    notice instead of reminders for the old date, and the officer an alert to enter the new
+    date (`reschedule_hearing`)."""
+    hearing, case = _require_hearing(ctx, hearing_id, "update")
+    if hearing.status != HearingStatus.SCHEDULED:
+        raise Conflict(f"Only a scheduled hearing can be adjourned; this one is {hearing.status}.",
+                       code="illegal_transition")
+    return _update_hearing(ctx, hearing, case, "adjourned", row_version,
+                           status=HearingStatus.ADJOURNED)
+
+
+def cancel_hearing(
+    *, ctx: AccessContext, hearing_id: Any, row_version: int | None = None
+) -> Hearing:
+    """Cancel a hearing: its unsent reminders are cancelled and the person is told."""
+    hearing, case = _require_hearing(ctx, hearing_id, "update")
+    if hearing.status not in (HearingStatus.SCHEDULED, HearingStatus.ADJOURNED):
+        raise Conflict(f"A hearing that is {hearing.status} cannot be cancelled.",
+                       code="illegal_transition")
+    return _update_hearing(ctx, hearing, case, "cancelled", row_version,
+                           status=HearingStatus.CANCELLED)
