@@ -346,6 +346,20 @@ def seed(*, persons: int = 320, random_seed: int = 2026, out: Any = None) -> Non
     if out is not None:
         out.write(f"Seeded {persons} persons in offices east and west.")
     seed_participant(users["officer.east"], out=out)
+    seed_reminders(users, offices, out=out)
+
+
+def seed_reminders(users: dict[str, User], offices: dict[str, Office], *, out: Any = None) -> None:
+    """Office phone numbers for the reminders, then plan every upcoming reminder (the demo
+    writes them to var/outbox instead of sending them)."""
+    from caseledger.notices.services import plan_upcoming, set_office_contact
+
+    for code, phone in (("east", "+12125550100"), ("west", "+12135550100")):
+        set_office_contact(user=users["admin"], office=offices[code], phone=phone,
+                           email=f"{code}.office@example.gov")
+    result = plan_upcoming()
+    if out is not None:
+        out.write(f"Planned reminders: {result}")
 
 
 PARTICIPANT = "participant.demo"

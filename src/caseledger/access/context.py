@@ -21,6 +21,7 @@ class Purpose(models.TextChoices):
     ADMINISTRATION = "administration", "System administration"
     SELF_SERVICE = "self_service", "The person's own record"
     REPRESENTATION = "representation", "Representing the person"
+    NOTICE = "notice", "Reminding the person of their own obligations"
 
 
 @dataclass(frozen=True)

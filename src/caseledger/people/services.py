@@ -320,6 +320,10 @@ def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) ->
             record_id=address.pk,
             detail={"previous": str(current.pk) if current else None},
         )
+        if current is not None:  # a change of address: the EOIR-33 is due in 5 business days
+            from caseledger.notices.services import plan_for_address_change
+
+            plan_for_address_change(person, data.valid_from)
     return address
 
 

@@ -29,6 +29,7 @@ from caseledger.core import clock, crypto
 from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from caseledger.ledger.models import Outcome
 from caseledger.ledger.services import SYSTEM, Actor, record_event
+from caseledger.notices import services as notices
 
 from . import consent as consent_notice
 from .models import (
@@ -223,7 +224,7 @@ def enrol(*, ctx: AccessContext, person_id: Any, data: EnrolmentInput) -> Enrolm
                 acknowledged_at=now,
                 alternatives_offered=sorted(set(data.alternatives_offered)),
             )
-            Schedule.objects.create(
+            schedule = Schedule.objects.create(
                 enrolment=enrolment,
                 first_window_at=data.first_window_at,
                 every_days=data.every_days,
@@ -281,6 +282,7 @@ def enrol(*, ctx: AccessContext, person_id: Any, data: EnrolmentInput) -> Enrolm
                     record_id=user.pk,
                     detail={"role": Role.PARTICIPANT},
                 )
+            notices.plan_for_schedule(schedule)
     except IntegrityError as exc:
         raise Conflict(
             "This person is already enrolled in supervision.", code="already_enrolled"
@@ -742,6 +744,8 @@ def _end_enrolment(enrolment: Enrolment, now: datetime, reason: str) -> None:
         active=False,
         delete_after=(now + timedelta(days=settings.ENROLMENT_PHOTO_RETENTION_DAYS)).date(),
     )
+    enrolment.refresh_from_db()
+    notices.plan_for_schedule(enrolment.schedule)  # an ended enrolment cancels what waits
 
 
 # --- departure ------------------------------------------------------------------------------

@@ -10,6 +10,13 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+BACKGROUND_JOBS = (
+    ("ledger", "integrate", "--loop"),  # chain events (PostgreSQL) and sign checkpoints
+    ("supervision", "sweep", "--loop"),  # reviews for missed check-in windows
+    ("notices", "send-due", "--loop"),  # enqueue due reminders, top up planning hourly
+    ("db_worker",),  # run django.tasks from the database queue
+)
+
 
 class Command(BaseCommand):
     help = "Serve caseledger with granian (collects static files, runs the ledger integrator)."
@@ -25,11 +32,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("collectstatic", interactive=False, verbosity=0)
-        # Background jobs: one integrates ledger events (on PostgreSQL; SQLite chains inline)
-        # and signs checkpoints; one opens reviews for missed check-in windows.
+        # Background jobs beside the web workers (see BACKGROUND_JOBS).
         helpers = [
             subprocess.Popen([sys.executable, "-m", "caseledger.cli", *job])
-            for job in (("ledger", "integrate", "--loop"), ("supervision", "sweep", "--loop"))
+            for job in BACKGROUND_JOBS
         ]
         self.stdout.write(
             f"caseledger on http://{options['host']}:{options['port']}/ "
