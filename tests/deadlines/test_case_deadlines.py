@@ -104,3 +104,28 @@ def test_case_api_lists_deadlines(case, api_client, users):
     body = api_client(users["officer_east"]).get(f"/api/v1/cases/{c.pk}").json()
     assert [d["rule"] for d in body["deadlines"]] == ["bia-appeal"]
     assert body["deadlines"][0]["state"] == "upcoming"
+
+
+def test_case_page_shows_the_deadlines(case, users, web_client):
+    ctx, c = case
+    services.record_decision(ctx=ctx, case_id=c.pk, kind="voluntary_departure",
+                             decided_on=timezone.localdate() - timedelta(days=70))
+    services.transition_case(ctx=ctx, case_id=c.pk, to_status="decided")
+    page = web_client(users["officer_east"]).get(f"/cases/{c.pk}/").content.decode()
+    assert 'data-deadline="vd-post"' in page and 'data-deadline="bia-appeal"' in page
+    assert "cl-deadline--overdue" in page
+
+
+def test_dashboard_lists_deadlines_due_this_week_and_overdue(case, users, web_client,
+                                                             make_person):
+    from caseledger.cases.selectors import deadlines_due
+
+    ctx, c = case
+    services.record_decision(ctx=ctx, case_id=c.pk, kind="removal_ordered",
+                             decided_on=timezone.localdate() - timedelta(days=26))
+    services.transition_case(ctx=ctx, case_id=c.pk, to_status="decided")
+    due = deadlines_due(ctx=ctx)
+    assert [(case.pk, d.rule) for case, d in due] == [(c.pk, "bia-appeal")]
+    assert deadlines_due(ctx=context(users["officer_west"])) == []
+    page = web_client(users["officer_east"]).get("/persons/").content.decode()
+    assert "Deadlines overdue or due this week" in page and c.reference in page

@@ -55,7 +55,7 @@ def test_dashboard_lists_the_caseload(users, officer, make_person):
     assert "Luis Fernandez" not in html and "Maria Gonzalez" not in html
     assert "1 person" in html
     assert _banner_purpose(response) == "caseload"
-    event = Event.objects.get(id__gt=mark)
+    event = Event.objects.get(id__gt=mark, data_category="identity")  # + the deadlines read
     assert event.action == "list" and event.detail["results"] == [str(mine.pk)]
 
 

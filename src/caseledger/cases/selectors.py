@@ -89,3 +89,32 @@ def get_case(*, ctx: AccessContext, case_id: Any) -> CaseDetail:
         detail={"categories": ["case", "hearing", "decision"]},
     )
     return CaseDetail(case, proceedings, changes, allowed_next(case.status))
+
+
+def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Case, CaseDeadline]]:
+    """Overdue deadlines and those due within `within_days`, over the cases the context sees."""
+    from .models import CaseStatus
+
+    cases = list(
+        Case.objects.filter(person__in=visible_persons(ctx).values("pk"),
+                            status__in=[CaseStatus.DECIDED, CaseStatus.APPEALED,
+                                        CaseStatus.FINAL_ORDER])
+        .select_related("person")
+        .prefetch_related("person__names", "proceedings__court", "proceedings__decisions",
+                          "status_changes")
+    )
+    today = clock.today()
+    due: list[tuple[Case, CaseDeadline]] = []
+    for case in cases:
+        proceedings = list(case.proceedings.all())
+        decisions = [d for p in proceedings for d in p.decisions.all()]
+        zone = proceedings[-1].court.time_zone if proceedings else "America/New_York"
+        for deadline in deadlines_for_case(case, decisions, list(case.status_changes.all()),
+                                           zone, today):
+            if deadline.state == "overdue" or (
+                    deadline.due is not None and (deadline.due - today).days <= within_days):
+                due.append((case, deadline))
+    due.sort(key=lambda item: item[1].due or today)
+    record_access(ctx, action="list", category="case", record_type="cases.case",
+                  detail={"results": sorted({str(c.pk) for c, _ in due}), "view": "deadlines"})
+    return due

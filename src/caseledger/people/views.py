@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from caseledger.access.gate import BREAK_GLASS_ROLES, grant_break_glass
 from caseledger.access.web import active_grant, context_for
+from caseledger.cases import selectors as case_selectors
 from caseledger.cases import services as case_services
 from caseledger.core.errors import DomainError
 
@@ -47,6 +48,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "total": total,
+            "deadlines": case_selectors.deadlines_due(ctx=ctx),
             "ctx": ctx,
             "page_obj": paginator.get_page(page) if total else None,
         },
