@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
+from django.utils.translation import gettext_noop as _noop
 
 
 @lru_cache(maxsize=64)
@@ -108,21 +109,41 @@ class Rule:
     pausable: bool = False
 
 
-RULES: dict[str, Rule] = {r.code: r for r in [
-    Rule("bia-appeal", "Appeal to the BIA", bia_appeal),
-    Rule("vd-pre", "Voluntary departure (pre-conclusion)", voluntary_departure_pre_conclusion,
-         pausable=True),
-    Rule("vd-post", "Voluntary departure (post-conclusion)", voluntary_departure_post_conclusion,
-         pausable=True),
-    Rule("vd-bond", "Voluntary departure bond", voluntary_departure_bond),
-    Rule("address-change", "Change of address (EOIR-33)", address_change),
-    Rule("motion-reopen", "Motion to reopen", motion_to_reopen),
-    Rule("absentia-rescission", "Rescission of an in-absentia order", in_absentia_rescission),
-]}
+RULES: dict[str, Rule] = {
+    r.code: r
+    for r in [
+        Rule("bia-appeal", _noop("Appeal to the BIA"), bia_appeal),
+        Rule(
+            "vd-pre",
+            _noop("Voluntary departure (pre-conclusion)"),
+            voluntary_departure_pre_conclusion,
+            pausable=True,
+        ),
+        Rule(
+            "vd-post",
+            _noop("Voluntary departure (post-conclusion)"),
+            voluntary_departure_post_conclusion,
+            pausable=True,
+        ),
+        Rule("vd-bond", _noop("Voluntary departure bond"), voluntary_departure_bond),
+        Rule("address-change", _noop("Change of address (EOIR-33)"), address_change),
+        Rule("motion-reopen", _noop("Motion to reopen"), motion_to_reopen),
+        Rule(
+            "absentia-rescission",
+            _noop("Rescission of an in-absentia order"),
+            in_absentia_rescission,
+        ),
+    ]
+}
 
 
-def compute(rule: str, trigger: datetime | date, *, time_zone: str = "America/New_York",
-            pauses: Iterable[tuple[date, date | None]] = ()) -> date | None:
+def compute(
+    rule: str,
+    trigger: datetime | date,
+    *,
+    time_zone: str = "America/New_York",
+    pauses: Iterable[tuple[date, date | None]] = (),
+) -> date | None:
     """The due date of `rule` for an event at `trigger`, computed in the court's time zone.
 
     `pauses` are periods (start, end) during which the clock stood still — a pending appeal
@@ -176,8 +197,9 @@ def _state(due: date | None, today: date) -> str:
     return "due_soon" if (due - today).days <= 7 else "upcoming"
 
 
-def deadlines_for_case(case: Any, decisions: Sequence[Any], status_changes: Sequence[Any],
-                       time_zone: str, today: date) -> list[CaseDeadline]:
+def deadlines_for_case(
+    case: Any, decisions: Sequence[Any], status_changes: Sequence[Any], time_zone: str, today: date
+) -> list[CaseDeadline]:
     """The open deadlines that follow from a case's decisions and status history.
 
     - a decision that can be appealed, while the case is `decided`: the BIA appeal deadline,
@@ -207,8 +229,7 @@ def deadlines_for_case(case: Any, decisions: Sequence[Any], status_changes: Sequ
     for decision in decisions:
         kind = decision.kind
         served = decision.served_on
-        trigger = decision.decided_on if decision.oral else (
-            served or decision.decided_on)
+        trigger = decision.decided_on if decision.oral else (served or decision.decided_on)
         if kind in APPEALABLE and status == "decided":
             add("bia-appeal", trigger)
         if kind == "voluntary_departure" and status not in {"departed", "closed"}:

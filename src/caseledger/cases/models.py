@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from caseledger.core.models import BaseModel
 
@@ -82,9 +83,9 @@ class Proceeding(BaseModel):
 
 
 class CalendarType(models.TextChoices):
-    MASTER = "master", "Master calendar"
-    INDIVIDUAL = "individual", "Individual (merits)"
-    CUSTODY = "custody", "Custody"
+    MASTER = "master", _("Master calendar")
+    INDIVIDUAL = "individual", _("Individual (merits)")
+    CUSTODY = "custody", _("Custody")
 
 
 class HearingStatus(models.TextChoices):

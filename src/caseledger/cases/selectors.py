@@ -118,3 +118,33 @@ def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Cas
     record_access(ctx, action="list", category="case", record_type="cases.case",
                   detail={"results": sorted({str(c.pk) for c, _ in due}), "view": "deadlines"})
     return due
+
+
+@dataclass
+class Obligations:
+    hearings: list[Hearing]
+    deadlines: list[tuple[Case, CaseDeadline]]
+
+
+def my_obligations(*, ctx: AccessContext) -> Obligations:
+    """A participant's own upcoming hearings and open deadlines (self-service, one event)."""
+    person = visible_persons(ctx).first()
+    if person is None:
+        return Obligations([], [])
+    cases = list(Case.objects.filter(person=person).prefetch_related(
+        "proceedings__court", "proceedings__decisions", "status_changes"))
+    hearings = list(Hearing.objects.filter(proceeding__case__in=cases,
+                                           scheduled_at__gte=clock.now(),
+                                           status="scheduled")
+                    .select_related("court", "proceeding__case").order_by("scheduled_at"))
+    deadlines: list[tuple[Case, CaseDeadline]] = []
+    for case in cases:
+        proceedings = list(case.proceedings.all())
+        decisions = [d for p in proceedings for d in p.decisions.all()]
+        zone = proceedings[-1].court.time_zone if proceedings else "America/New_York"
+        deadlines += [(case, d) for d in deadlines_for_case(
+            case, decisions, list(case.status_changes.all()), zone, clock.today())]
+    record_access(ctx, action="read", category="case", subject_id=person.pk,
+                  record_type="cases.case", detail={"view": "my_obligations",
+                                                    "hearings": len(hearings)})
+    return Obligations(hearings, deadlines)

@@ -27,12 +27,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from caseledger.access.context import AccessContext
+from caseledger.access.context import AccessContext, Purpose
 from caseledger.access.gate import record_access
 from caseledger.access.web import context_for
 from caseledger.accounts.models import Office, Role
 from caseledger.biometrics import images
 from caseledger.biometrics.verifier import PHOTO_PROBLEMS
+from caseledger.cases import selectors as case_selectors
 from caseledger.core import clock
 from caseledger.core.errors import DomainError, PermissionDenied
 from caseledger.people import selectors as people_selectors
@@ -121,7 +122,11 @@ def portal_home(request: HttpRequest) -> HttpResponse:
     status = selectors.participant_status(
         user=request.user, request_id=getattr(request, "request_id", "")
     )
-    return render(request, "portal/home.html", _status_context(status))
+    obligations = case_selectors.my_obligations(
+        ctx=AccessContext(user=request.user, purpose=Purpose.SELF_SERVICE,
+                          request_id=getattr(request, "request_id", "")))
+    return render(request, "portal/home.html",
+                  {**_status_context(status), "obligations": obligations})
 
 
 def _status_context(status: selectors.ParticipantStatus) -> dict[str, Any]:
