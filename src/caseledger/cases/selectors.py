@@ -49,6 +49,15 @@ def require_case(
     return case
 
 
+def open_deadlines(case: Case, proceedings: list[Proceeding],
+                   status_changes: list[StatusChange]) -> list[CaseDeadline]:
+    """A case's open deadlines, in the time zone of its latest proceeding's court
+    (proceedings and status changes already loaded, decisions prefetched)."""
+    decisions = [d for p in proceedings for d in p.decisions.all()]
+    zone = proceedings[-1].court.time_zone if proceedings else "America/New_York"
+    return deadlines_for_case(case, decisions, status_changes, zone, clock.today())
+
+
 @dataclass
 class CaseDetail:
     case: Case
@@ -58,11 +67,7 @@ class CaseDetail:
 
     @property
     def deadlines(self) -> list[CaseDeadline]:
-        decisions = [d for p in self.proceedings for d in p.decisions.all()]
-        court = self.proceedings[-1].court if self.proceedings else None
-        return deadlines_for_case(self.case, decisions, self.status_changes,
-                                  court.time_zone if court else "America/New_York",
-                                  clock.today())
+        return open_deadlines(self.case, self.proceedings, self.status_changes)
 
     @property
     def hearings(self) -> list[Hearing]:
@@ -106,11 +111,8 @@ def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Cas
     today = clock.today()
     due: list[tuple[Case, CaseDeadline]] = []
     for case in cases:
-        proceedings = list(case.proceedings.all())
-        decisions = [d for p in proceedings for d in p.decisions.all()]
-        zone = proceedings[-1].court.time_zone if proceedings else "America/New_York"
-        for deadline in deadlines_for_case(case, decisions, list(case.status_changes.all()),
-                                           zone, today):
+        for deadline in open_deadlines(case, list(case.proceedings.all()),
+                                       list(case.status_changes.all())):
             if deadline.state == "overdue" or (
                     deadline.due is not None and (deadline.due - today).days <= within_days):
                 due.append((case, deadline))
@@ -139,11 +141,8 @@ def my_obligations(*, ctx: AccessContext) -> Obligations:
                     .select_related("court", "proceeding__case").order_by("scheduled_at"))
     deadlines: list[tuple[Case, CaseDeadline]] = []
     for case in cases:
-        proceedings = list(case.proceedings.all())
-        decisions = [d for p in proceedings for d in p.decisions.all()]
-        zone = proceedings[-1].court.time_zone if proceedings else "America/New_York"
-        deadlines += [(case, d) for d in deadlines_for_case(
-            case, decisions, list(case.status_changes.all()), zone, clock.today())]
+        deadlines += [(case, d) for d in open_deadlines(case, list(case.proceedings.all()),
+                                                          list(case.status_changes.all()))]
     record_access(ctx, action="read", category="case", subject_id=person.pk,
                   record_type="cases.case", detail={"view": "my_obligations",
                                                     "hearings": len(hearings)})
