@@ -6,15 +6,29 @@
 sets DATABASE_URL). It also runs on SQLite when DATABASE_URL is a sqlite URL naming a new
 file; `--quick` uses smaller sizes. The database must be empty: the data set is created
 by the run.
+
+A benchmark is a module `bench/NAME.py` with `TITLE` and either `run(env) -> str` (the
+section's Markdown; `NEEDS_POPULATION = False` if it does not use the person data set) or
+`run(quick: bool) -> dict` (its figures; the section body is the dict's "markdown", or what
+the module's `markdown(result)` returns, or else the figures as a list). A module that is
+missing is skipped with a note; one that fails is reported and the others still run (the
+exit status is then 1). Files the application writes (signing key, checkpoints, static
+files of the server) go to a temporary CASELEDGER_VAR.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
+import importlib.util
+import inspect
 import os
+import shutil
 import sys
+import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -30,7 +44,7 @@ from rich.progress import (
 )
 
 T = TypeVar("T")
-BENCHMARKS = ("search", "gate_cost")
+BENCHMARKS = ("search", "gate_cost", "ledger", "checkins", "reminders", "imports")
 
 
 def _progress(console: Console) -> Progress:
@@ -92,6 +106,12 @@ class Env:
             )
         return self._population
 
+    @contextlib.contextmanager
+    def progress_bar(self, description: str, total: int) -> Iterator[Callable[[int], None]]:
+        with _progress(self.console) as progress:
+            task = progress.add_task(description, total=total)
+            yield lambda n: progress.advance(task, n)
+
     def track(self, items: Iterable[T], description: str) -> Iterator[T]:
         items = list(items)
         with _progress(self.console) as progress:
@@ -109,17 +129,24 @@ class Env:
         )
 
 
-def _machine_section(env: Env, ran: list[str], seconds: float | None) -> str:
+def _machine_section(
+    env: Env, ran: list[str], seconds: float | None, notes: list[str] | None = None
+) -> str:
     from . import report
 
     facts = dict(env.facts)
     s = env.sizes
-    facts["sizes"] = (
-        f"{s.persons:,} persons, {s.queries} search queries per persona, "
-        f"{s.reads:,} reads per variant and persona, caseload {s.caseload}"
-        + (" (`--quick`)" if env.quick else "")
-    )
-    facts["benchmarks run"] = ", ".join(ran)
+    if env._population is not None:
+        facts["sizes"] = (
+            f"{s.persons:,} persons, {s.queries} search queries per persona, "
+            f"{s.reads:,} reads per variant and persona, caseload {s.caseload}"
+            + (" (`--quick`)" if env.quick else "")
+        )
+    else:
+        facts["sizes"] = "no person data set loaded" + (" (`--quick`)" if env.quick else "")
+    facts["benchmarks run"] = ", ".join(ran) or "none"
+    if notes:
+        facts["notes"] = "; ".join(notes)
     facts["load average (1 / 5 / 15 min)"] = (
         f"{env.load_at_start} at start, {report.load_average()} at end"
     )
@@ -128,6 +155,55 @@ def _machine_section(env: Env, ran: list[str], seconds: float | None) -> str:
     else:
         facts["run time"] = "(run in progress or interrupted)"
     return f"## Machine{env.label}\n\n{report.facts_list(facts)}"
+
+
+def _load(name: str) -> tuple[object | None, str | None]:
+    """The benchmark module, or None and why it is skipped."""
+    if importlib.util.find_spec(f"bench.{name}") is None:
+        return None, f"{name} skipped (bench/{name}.py is not present)"
+    try:
+        return importlib.import_module(f"bench.{name}"), None
+    except Exception as exc:  # noqa: BLE001 - one broken benchmark must not stop the others
+        return None, f"{name} skipped (bench/{name}.py failed to import: {exc!r})"
+
+
+def _takes_env(module: object) -> bool:
+    return "env" in inspect.signature(module.run).parameters  # type: ignore[attr-defined]
+
+
+def _needs_population(module: object) -> bool:
+    return _takes_env(module) and getattr(module, "NEEDS_POPULATION", True)
+
+
+def _run(name: str, module: object, env: Env) -> str:
+    """Run one benchmark and return its section."""
+    if _takes_env(module):
+        return module.run(env)  # type: ignore[attr-defined]
+    params = inspect.signature(module.run).parameters  # type: ignore[attr-defined]
+    kwargs = {"console": env.console} if "console" in params else {}
+    result = module.run(env.quick, **kwargs)  # type: ignore[attr-defined]
+    return _dict_section(name, module, env, result)
+
+
+def _dict_section(name: str, module: object, env: Env, result: object) -> str:
+    """The section of a benchmark that returns a dict: its own Markdown, or its figures."""
+    from . import report
+
+    title = getattr(module, "TITLE", name)
+    body = result.get("markdown") if isinstance(result, dict) else None
+    render = getattr(module, "markdown", None)
+    if (not isinstance(body, str) or not body.strip()) and callable(render):
+        body = render(result)
+    if not isinstance(body, str) or not body.strip():
+        figures = result if isinstance(result, dict) else {"result": result}
+        body = report.facts_list(
+            {str(k): f"`{v}`" for k, v in figures.items() if k not in ("markdown", "name")}
+        )
+    body = body.strip()
+    first, _, rest = body.partition("\n")
+    if first.startswith("## "):  # the module wrote its own heading: keep it, stamp under it
+        return f"{first}{env.label}\n\n{env.stamp()}\n\n{rest.strip()}"
+    return f"## {title}{env.label}\n\n{env.stamp()}\n\n{body}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,13 +229,24 @@ def main(argv: list[str] | None = None) -> int:
         )
     os.environ["CASELEDGER_TESTING"] = "1"
     os.environ["DJANGO_SETTINGS_MODULE"] = "caseledger.settings"
+    var_dir = None
+    if not os.environ.get("CASELEDGER_VAR"):
+        var_dir = tempfile.mkdtemp(prefix="caseledger-bench-var-")
+        os.environ["CASELEDGER_VAR"] = var_dir
+    try:
+        return _main(args)
+    finally:
+        if var_dir:
+            shutil.rmtree(var_dir, ignore_errors=True)
 
+
+def _main(args: argparse.Namespace) -> int:
     import django
 
     django.setup()
     from django.core.management import call_command
 
-    from . import gate_cost, report, search
+    from . import report
 
     console = Console()
     wall = time.perf_counter()
@@ -171,24 +258,44 @@ def main(argv: list[str] | None = None) -> int:
         f"{env.facts['memory']} · Python {env.facts['Python'].split()[0]}"
     )
     out = Path(args.out)
-    modules = {"search": search, "gate_cost": gate_cost}
     selected = [name for name in BENCHMARKS if not args.only or name in args.only]
-    ran: list[str] = []
+    modules: dict[str, object] = {}
+    notes: list[str] = []
     for name in selected:
-        module = modules[name]
-        if env._population is None:
-            env.population  # noqa: B018 (load the data set outside the benchmark's own rule)
-        console.rule(module.TITLE)
-        body = module.run(env)
-        ran.append(name)
+        module, note = _load(name)
+        if module is None:
+            notes.append(str(note))
+            console.print(f"[yellow]{note}[/yellow]")
+        else:
+            modules[name] = module
+    if any(_needs_population(m) for m in modules.values()):
+        env.population  # noqa: B018 (load the data set first, into the empty database)
+    ran: list[str] = []
+    failed = False
+    for name, module in modules.items():
+        console.rule(str(getattr(module, "TITLE", name)))
+        started = time.perf_counter()
+        try:
+            body = _run(name, module, env)
+        except Exception:  # noqa: BLE001 - report it, keep the other benchmarks
+            console.print_exception()
+            notes.append(f"{name} failed (see the console output of the run)")
+            failed = True
+            continue
+        took = time.perf_counter() - started
+        console.print(f"  ({name}: {took:.0f} s)")
+        ran.append(f"{name} ({took:.0f} s)")
         report.write_sections(
             out,
-            {f"machine{env.suffix}": _machine_section(env, ran, None), name + env.suffix: body},
+            {
+                f"machine{env.suffix}": _machine_section(env, ran, None, notes),
+                name + env.suffix: body,
+            },
         )
     seconds = time.perf_counter() - wall
-    report.write_sections(out, {f"machine{env.suffix}": _machine_section(env, ran, seconds)})
+    report.write_sections(out, {f"machine{env.suffix}": _machine_section(env, ran, seconds, notes)})
     console.rule(f"done in {seconds / 60:.1f} min; wrote {out}")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

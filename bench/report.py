@@ -29,10 +29,20 @@ replaced on the next run. Each benchmark owns the text between its
 `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` markers; sections from other benchmarks
 are kept as they are. Sections measured on SQLite or with `--quick` carry that suffix in
 their name. Times are wall-clock, per call, in milliseconds; p50/p95 interpolate linearly
-between the nearest ranks. These are measurements, not thresholds: nothing asserts them.
+between the nearest ranks. These are measurements, not thresholds: nothing asserts them (the
+ledger and check-in sections say whether the issue's targets were met).
 
-To run: `make bench` (a throw-away PostgreSQL 15 server, full sizes; a few minutes on two
-cores), or against SQLite with a new database file:
+The benchmarks (`--only NAME`): `search` (person search over 100,000 persons),
+`gate_cost` (what the access gate and the ledger add to a read), `ledger` (verifying an
+export of 10^6 entries with `caseledger-verify`, serving and verifying inclusion proofs,
+audited writes under 16 concurrent clients), `checkins` (face-verified check-in latency with
+the real dlib verifier, and check-ins per second on `caseledger serve`), `reminders` and
+`imports` (when their modules are present). The thresholds of the face verifier and their
+measured error rates are in the [calibration table of
+FACE_VERIFICATION.md](FACE_VERIFICATION.md#calibration-chosen-threshold).
+
+To run: `make bench` (a throw-away PostgreSQL 15 server, full sizes; about ten minutes on
+two cores), or against SQLite with a new database file:
 `DATABASE_URL=sqlite:///var/bench.sqlite3 .venv/bin/python -m bench --quick`.
 `--only NAME` runs one benchmark, `--out FILE` writes elsewhere. The machine was not
 isolated: the load average recorded with each run shows what else was running.
