@@ -255,3 +255,15 @@ def test_long_open_transaction_is_neither_skipped_nor_placed_twice():
     assert Entry.objects.count() == Event.objects.count() == 8
     assert Entry.objects.get(event_id=slow_id[0]).position == 7
     assert verify_ledger().ok
+
+
+@pytest.mark.django_db
+def test_proof_from_a_tree_with_a_removed_node_is_503_not_500():
+    add_events(8)
+    checkpoints.sign_checkpoint()
+    with bypass_protection(), connection.cursor() as cur:
+        cur.execute('DELETE FROM ledger_node WHERE level = 2 AND "index" = 1')
+    event = Event.objects.get(entry__position=0)
+    response = Client().get(f"/api/v1/ledger/proofs/inclusion?event={event.uuid}")
+    assert response.status_code == 503
+    assert "ledger verify" in response.json()["detail"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from caseledger.core.errors import NotFound, ValidationError
+from caseledger.core.errors import LedgerUnavailable, NotFound, ValidationError
 from caseledger_verify import merkle
 
 from . import tree
@@ -42,19 +42,29 @@ def inclusion(*, event_id: Any, size: int | None = None) -> dict[str, Any]:
         if latest is None or latest <= position:
             raise NotFound("No signed checkpoint includes that event yet.",
                            code="not_checkpointed")
-        size = latest
-    _check_size(size)
+        size = latest  # a signed checkpoint never exceeds the integrated tree
+    else:
+        _check_size(size)
     if position >= size:
         raise ValidationError(f"The event is at position {position}; a tree of size {size} "
                               "does not include it.", field="size")
     proof = merkle.InclusionProof(position, size, bytes(digest),
-                                  tuple(tree.inclusion_proof(position, size)))
+                                  tuple(_stored(tree.inclusion_proof, position, size)))
     return proof.to_dict()
+
+
+def _stored(generate: Any, *args: int) -> list[bytes]:
+    """Proof hashes from the stored tree; a missing node means the database was altered."""
+    try:
+        return generate(*args)
+    except LookupError as exc:
+        raise LedgerUnavailable("The stored tree is incomplete, so no proof can be served. "
+                                "Run `caseledger ledger verify`.") from exc
 
 
 def consistency(*, first: int, second: int) -> dict[str, Any]:
     if first < 0 or first > second:
         raise ValidationError("from must be between 0 and to.", field="from")
     _check_size(second, "to")
-    proof = merkle.ConsistencyProof(first, second, tuple(tree.consistency_proof(first, second)))
+    proof = merkle.ConsistencyProof(first, second, tuple(_stored(tree.consistency_proof, first, second)))
     return proof.to_dict()

@@ -31,13 +31,8 @@ class NodeStore:
                     "position", "leaf_hash"):
                 self.cache[(0, position)] = bytes(digest)
         inner = [k for k in missing if k[0] > 0]
-        if inner:
-            from django.db.models import Q
-
-            query = Q()
-            for level, index in inner:
-                query |= Q(level=level, index=index)
-            for level, index, digest in Node.objects.filter(query).values_list(
+        if inner:  # one (level, index) IN (...) lookup on the composite primary key
+            for level, index, digest in Node.objects.filter(pk__in=inner).values_list(
                     "level", "index", "hash"):
                 self.cache[(level, index)] = bytes(digest)
 
