@@ -66,5 +66,6 @@ def consistency(*, first: int, second: int) -> dict[str, Any]:
     if first < 0 or first > second:
         raise ValidationError("from must be between 0 and to.", field="from")
     _check_size(second, "to")
-    proof = merkle.ConsistencyProof(first, second, tuple(_stored(tree.consistency_proof, first, second)))
+    hashes = _stored(tree.consistency_proof, first, second)
+    proof = merkle.ConsistencyProof(first, second, tuple(hashes))
     return proof.to_dict()
