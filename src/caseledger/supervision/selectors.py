@@ -22,6 +22,7 @@ from .models import (
     ChangeRequest,
     CheckIn,
     CheckInOutcome,
+    Consent,
     Departure,
     Enrolment,
     EnrolmentStatus,
@@ -430,3 +431,47 @@ def recent_departures(*, ctx: AccessContext, days: int = 30) -> list[Departure]:
     record_access(ctx, action="list", category="supervision", record_type="supervision.departure",
                   detail={"results": [str(d.pk) for d in departures]})
     return departures
+
+
+@dataclass
+class EnrolmentPage:
+    enrolment: Enrolment
+    consent: Consent | None
+    checkins: list[CheckIn]
+    reviews: list[Review]
+    changes: list[ChangeRequest]
+    departures: list[Departure]
+
+    @property
+    def verified_checkins(self) -> list[CheckIn]:
+        return [c for c in self.checkins if c.outcome == CheckInOutcome.VERIFIED]
+
+    @property
+    def pending_change(self) -> ChangeRequest | None:
+        return next((c for c in self.changes if c.decision == "pending"), None)
+
+
+def get_enrolment(*, ctx: AccessContext, enrolment_id: Any) -> EnrolmentPage:
+    """The enrolment with its consent, check-ins, reviews, changes and departures: one read
+    event."""
+    enrolment = require_enrolment(ctx, enrolment_id)
+    page = EnrolmentPage(
+        enrolment,
+        Consent.objects.filter(enrolment=enrolment).first(),
+        list(enrolment.checkins.order_by("-submitted_at")[:50]),
+        list(enrolment.reviews.select_related("decided_by").order_by("-opened_at")[:50]),
+        list(
+            enrolment.changes.select_related("proposed_by", "decided_by").order_by("-proposed_at")
+        ),
+        list(enrolment.departures.select_related("case", "confirmed_by")),
+    )
+    record_access(
+        ctx,
+        action="read",
+        category="supervision",
+        subject_id=enrolment.person_id,
+        record_type="supervision.enrolment",
+        record_id=enrolment.pk,
+        detail={"checkins": len(page.checkins), "reviews": len(page.reviews)},
+    )
+    return page

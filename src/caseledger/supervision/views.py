@@ -11,7 +11,6 @@ form with its status code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 from typing import Any
@@ -28,7 +27,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from caseledger.access.context import AccessContext, Purpose
-from caseledger.access.gate import record_access
 from caseledger.access.web import context_for
 from caseledger.accounts.models import Office, Role
 from caseledger.biometrics import images
@@ -50,14 +48,8 @@ from .forms import (
     read_upload,
 )
 from .models import (
-    ChangeRequest,
-    CheckIn,
-    CheckInOutcome,
-    Consent,
-    Departure,
     Enrolment,
     EnrolmentStatus,
-    Review,
 )
 
 View = Callable[..., HttpResponse]
@@ -394,55 +386,11 @@ def enrol(request: HttpRequest, person_id: str) -> HttpResponse:
     )
 
 
-@dataclass
-class EnrolmentPage:
-    enrolment: Enrolment
-    consent: Consent | None
-    checkins: list[CheckIn]
-    reviews: list[Review]
-    changes: list[ChangeRequest]
-    departures: list[Departure]
-
-    @property
-    def verified_checkins(self) -> list[CheckIn]:
-        return [c for c in self.checkins if c.outcome == CheckInOutcome.VERIFIED]
-
-    @property
-    def pending_change(self) -> ChangeRequest | None:
-        return next((c for c in self.changes if c.decision == "pending"), None)
-
-
-def _enrolment_page(ctx: AccessContext, enrolment_id: Any) -> EnrolmentPage:
-    """The enrolment with its consent, check-ins, reviews, changes and departures: one read
-    event. Interim: this is a selector (`selectors.get_enrolment`) and moves there."""
-    enrolment = selectors.require_enrolment(ctx, enrolment_id)
-    page = EnrolmentPage(
-        enrolment,
-        Consent.objects.filter(enrolment=enrolment).first(),
-        list(enrolment.checkins.order_by("-submitted_at")[:50]),
-        list(enrolment.reviews.select_related("decided_by").order_by("-opened_at")[:50]),
-        list(
-            enrolment.changes.select_related("proposed_by", "decided_by").order_by("-proposed_at")
-        ),
-        list(enrolment.departures.select_related("case", "confirmed_by")),
-    )
-    record_access(
-        ctx,
-        action="read",
-        category="supervision",
-        subject_id=enrolment.person_id,
-        record_type="supervision.enrolment",
-        record_id=enrolment.pk,
-        detail={"checkins": len(page.checkins), "reviews": len(page.reviews)},
-    )
-    return page
-
-
 @staff_page
 @require_http_methods(["GET", "POST"])
 def enrolment_detail(request: HttpRequest, enrolment_id: str) -> HttpResponse:
     ctx = context_for(request)
-    page = _enrolment_page(ctx, enrolment_id)
+    page = selectors.get_enrolment(ctx=ctx, enrolment_id=enrolment_id)
     action = request.POST.get("action") if request.method == "POST" else None
     change_form = ProposeChangeForm(request.POST if action == "propose" else None)
     departure_form = DepartureForm(
