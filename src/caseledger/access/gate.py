@@ -145,6 +145,26 @@ def deny(
     return NotFound("No such record, or you do not have access to it.")
 
 
+def require_related(ctx: AccessContext, model: Any, pk: Any, *, person_path: str,
+                    record_type: str, category: str, action: str = "read",
+                    related: tuple[str, ...] = ()) -> Any:
+    """The `model` row `pk` if the person it belongs to (`person_path`) is visible to ctx;
+    otherwise a denial event (naming that person when the row exists) and NotFound."""
+    try:
+        key = uuid.UUID(str(pk))
+    except ValueError:
+        raise deny(ctx, action=action, category=category, record_type=record_type,
+                   record_id=pk) from None
+    row = (model.objects.select_related(*related)
+           .filter(pk=key, **{f"{person_path}__in": visible_persons(ctx).values("pk")})
+           .first())
+    if row is None:
+        subject = model.objects.filter(pk=key).values_list(person_path, flat=True).first()
+        raise deny(ctx, action=action, category=category, record_type=record_type,
+                   record_id=key, subject_id=subject)
+    return row
+
+
 def require_person(ctx: AccessContext, person_id: Any, *, category: str, action: str = "read"):
     """The person if the context may see them (a denial event and NotFound otherwise)."""
     from caseledger.people.models import Person

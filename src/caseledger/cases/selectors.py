@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch
 
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import deny, record_access, visible_persons
+from caseledger.access.gate import record_access, require_related, visible_persons
 from caseledger.core import clock
 
 from .deadlines import CaseDeadline, deadlines_for_case
@@ -21,32 +20,8 @@ def require_case(
     ctx: AccessContext, case_id: Any, *, action: str = "read", category: str = "case"
 ) -> Case:
     """The case if its person is visible to ctx; a denial event and NotFound otherwise."""
-    try:
-        cid = uuid.UUID(str(case_id))
-    except ValueError:
-        raise deny(
-            ctx,
-            action=action,
-            category=category,
-            record_type="cases.case",
-            record_id=case_id,
-        ) from None
-    case = (
-        Case.objects.filter(pk=cid, person__in=visible_persons(ctx).values("pk"))
-        .select_related("person")
-        .first()
-    )
-    if case is None:
-        subject = Case.objects.filter(pk=cid).values_list("person_id", flat=True).first()
-        raise deny(
-            ctx,
-            action=action,
-            category=category,
-            record_type="cases.case",
-            record_id=cid,
-            subject_id=subject,
-        )
-    return case
+    return require_related(ctx, Case, case_id, person_path="person", record_type="cases.case",
+                           category=category, action=action, related=("person",))
 
 
 def open_deadlines(case: Case, proceedings: list[Proceeding],

@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Count, Max, Q
 
 from caseledger.access.context import AccessContext, Purpose
-from caseledger.access.gate import deny, record_access, visible_persons
+from caseledger.access.gate import deny, record_access, require_related, visible_persons
 from caseledger.accounts.models import User
 from caseledger.core import clock
 from caseledger.ledger.services import Actor, record_read
@@ -40,39 +40,10 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def _require(
-    ctx: AccessContext,
-    model: Any,
-    pk: Any,
-    *,
-    person_path: str,
-    record_type: str,
-    action: str,
-    related: tuple[str, ...] = (),
-) -> Any:
-    key = _uuid(pk)
-    row = None
-    if key is not None:
-        row = (
-            model.objects.select_related(*related)
-            .filter(pk=key, **{f"{person_path}__in": visible_persons(ctx).values("pk")})
-            .first()
-        )
-    if row is None:
-        subject = (
-            model.objects.filter(pk=key).values_list(person_path, flat=True).first()
-            if key
-            else None
-        )
-        raise deny(
-            ctx,
-            action=action,
-            category="supervision",
-            record_type=record_type,
-            record_id=pk,
-            subject_id=subject,
-        )
-    return row
+def _require(ctx: AccessContext, model: Any, pk: Any, *, person_path: str, record_type: str,
+             action: str, related: tuple[str, ...] = ()) -> Any:
+    return require_related(ctx, model, pk, person_path=person_path, record_type=record_type,
+                           category="supervision", action=action, related=related)
 
 
 def require_enrolment(ctx: AccessContext, enrolment_id: Any, *, action: str = "read") -> Enrolment:
