@@ -44,7 +44,17 @@ from rich.progress import (
 )
 
 T = TypeVar("T")
-BENCHMARKS = ("search", "gate_cost", "ledger", "checkins", "reminders", "imports")
+BENCHMARKS = (
+    "search",
+    "gate_cost",
+    "ledger",
+    "checkins",
+    "reminders",
+    "imports",
+    "who_accessed",
+    "retention",
+    "anomaly",
+)
 
 
 def _progress(console: Console) -> Progress:

@@ -72,9 +72,14 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _register() -> None:
     from caseledger.accounts.api import router as accounts_router
     from caseledger.cases.api import router as cases_router
+    from caseledger.disclosures.api import persons_router as disclosure_persons_router
+    from caseledger.disclosures.api import router as disclosures_router
     from caseledger.ledger.api import me_router
     from caseledger.ledger.api import router as ledger_router
+    from caseledger.oversight.api import router as oversight_router
     from caseledger.people.api import router as people_router
+    from caseledger.records.api import router as records_router
+    from caseledger.retention.api import router as retention_router
     from caseledger.supervision.api import router as supervision_router
 
     api.add_router("/auth", accounts_router)
@@ -82,6 +87,11 @@ def _register() -> None:
     api.add_router("/cases", cases_router)
     api.add_router("/ledger", ledger_router)
     api.add_router("/me", me_router)
+    api.add_router("/persons", disclosure_persons_router)
+    api.add_router("/disclosures", disclosures_router)
+    api.add_router("/me", records_router)
+    api.add_router("/retention", retention_router)
+    api.add_router("/oversight", oversight_router)
     api.add_router("", supervision_router)
 
 

@@ -72,6 +72,10 @@ INSTALLED_APPS = [
     "caseledger.supervision",
     "caseledger.notices",
     "caseledger.imports",
+    "caseledger.disclosures",
+    "caseledger.retention",
+    "caseledger.oversight",
+    "caseledger.records",
     "django_tasks_db",
 ]
 

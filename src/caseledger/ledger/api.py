@@ -91,8 +91,9 @@ class ConsistencyOut(BaseModel):
 
 class InclusionParams(BaseModel):
     event: str = Field(max_length=64, description="Event id (UUID)")
-    size: int | None = Field(default=None, ge=1,
-                             description="Tree size; default: the latest checkpoint's")
+    size: int | None = Field(
+        default=None, ge=1, description="Tree size; default: the latest checkpoint's"
+    )
 
 
 class ConsistencyParams(BaseModel):
@@ -100,8 +101,12 @@ class ConsistencyParams(BaseModel):
     second: int = Field(alias="to", ge=1)
 
 
-@router.get("/checkpoint", auth=None, response={200: str, 404: ErrorOut},
-            openapi_extra={"responses": {200: {"content": {"text/plain": {}}}}})
+@router.get(
+    "/checkpoint",
+    auth=None,
+    response={200: str, 404: ErrorOut},
+    openapi_extra={"responses": {200: {"content": {"text/plain": {}}}}},
+)
 def checkpoint(request: HttpRequest) -> HttpResponse:
     """The latest signed checkpoint (C2SP signed note). Public: it holds no personal data."""
     latest = checkpoints.latest()
@@ -142,8 +147,9 @@ class AccessPage(BaseModel):
 
 
 class AccessParams(BaseModel):
-    person: str | None = Field(default=None, max_length=64,
-                               description="Representatives: the client's person id")
+    person: str | None = Field(
+        default=None, max_length=64, description="Representatives: the client's person id"
+    )
     page: int = Field(default=1, ge=1, le=100_000)
 
 
@@ -153,7 +159,19 @@ def my_accesses(request: HttpRequest, params: Query[AccessParams]) -> AccessPage
     office and declared purpose of every staff read and write."""
     ctx = access_context(request)
     rows, total = selectors.access_history(ctx=ctx, person_id=params.person, page=params.page)
-    return AccessPage(items=[AccessOut(time=e.time, role=e.actor_role, office=e.office,
-                                       purpose=e.purpose, action=e.action,
-                                       category=e.data_category, outcome=e.outcome)
-                             for e in rows], total=total, page=params.page)
+    return AccessPage(
+        items=[
+            AccessOut(
+                time=e.time,
+                role=e.actor_role,
+                office=e.office,
+                purpose=e.purpose,
+                action=e.action,
+                category=e.data_category,
+                outcome=e.outcome,
+            )
+            for e in rows
+        ],
+        total=total,
+        page=params.page,
+    )

@@ -221,8 +221,10 @@ def patch_person(request: HttpRequest, person_id: str, payload: PersonPatch) -> 
     changes = {k: getattr(payload, k) for k in payload.model_fields_set if k != "row_version"}
     required = sorted(k for k in REQUIRED_ON_PATCH if k in changes and changes[k] is None)
     if required:
-        raise ValidationError(f"{', '.join(required)} cannot be null; leave a field out to keep "
-                              "it unchanged.", field=required[0])
+        raise ValidationError(
+            f"{', '.join(required)} cannot be null; leave a field out to keep it unchanged.",
+            field=required[0],
+        )
     if "name" in changes and changes["name"] is not None:
         changes["name"] = _name_input(payload.name, "primary")  # type: ignore[arg-type]
     services.update_person(

@@ -1,0 +1,1 @@
+"""Oversight built from the ledger: the weekly access-anomaly review, the transparency report."""

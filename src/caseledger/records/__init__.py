@@ -1,0 +1,1 @@
+"""The person's own view: "My record", its export, and amendment requests."""

@@ -1,0 +1,1 @@
+"""Retention: a schedule per data class, legal holds, batched purges, deletion certificates."""
