@@ -76,9 +76,9 @@ def _register() -> None:
     from caseledger.disclosures.api import router as disclosures_router
     from caseledger.ledger.api import me_router
     from caseledger.ledger.api import router as ledger_router
-    from caseledger.oversight.api import router as oversight_router
     from caseledger.people.api import router as people_router
-    from caseledger.records.api import router as records_router
+    from caseledger.portal.api import router as portal_router
+    from caseledger.reports.api import router as reports_router
     from caseledger.retention.api import router as retention_router
     from caseledger.supervision.api import router as supervision_router
 
@@ -89,9 +89,9 @@ def _register() -> None:
     api.add_router("/me", me_router)
     api.add_router("/persons", disclosure_persons_router)
     api.add_router("/disclosures", disclosures_router)
-    api.add_router("/me", records_router)
+    api.add_router("/me", portal_router)
     api.add_router("/retention", retention_router)
-    api.add_router("/oversight", oversight_router)
+    api.add_router("/reports", reports_router)
     api.add_router("", supervision_router)
 
 

@@ -74,8 +74,8 @@ INSTALLED_APPS = [
     "caseledger.imports",
     "caseledger.disclosures",
     "caseledger.retention",
-    "caseledger.oversight",
-    "caseledger.records",
+    "caseledger.reports",
+    "caseledger.portal",
     "django_tasks_db",
 ]
 

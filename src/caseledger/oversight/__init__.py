@@ -1,1 +1,0 @@
-"""Oversight built from the ledger: the weekly access-anomaly review, the transparency report."""
