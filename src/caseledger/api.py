@@ -71,6 +71,7 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _register() -> None:
     from caseledger.accounts.api import router as accounts_router
+    from caseledger.cases.api import hearings_router
     from caseledger.cases.api import router as cases_router
     from caseledger.disclosures.api import persons_router as disclosure_persons_router
     from caseledger.disclosures.api import router as disclosures_router
@@ -85,6 +86,7 @@ def _register() -> None:
     api.add_router("/auth", accounts_router)
     api.add_router("/persons", people_router)
     api.add_router("/cases", cases_router)
+    api.add_router("/hearings", hearings_router)
     api.add_router("/ledger", ledger_router)
     api.add_router("/me", me_router)
     api.add_router("/persons", disclosure_persons_router)

@@ -125,3 +125,37 @@ def test_sign_in_and_caseload_on_a_phone(phone_page, live_server, users, make_pe
     expect(nav.get_by_role("link", name="Search persons")).to_be_visible()
     nav.get_by_role("button", name="Close menu").tap()
     expect(nav.get_by_role("link", name="Search persons")).to_be_hidden()
+
+
+def test_hearing_pages(page, live_server, users, make_person):
+    """Schedule, move (with a refused date first) and cancel a hearing from the pages."""
+    officer = users["officer_east"]
+    person = make_person("officer_east", "Marta", "Quispe", languages=["es"])
+    case = open_case(
+        ctx=context(officer), person_id=person.pk, case_type="removal", court_code="NYC"
+    )
+    sign_in(page, live_server, officer)
+    page.goto(f"{live_server.url}/cases/{case.pk}/hearings/new/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Schedule a hearing")
+    check_axe(page)
+    page.get_by_label("Calendar").select_option("master")
+    day = (timezone.now() + timedelta(days=20)).date()
+    page.get_by_label("Date and time, in the court's time zone").fill(f"{day:%Y-%m-%d}T09:30")
+    page.get_by_role("button", name="Schedule hearing").click()
+    expect(page.get_by_test_id("hearing-time")).to_contain_text(f"{day:%Y-%m-%d} 09:30")
+    check_axe(page)
+
+    past = (timezone.now() - timedelta(days=3)).date()
+    page.get_by_label("New date and time, in the court's time zone").fill(f"{past:%Y-%m-%d}T09:30")
+    page.get_by_role("button", name="Move hearing").click()
+    expect(page.locator(".usa-error-message")).to_contain_text("cannot be moved into the past")
+    check_axe(page)
+
+    page.get_by_role("link", name="Cancel the hearing…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cancel this hearing")
+    check_axe(page)
+    page.get_by_role("button", name="Cancel this hearing").click()
+    expect(page.get_by_role("status").or_(page.locator(".cl-message"))).to_contain_text(
+        "Hearing cancelled"
+    )
+    expect(page.locator(".cl-subhead")).to_contain_text("Cancelled")

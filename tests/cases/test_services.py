@@ -172,14 +172,24 @@ def test_past_hearing_is_refused_unless_allowed(officer_ctx, make_case):
     assert hearing.scheduled_at == past
 
 
-def test_naive_hearing_time_is_refused(officer_ctx, make_case):
+def test_naive_hearing_time_is_court_local_time(officer_ctx, make_case):
     case = make_case()
-    naive = datetime.now() + timedelta(days=3)  # naive on purpose
+    zone = ZoneInfo(case.proceedings.get().court.time_zone)
+    day = (timezone.now() + timedelta(days=3)).astimezone(zone).date()
+    naive = datetime(day.year, day.month, day.day, 9, 30)  # naive on purpose: court time
+    hearing = schedule_hearing(
+        ctx=officer_ctx, case_id=case.pk, calendar="master", scheduled_at=naive
+    )
+    local = hearing.scheduled_at.astimezone(zone)
+    assert (local.date(), local.hour, local.minute) == (day, 9, 30)
+    # A local time that does not exist in the court's zone is refused, naming the field.
     with pytest.raises(ValidationError) as err:
-        schedule_hearing(ctx=officer_ctx, case_id=case.pk, calendar="master", scheduled_at=naive)
+        schedule_hearing(
+            ctx=officer_ctx, case_id=case.pk, calendar="master", scheduled_at="2031-02-29 09:00"
+        )
     assert err.value.field == "scheduled_at"
-    assert "time zone" in err.value.message
-    assert not Hearing.objects.exists()
+    assert "has no day 29" in err.value.message
+    assert Hearing.objects.count() == 1
 
 
 def test_unknown_calendar_and_court_are_refused(officer_ctx, make_case):

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from pydantic import BaseModel, Field
 
 from caseledger.core.api import ERRORS, StrictIn, access_context
@@ -137,3 +138,99 @@ def transition(request: HttpRequest, case_id: str, payload: TransitionIn) -> Cas
         row_version=payload.row_version,
     )
     return _case_out(selectors.get_case(ctx=ctx, case_id=case_id))
+
+
+# --- hearings: schedule, move, adjourn, cancel ------------------------------------------------
+hearings_router = Router(tags=["cases"])
+
+
+class HearingDetailOut(HearingOut):
+    case: uuid.UUID
+    row_version: int
+
+
+class ScheduleHearingIn(StrictIn):
+    calendar: str = Field(max_length=32)
+    scheduled_at: str = Field(
+        max_length=40,
+        description="ISO 8601 with an offset, or a local time 'YYYY-MM-DD HH:MM' in the "
+        "court's time zone",
+    )
+    judge: str = Field(default="", max_length=120)
+    court: str | None = Field(default=None, max_length=16)
+
+
+class MoveHearingIn(StrictIn):
+    scheduled_at: str = Field(max_length=40)
+    row_version: int | None = Field(default=None, ge=1)
+
+
+class HearingVersionIn(StrictIn):
+    row_version: int | None = Field(default=None, ge=1)
+
+
+def _hearing_out(h: Any) -> HearingDetailOut:
+    return HearingDetailOut(
+        id=h.pk,
+        case=h.proceeding.case_id,
+        calendar=h.calendar,
+        court=h.court.code,
+        judge=h.judge,
+        scheduled_at=h.scheduled_at,
+        local_time=h.local_time().isoformat(),
+        status=h.status,
+        row_version=h.row_version,
+    )
+
+
+@router.post("/{case_id}/hearings", response={201: HearingDetailOut, **ERRORS})
+def schedule_hearing(request: HttpRequest, case_id: str, payload: ScheduleHearingIn) -> Status:
+    """Schedule a hearing in the case's open proceeding; its reminders are planned."""
+    ctx = access_context(request)
+    hearing = services.schedule_hearing(
+        ctx=ctx,
+        case_id=case_id,
+        calendar=payload.calendar,
+        scheduled_at=payload.scheduled_at,
+        judge=payload.judge,
+        court_code=payload.court,
+    )
+    return Status(201, _hearing_out(hearing))
+
+
+@hearings_router.get("/{hearing_id}", response={200: HearingDetailOut, **ERRORS})
+def get_hearing(request: HttpRequest, hearing_id: str) -> HearingDetailOut:
+    ctx = access_context(request)
+    return _hearing_out(selectors.get_hearing(ctx=ctx, hearing_id=hearing_id).hearing)
+
+
+@hearings_router.post("/{hearing_id}/move", response={200: HearingDetailOut, **ERRORS})
+def move_hearing(request: HttpRequest, hearing_id: str, payload: MoveHearingIn) -> Any:
+    """Move a hearing, or give an adjourned one its new date. Reminders are re-planned; an
+    empty date is refused (adjourn instead): reminders are never cancelled silently."""
+    ctx = access_context(request)
+    hearing = services.reschedule_hearing(
+        ctx=ctx,
+        hearing_id=hearing_id,
+        scheduled_at=payload.scheduled_at,
+        row_version=payload.row_version,
+    )
+    return _hearing_out(hearing)
+
+
+@hearings_router.post("/{hearing_id}/adjourn", response={200: HearingDetailOut, **ERRORS})
+def adjourn_hearing(request: HttpRequest, hearing_id: str, payload: HearingVersionIn) -> Any:
+    """Postpone without a new date: the person gets a postponement notice."""
+    ctx = access_context(request)
+    return _hearing_out(
+        services.adjourn_hearing(ctx=ctx, hearing_id=hearing_id, row_version=payload.row_version)
+    )
+
+
+@hearings_router.post("/{hearing_id}/cancel", response={200: HearingDetailOut, **ERRORS})
+def cancel_hearing(request: HttpRequest, hearing_id: str, payload: HearingVersionIn) -> Any:
+    """Cancel: unsent reminders are cancelled and the person is told."""
+    ctx = access_context(request)
+    return _hearing_out(
+        services.cancel_hearing(ctx=ctx, hearing_id=hearing_id, row_version=payload.row_version)
+    )

@@ -20,12 +20,21 @@ def require_case(
     ctx: AccessContext, case_id: Any, *, action: str = "read", category: str = "case"
 ) -> Case:
     """The case if its person is visible to ctx; a denial event and NotFound otherwise."""
-    return require_related(ctx, Case, case_id, person_path="person", record_type="cases.case",
-                           category=category, action=action, related=("person",))
+    return require_related(
+        ctx,
+        Case,
+        case_id,
+        person_path="person",
+        record_type="cases.case",
+        category=category,
+        action=action,
+        related=("person",),
+    )
 
 
-def open_deadlines(case: Case, proceedings: list[Proceeding],
-                   status_changes: list[StatusChange]) -> list[CaseDeadline]:
+def open_deadlines(
+    case: Case, proceedings: list[Proceeding], status_changes: list[StatusChange]
+) -> list[CaseDeadline]:
     """A case's open deadlines, in the time zone of its latest proceeding's court
     (proceedings and status changes already loaded, decisions prefetched)."""
     decisions = [d for p in proceedings for d in p.decisions.all()]
@@ -76,24 +85,33 @@ def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Cas
     from .models import CaseStatus
 
     cases = list(
-        Case.objects.filter(person__in=visible_persons(ctx).values("pk"),
-                            status__in=[CaseStatus.DECIDED, CaseStatus.APPEALED,
-                                        CaseStatus.FINAL_ORDER])
+        Case.objects.filter(
+            person__in=visible_persons(ctx).values("pk"),
+            status__in=[CaseStatus.DECIDED, CaseStatus.APPEALED, CaseStatus.FINAL_ORDER],
+        )
         .select_related("person")
-        .prefetch_related("person__names", "proceedings__court", "proceedings__decisions",
-                          "status_changes")
+        .prefetch_related(
+            "person__names", "proceedings__court", "proceedings__decisions", "status_changes"
+        )
     )
     today = clock.today()
     due: list[tuple[Case, CaseDeadline]] = []
     for case in cases:
-        for deadline in open_deadlines(case, list(case.proceedings.all()),
-                                       list(case.status_changes.all())):
+        for deadline in open_deadlines(
+            case, list(case.proceedings.all()), list(case.status_changes.all())
+        ):
             if deadline.state == "overdue" or (
-                    deadline.due is not None and (deadline.due - today).days <= within_days):
+                deadline.due is not None and (deadline.due - today).days <= within_days
+            ):
                 due.append((case, deadline))
     due.sort(key=lambda item: item[1].due or today)
-    record_access(ctx, action="list", category="case", record_type="cases.case",
-                  detail={"results": sorted({str(c.pk) for c, _ in due}), "view": "deadlines"})
+    record_access(
+        ctx,
+        action="list",
+        category="case",
+        record_type="cases.case",
+        detail={"results": sorted({str(c.pk) for c, _ in due}), "view": "deadlines"},
+    )
     return due
 
 
@@ -108,17 +126,69 @@ def my_obligations(*, ctx: AccessContext) -> Obligations:
     person = visible_persons(ctx).first()
     if person is None:
         return Obligations([], [])
-    cases = list(Case.objects.filter(person=person).prefetch_related(
-        "proceedings__court", "proceedings__decisions", "status_changes"))
-    hearings = list(Hearing.objects.filter(proceeding__case__in=cases,
-                                           scheduled_at__gte=clock.now(),
-                                           status="scheduled")
-                    .select_related("court", "proceeding__case").order_by("scheduled_at"))
+    cases = list(
+        Case.objects.filter(person=person).prefetch_related(
+            "proceedings__court", "proceedings__decisions", "status_changes"
+        )
+    )
+    hearings = list(
+        Hearing.objects.filter(
+            proceeding__case__in=cases, scheduled_at__gte=clock.now(), status="scheduled"
+        )
+        .select_related("court", "proceeding__case")
+        .order_by("scheduled_at")
+    )
     deadlines: list[tuple[Case, CaseDeadline]] = []
     for case in cases:
-        deadlines += [(case, d) for d in open_deadlines(case, list(case.proceedings.all()),
-                                                          list(case.status_changes.all()))]
-    record_access(ctx, action="read", category="case", subject_id=person.pk,
-                  record_type="cases.case", detail={"view": "my_obligations",
-                                                    "hearings": len(hearings)})
+        deadlines += [
+            (case, d)
+            for d in open_deadlines(
+                case, list(case.proceedings.all()), list(case.status_changes.all())
+            )
+        ]
+    record_access(
+        ctx,
+        action="read",
+        category="case",
+        subject_id=person.pk,
+        record_type="cases.case",
+        detail={"view": "my_obligations", "hearings": len(hearings)},
+    )
     return Obligations(hearings, deadlines)
+
+
+@dataclass
+class HearingDetail:
+    hearing: Hearing
+    case: Case
+
+    @property
+    def can_move(self) -> bool:
+        return self.hearing.status in ("scheduled", "adjourned")
+
+    @property
+    def can_adjourn(self) -> bool:
+        return self.hearing.status == "scheduled"
+
+
+def get_hearing(*, ctx: AccessContext, hearing_id: Any) -> HearingDetail:
+    """One hearing with its case, if the case's person is visible to ctx."""
+    hearing = require_related(
+        ctx,
+        Hearing,
+        hearing_id,
+        person_path="proceeding__case__person",
+        record_type="cases.hearing",
+        category="hearing",
+        related=("court", "proceeding__case__person"),
+    )
+    case = hearing.proceeding.case
+    record_access(
+        ctx,
+        action="read",
+        category="hearing",
+        subject_id=case.person_id,
+        record_type="cases.hearing",
+        record_id=hearing.pk,
+    )
+    return HearingDetail(hearing, case)

@@ -123,25 +123,26 @@ def schedule_hearing(
     ctx: AccessContext,
     case_id: Any,
     calendar: str,
-    scheduled_at: datetime,
+    scheduled_at: datetime | str,
     judge: str = "",
     court_code: str | None = None,
     allow_past: bool = False,
 ) -> Hearing:
+    """Schedule a hearing in the case's open proceeding. `scheduled_at` is an aware datetime,
+    or a local time (naive, or 'YYYY-MM-DD HH:MM') in the court's time zone."""
+    if ctx.user.role not in HEARING_EDITORS:
+        raise PermissionDenied("Only case officers and supervisors schedule hearings.")
     case = require_case(ctx, case_id, action="update", category="hearing")
     _choice(calendar, CalendarType, "calendar type")
-    if scheduled_at.tzinfo is None:
-        raise ValidationError(
-            "A hearing time needs a time zone (or give it in the court's).", field="scheduled_at"
-        )
-    if not allow_past and scheduled_at < clock.now():
-        raise ValidationError(
-            "A new hearing cannot be scheduled in the past.", field="scheduled_at"
-        )
     proceeding = case.proceedings.filter(ended_on__isnull=True).order_by("-started_on").first()
     if proceeding is None:
         raise ValidationError("The case has no open proceeding to schedule a hearing in.")
     court = _court(court_code) if court_code else proceeding.court
+    scheduled_at = hearing_time(scheduled_at, court.time_zone)
+    if not allow_past and scheduled_at < clock.now():
+        raise ValidationError(
+            "A new hearing cannot be scheduled in the past.", field="scheduled_at"
+        )
     with transaction.atomic():
         hearing = Hearing.objects.create(
             proceeding=proceeding,
@@ -332,19 +333,31 @@ def _require_hearing(ctx: AccessContext, hearing_id: Any, action: str) -> tuple[
     try:
         hid = uuid.UUID(str(hearing_id))
     except ValueError:
-        raise deny(ctx, action=action, category="hearing", record_type="cases.hearing",
-                   record_id=hearing_id) from None
+        raise deny(
+            ctx,
+            action=action,
+            category="hearing",
+            record_type="cases.hearing",
+            record_id=hearing_id,
+        ) from None
     case_id = Hearing.objects.filter(pk=hid).values_list("proceeding__case_id", flat=True).first()
     if case_id is None:
-        raise deny(ctx, action=action, category="hearing", record_type="cases.hearing",
-                   record_id=hid)
+        raise deny(
+            ctx, action=action, category="hearing", record_type="cases.hearing", record_id=hid
+        )
     case = require_case(ctx, case_id, action=action, category="hearing")
     hearing = Hearing.objects.select_related("court", "proceeding__case").get(pk=hid)
     return hearing, case
 
 
-def _update_hearing(ctx: AccessContext, hearing: Hearing, case: Case, change: str,
-                    row_version: int | None, **fields: Any) -> Hearing:
+def _update_hearing(
+    ctx: AccessContext,
+    hearing: Hearing,
+    case: Case,
+    change: str,
+    row_version: int | None,
+    **fields: Any,
+) -> Hearing:
     if row_version is not None and row_version != hearing.row_version:
         raise Conflict(
             f"This hearing changed since you read it (version {row_version}, now "
@@ -404,8 +417,15 @@ def reschedule_hearing(
     if new_time == hearing.scheduled_at and hearing.status == HearingStatus.SCHEDULED:
         return hearing
     change = "rescheduled" if hearing.status == HearingStatus.ADJOURNED else "moved"
-    return _update_hearing(ctx, hearing, case, change, row_version, scheduled_at=new_time,
-                           status=HearingStatus.SCHEDULED)
+    return _update_hearing(
+        ctx,
+        hearing,
+        case,
+        change,
+        row_version,
+        scheduled_at=new_time,
+        status=HearingStatus.SCHEDULED,
+    )
 
 
 def adjourn_hearing(
@@ -416,10 +436,13 @@ def adjourn_hearing(
     date (`reschedule_hearing`)."""
     hearing, case = _require_hearing(ctx, hearing_id, "update")
     if hearing.status != HearingStatus.SCHEDULED:
-        raise Conflict(f"Only a scheduled hearing can be adjourned; this one is {hearing.status}.",
-                       code="illegal_transition")
-    return _update_hearing(ctx, hearing, case, "adjourned", row_version,
-                           status=HearingStatus.ADJOURNED)
+        raise Conflict(
+            f"Only a scheduled hearing can be adjourned; this one is {hearing.status}.",
+            code="illegal_transition",
+        )
+    return _update_hearing(
+        ctx, hearing, case, "adjourned", row_version, status=HearingStatus.ADJOURNED
+    )
 
 
 def cancel_hearing(
@@ -428,7 +451,9 @@ def cancel_hearing(
     """Cancel a hearing: its unsent reminders are cancelled and the person is told."""
     hearing, case = _require_hearing(ctx, hearing_id, "update")
     if hearing.status not in (HearingStatus.SCHEDULED, HearingStatus.ADJOURNED):
-        raise Conflict(f"A hearing that is {hearing.status} cannot be cancelled.",
-                       code="illegal_transition")
-    return _update_hearing(ctx, hearing, case, "cancelled", row_version,
-                           status=HearingStatus.CANCELLED)
+        raise Conflict(
+            f"A hearing that is {hearing.status} cannot be cancelled.", code="illegal_transition"
+        )
+    return _update_hearing(
+        ctx, hearing, case, "cancelled", row_version, status=HearingStatus.CANCELLED
+    )

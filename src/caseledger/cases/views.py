@@ -5,7 +5,7 @@ import uuid
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,12 +16,37 @@ from caseledger.core.errors import DomainError
 from caseledger.core.forms import UswdsForm
 
 from . import selectors, services
-from .models import Case, CaseStatus
+from .models import CalendarType, Case, CaseStatus, Hearing
 
 
 class TransitionForm(UswdsForm):
     to_status = forms.ChoiceField(label=gettext_lazy("New status"), choices=CaseStatus.choices)
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500, required=False)
+    row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class HearingForm(UswdsForm):
+    calendar = forms.ChoiceField(label=gettext_lazy("Calendar"), choices=CalendarType.choices)
+    scheduled_at = forms.CharField(
+        label=gettext_lazy("Date and time, in the court's time zone"),
+        help_text=gettext_lazy("For example 2027-03-10 09:00"),
+        max_length=40,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    judge = forms.CharField(label=gettext_lazy("Judge (optional)"), max_length=120, required=False)
+
+
+class MoveHearingForm(UswdsForm):
+    scheduled_at = forms.CharField(
+        label=gettext_lazy("New date and time, in the court's time zone"),
+        help_text=gettext_lazy("For example 2027-03-10 09:00"),
+        max_length=40,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class ConfirmHearingForm(UswdsForm):
     row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
 
@@ -40,7 +65,16 @@ def case_detail(request: HttpRequest, case_id: str) -> HttpResponse:
     detail = selectors.get_case(ctx=ctx, case_id=case_id)
     form = TransitionForm(initial={"row_version": detail.case.row_version})
     form.fields["to_status"].choices = [(s, CaseStatus(s).label) for s in detail.next_statuses]
-    return render(request, "cases/case_detail.html", {"d": detail, "ctx": ctx, "form": form})
+    return render(
+        request,
+        "cases/case_detail.html",
+        {
+            "d": detail,
+            "ctx": ctx,
+            "form": form,
+            "can_edit_hearings": request.user.role in services.HEARING_EDITORS,
+        },
+    )
 
 
 @login_required
@@ -66,3 +100,173 @@ def case_transition(request: HttpRequest, case_id: str) -> HttpResponse:
     else:
         messages.success(request, _("Status changed."))
     return redirect("cases:detail", case_id=case_id)
+
+
+def _person_of_hearing(hearing_id: str) -> uuid.UUID | None:
+    try:
+        hid = uuid.UUID(hearing_id)
+    except ValueError:
+        return None
+    return (
+        Hearing.objects.filter(pk=hid).values_list("proceeding__case__person_id", flat=True).first()
+    )
+
+
+def _local_input(value: str) -> str:
+    """The browser's datetime-local value ('2027-03-10T09:00') as the service's local time."""
+    return value.strip().replace("T", " ")
+
+
+@login_required
+def hearing_new(request: HttpRequest, case_id: str) -> HttpResponse:
+    ctx = context_for(request, person_id=_person_of(case_id))
+    detail = selectors.get_case(ctx=ctx, case_id=case_id)
+    form = HearingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            hearing = services.schedule_hearing(
+                ctx=ctx,
+                case_id=case_id,
+                calendar=form.cleaned_data["calendar"],
+                scheduled_at=_local_input(form.cleaned_data["scheduled_at"]),
+                judge=form.cleaned_data["judge"],
+            )
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request, _("Hearing scheduled. The person's reminders have been planned.")
+            )
+            return redirect("cases:hearing", case_id=case_id, hearing_id=hearing.pk)
+    return render(
+        request,
+        "cases/hearing_form.html",
+        {"d": detail, "ctx": ctx, "form": form},
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+def hearing_detail(request: HttpRequest, case_id: str, hearing_id: str) -> HttpResponse:
+    ctx = context_for(request, person_id=_person_of_hearing(hearing_id))
+    detail = selectors.get_hearing(ctx=ctx, hearing_id=hearing_id)
+    if str(detail.case.pk) != case_id:
+        return redirect("cases:hearing", case_id=detail.case.pk, hearing_id=detail.hearing.pk)
+    h = detail.hearing
+    form = MoveHearingForm(
+        initial={
+            "row_version": h.row_version,
+            "scheduled_at": h.local_time().strftime("%Y-%m-%dT%H:%M"),
+        }
+    )
+    return render(
+        request,
+        "cases/hearing_detail.html",
+        {
+            "d": detail,
+            "ctx": ctx,
+            "form": form,
+            "can_edit": request.user.role in services.HEARING_EDITORS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def hearing_move(request: HttpRequest, case_id: str, hearing_id: str) -> HttpResponse:
+    ctx = context_for(request, person_id=_person_of_hearing(hearing_id))
+    form = MoveHearingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.reschedule_hearing(
+                ctx=ctx,
+                hearing_id=hearing_id,
+                scheduled_at=_local_input(form.cleaned_data["scheduled_at"]),
+                row_version=form.cleaned_data["row_version"],
+            )
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("Hearing moved. The person is told of the new time and reminded again."),
+            )
+            return redirect("cases:hearing", case_id=case_id, hearing_id=hearing_id)
+    detail = selectors.get_hearing(ctx=ctx, hearing_id=hearing_id)
+    return render(
+        request,
+        "cases/hearing_detail.html",
+        {"d": detail, "ctx": ctx, "form": form, "can_edit": True},
+        status=422,
+    )
+
+
+HEARING_ACTIONS = {
+    "adjourn": (
+        services.adjourn_hearing,
+        gettext_lazy("Adjourn this hearing"),
+        gettext_lazy(
+            "Use this when the court postponed the hearing and the new date is not known yet. "
+            "The person gets a postponement notice instead of reminders for the old date, and "
+            "you are alerted until you enter the new date."
+        ),
+        gettext_lazy("Hearing adjourned. Enter the new date as soon as the court sets it."),
+    ),
+    "cancel": (
+        services.cancel_hearing,
+        gettext_lazy("Cancel this hearing"),
+        gettext_lazy(
+            "The hearing will not take place. Its unsent reminders are cancelled and the "
+            "person is told that it is cancelled. This cannot be undone: a new hearing must "
+            "be scheduled instead."
+        ),
+        gettext_lazy("Hearing cancelled. The person has been told."),
+    ),
+}
+
+
+@login_required
+def hearing_confirm(
+    request: HttpRequest, case_id: str, hearing_id: str, action: str
+) -> HttpResponse:
+    """A confirmation page (GET), then the change (POST): adjourning and cancelling change
+    what the person is told, so they are never one click away."""
+    if action not in HEARING_ACTIONS:
+        raise Http404
+    service, title, explanation, done = HEARING_ACTIONS[action]
+    ctx = context_for(request, person_id=_person_of_hearing(hearing_id))
+    error = ""
+    if request.method == "POST":
+        form = ConfirmHearingForm(request.POST)
+        if form.is_valid():
+            try:
+                service(
+                    ctx=ctx, hearing_id=hearing_id, row_version=form.cleaned_data["row_version"]
+                )
+            except DomainError as exc:
+                if exc.status_code == 404:
+                    raise
+                error = exc.message
+            else:
+                messages.success(request, done)
+                return redirect("cases:hearing", case_id=case_id, hearing_id=hearing_id)
+        else:
+            error = _("The form was incomplete; reload the page and try again.")
+    detail = selectors.get_hearing(ctx=ctx, hearing_id=hearing_id)
+    return render(
+        request,
+        "cases/hearing_confirm.html",
+        {
+            "d": detail,
+            "ctx": ctx,
+            "action": action,
+            "title": title,
+            "explanation": explanation,
+            "error": error,
+        },
+        status=409 if error else 200,
+    )

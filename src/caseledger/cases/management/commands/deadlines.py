@@ -29,10 +29,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         comp = sub.add_parser("compute", help="Print the due date as YYYY-MM-DD.")
-        comp.add_argument("--rule", required=True, choices=sorted(RULES),
-                          help="; ".join(f"{code}: {r.label}" for code, r in RULES.items()))
-        comp.add_argument("--from", dest="start", required=True,
-                          help="Triggering date (YYYY-MM-DD, court time) or ISO time with zone.")
+        comp.add_argument(
+            "--rule",
+            required=True,
+            choices=sorted(RULES),
+            help="; ".join(f"{code}: {r.label}" for code, r in RULES.items()),
+        )
+        comp.add_argument(
+            "--from",
+            dest="start",
+            required=True,
+            help="Triggering date (YYYY-MM-DD, court time) or ISO time with zone.",
+        )
         comp.add_argument("--court", default="", help="Court code; its time zone is used.")
         sub.add_parser("rules", help="List the rules and their sources.")
 
