@@ -51,3 +51,23 @@ def test_participant_hearing_page_in_spanish(phone_page, live_server, users, mak
     assert "Traiga este aviso" in body
     assert horizontal_overflow(page) == 0
     check_axe(page)
+
+    # Moving: the participant reports the new address and gets a receipt with the EOIR-33
+    # due date, still in Spanish and on the phone.
+    page.get_by_role("link", name="Informar una nueva dirección").click()
+    page.wait_for_url("**/me/address/", timeout=TIMEOUT_MS)
+    assert horizontal_overflow(page) == 0
+    check_axe(page)
+    page.locator("#id_line1").fill("1500 Sunset Blvd")
+    page.get_by_label("Ciudad").fill("Los Angeles")
+    page.get_by_label("Estado").fill("CA")
+    page.get_by_label("La fecha en que se mudó, o se mudará, a esta dirección").fill(
+        timezone.localdate().isoformat()
+    )
+    page.get_by_role("button", name="Enviar mi nueva dirección").click()
+    page.wait_for_url("**/receipt/", timeout=TIMEOUT_MS)
+    body = page.locator("main").inner_text()
+    assert "Recibimos su nueva dirección" in body
+    assert "Formulario EOIR-33" in body
+    assert horizontal_overflow(page) == 0
+    check_axe(page)

@@ -428,7 +428,7 @@ def test_new_address_becomes_of_record_and_previous_ends_the_day_before(users, m
     assert list(person.addresses.filter(valid_to__isnull=True)) == [new]
     event = Event.objects.get(id__gt=mark)
     assert (event.data_category, event.record_id) == ("address", str(new.pk))
-    assert event.detail == {"previous": str(old.pk)}
+    assert event.detail == {"previous": str(old.pk), "source": "staff"}
 
 
 def test_address_starting_the_day_after_the_current_one_is_accepted(users, make_person):

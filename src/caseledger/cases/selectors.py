@@ -192,3 +192,25 @@ def get_hearing(*, ctx: AccessContext, hearing_id: Any) -> HearingDetail:
         record_id=hearing.pk,
     )
     return HearingDetail(hearing, case)
+
+
+def address_change_deadline(person_id: Any, changed_on: Any) -> tuple[Any, str] | None:
+    """(EOIR-33 due date, court name) for a change of address on `changed_on`, at the court
+    of the person's most recent open case; None when no case is open. Not a read of personal
+    data by itself: callers reach it through a gated selector."""
+    from .deadlines import compute
+    from .models import CaseStatus
+
+    case = (
+        Case.objects.filter(person_id=person_id)
+        .exclude(status__in=[CaseStatus.CLOSED, CaseStatus.DEPARTED])
+        .order_by("-opened_on")
+        .first()
+    )
+    if case is None:
+        return None
+    proceeding = case.proceedings.select_related("court").order_by("-started_on").first()
+    if proceeding is None:
+        return None
+    court = proceeding.court
+    return compute("address-change", changed_on, time_zone=court.time_zone), court.name

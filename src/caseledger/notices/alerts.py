@@ -74,11 +74,15 @@ def raise_alert(
     reminder: Reminder | None = None,
     error: str = "",
     now: datetime | None = None,
+    exclude_user_id: Any = None,
 ) -> list[Alert]:
-    """One unread alert per recipient (not repeated for the same reminder and kind)."""
+    """One unread alert per recipient (not repeated for the same reminder and kind); never to
+    `exclude_user_id`, the user whose own action the alert is about."""
     now = now or clock.now()
     made = []
     for user in alert_recipients(person_id):
+        if exclude_user_id is not None and user.pk == exclude_user_id:
+            continue
         exists = Alert.objects.filter(
             user=user, person_id=person_id, kind=kind, reminder=reminder, read_at__isnull=True
         ).exists()

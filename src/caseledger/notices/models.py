@@ -232,6 +232,7 @@ class AlertKind(models.TextChoices):
     INVALID_CONTACT = "invalid_contact", "A contact of the person is not valid"
     NO_TEMPLATE = "no_template", "No approved text for a reminder"
     HEARING_DATE_UNKNOWN = "hearing_date_unknown", "Hearing postponed without a new date"
+    ADDRESS_CHANGED = "address_changed", "The person's address of record changed"
 
 
 class Alert(BaseModel):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from django.http import HttpRequest
@@ -80,6 +80,18 @@ class AddressOut(BaseModel):
     country: str
     valid_from: date
     valid_to: date | None
+
+
+class AddressReceiptOut(BaseModel):
+    id: uuid.UUID
+    address: AddressOut
+    source: str
+    received_at: datetime
+    ledger_event: uuid.UUID | None
+    eoir33_due: date | None = Field(
+        description="When Form EOIR-33 is due at the court of the open case (5 business days)"
+    )
+    court: str
 
 
 class ContactOut(BaseModel):
@@ -231,3 +243,27 @@ def patch_person(request: HttpRequest, person_id: str, payload: PersonPatch) -> 
         ctx=ctx, person_id=person_id, row_version=payload.row_version, changes=changes
     )
     return _detail_out(selectors.get_person(ctx=ctx, person_id=person_id))
+
+
+@router.post("/{person_id}/addresses", response={201: AddressReceiptOut, **ERRORS})
+def add_address(request: HttpRequest, person_id: str, payload: AddressIn) -> Status:
+    """A change of address: recorded by the officer or supervisor, or reported by the person
+    (their own record) or their representative. The previous address is kept in the history;
+    the officer and representative are alerted; the EOIR-33 reminder is planned."""
+    ctx = access_context(request, person_id=person_id)
+    address = services.record_address(
+        ctx=ctx, person_id=person_id, data=AddressInput(**payload.model_dump())
+    )
+    receipt = selectors.address_receipt(ctx=ctx, address_id=address.pk)
+    return Status(
+        201,
+        AddressReceiptOut(
+            id=address.pk,
+            address=AddressOut.model_validate(address, from_attributes=True),
+            source=address.source,
+            received_at=receipt.received_at,
+            ledger_event=receipt.event_id,
+            eoir33_due=receipt.eoir33_due,
+            court=receipt.court_name,
+        ),
+    )

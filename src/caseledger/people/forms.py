@@ -65,3 +65,12 @@ class BreakGlassForm(UswdsForm):
 
 def split_codes(value: str) -> list[str]:
     return [c.strip() for c in (value or "").replace(";", ",").split(",") if c.strip()]
+
+
+class ReportAddressForm(AddressForm):
+    """The participant's own report of a move (labels in plain language, translated)."""
+
+    valid_from = forms.DateField(
+        label=_("The date you moved, or will move, to this address"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from caseledger.core.models import BaseModel
 
@@ -90,6 +91,12 @@ class PersonName(BaseModel):
         return self.full_name
 
 
+class AddressSource(models.TextChoices):
+    STAFF = "staff", _("Recorded by staff")
+    PERSON = "person", _("Reported by the person")
+    REPRESENTATIVE = "representative", _("Reported by the representative")
+
+
 class Address(BaseModel):
     """An address with the dates it held. The address of record is the one with no end."""
 
@@ -110,6 +117,12 @@ class Address(BaseModel):
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     valid_from = models.DateField()
     valid_to = models.DateField(null=True, blank=True, db_comment="Null: address of record")
+    source = models.CharField(
+        max_length=16,
+        choices=AddressSource.choices,
+        default=AddressSource.STAFF,
+        db_comment="Who reported it: staff, the person, or their representative",
+    )
 
     class Meta:
         db_table = "people_address"
@@ -169,8 +182,9 @@ class Representation(BaseModel):
     """
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="representations")
-    representative = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                       related_name="representations")
+    representative = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="representations"
+    )
     form = models.CharField(max_length=8, choices=RepresentationForm.choices)
     filed_on = models.DateField()
     ended_on = models.DateField(null=True, blank=True)
@@ -179,7 +193,9 @@ class Representation(BaseModel):
     class Meta:
         db_table = "people_representation"
         constraints = [
-            models.UniqueConstraint(fields=["person", "representative"],
-                                    condition=Q(ended_on__isnull=True),
-                                    name="people_one_open_representation_per_pair"),
+            models.UniqueConstraint(
+                fields=["person", "representative"],
+                condition=Q(ended_on__isnull=True),
+                name="people_one_open_representation_per_pair",
+            ),
         ]

@@ -257,3 +257,79 @@ def list_caseload(
         detail={"results": [str(p.pk) for p in rows], "page": page},
     )
     return [CaseloadRow(p, p.next_hearing, p.open_cases) for p in rows], total
+
+
+# --- a change of address reported by the person (portal) --------------------------------------
+def own_person_id(ctx: AccessContext) -> uuid.UUID:
+    """The one person a participant's context sees: their own record (NotFound if none)."""
+    from caseledger.core.errors import NotFound
+
+    pid = visible_persons(ctx).values_list("pk", flat=True).first()
+    if pid is None:
+        raise NotFound("Your account is not linked to a record.")
+    return pid
+
+
+def address_of_record(*, ctx: AccessContext, person_id: Any) -> Address | None:
+    """The current address only (one read event, category address)."""
+    person = require_person(ctx, person_id, category="address")
+    address = person.addresses.filter(valid_to__isnull=True).first()
+    record_access(
+        ctx,
+        action="read",
+        category="address",
+        subject_id=person.pk,
+        record_type="people.address",
+        record_id=address.pk if address else "",
+    )
+    return address
+
+
+@dataclass
+class AddressReceipt:
+    address: Address
+    received_at: datetime
+    event_id: uuid.UUID | None
+    eoir33_due: date | None
+    court_name: str
+
+
+def address_receipt(*, ctx: AccessContext, address_id: Any) -> AddressReceipt:
+    """The receipt for a recorded address: when it was received, its ledger event, and the
+    EOIR-33 due date at the court of the person's open case (None without one)."""
+    from caseledger.access.gate import require_related
+    from caseledger.cases.selectors import address_change_deadline
+    from caseledger.ledger.models import Event
+
+    address = require_related(
+        ctx,
+        Address,
+        address_id,
+        person_path="person",
+        record_type="people.address",
+        category="address",
+    )
+    event = (
+        Event.objects.filter(
+            record_type="people.address", record_id=str(address.pk), action="create"
+        )
+        .only("uuid", "time")
+        .order_by("id")
+        .first()
+    )
+    due = address_change_deadline(address.person_id, address.valid_from)
+    record_access(
+        ctx,
+        action="read",
+        category="address",
+        subject_id=address.person_id,
+        record_type="people.address",
+        record_id=address.pk,
+    )
+    return AddressReceipt(
+        address=address,
+        received_at=event.time if event else address.created_at,
+        event_id=event.uuid if event else None,
+        eoir33_due=due[0] if due else None,
+        court_name=due[1] if due else "",
+    )

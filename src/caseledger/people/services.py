@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from caseledger.access.context import AccessContext
 from caseledger.access.gate import require_person
@@ -18,7 +19,7 @@ from caseledger.core.errors import Conflict, NotFound, PermissionDenied, Validat
 from caseledger.ledger.services import record_event
 
 from . import validation
-from .models import Address, Contact, ContactKind, NameKind, Person, PersonName
+from .models import Address, AddressSource, Contact, ContactKind, NameKind, Person, PersonName
 from .names import search_key, skeleton
 
 CREATOR_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR})
@@ -125,7 +126,7 @@ def _contact(person: Person, data: ContactInput) -> Contact:
 
 def _address(person: Person, data: AddressInput) -> Address:
     if not (data.line1 or "").strip() or not (data.city or "").strip():
-        raise ValidationError("An address needs a street line and a city.", field="address")
+        raise ValidationError(_("An address needs a street line and a city."), field="address")
     validation.check_countries([data.country])
     return Address(
         person=person,
@@ -291,21 +292,53 @@ def add_name(*, ctx: AccessContext, person_id: Any, data: NameInput) -> PersonNa
     return name
 
 
+ADDRESS_REPORTERS = {
+    Role.PARTICIPANT: AddressSource.PERSON,
+    Role.REPRESENTATIVE: AddressSource.REPRESENTATIVE,
+}
+# How far ahead a person may report a move (the date they will live there from).
+SELF_REPORT_MAX_DAYS_AHEAD = 60
+
+
+def _address_source(ctx: AccessContext) -> str:
+    if ctx.user.role in CREATOR_ROLES:
+        return AddressSource.STAFF
+    if ctx.user.role in ADDRESS_REPORTERS:
+        return ADDRESS_REPORTERS[ctx.user.role]
+    raise PermissionDenied(
+        "A change of address is recorded by the person's officer or supervisor, or reported "
+        "by the person or their representative."
+    )
+
+
 def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) -> Address:
-    """Make `data` the address of record; the previous one ends the day before it starts."""
-    _require_staff_writer(ctx)
+    """Make `data` the address of record; the previous one ends the day before it starts.
+
+    Officers and supervisors record it; the person (the EOIR-33 duty is theirs) or their
+    representative reports it themselves. The officer and the representative are alerted
+    (never the one who made the change), and the EOIR-33 reminder is planned."""
+    source = _address_source(ctx)
     person = require_person(ctx, person_id, category="address", action="update")
+    if source != AddressSource.STAFF:
+        latest = clock.today() + timedelta(days=SELF_REPORT_MAX_DAYS_AHEAD)
+        if data.valid_from > latest:
+            raise ValidationError(
+                _("Report a move at most %(days)s days ahead (by %(latest)s).")
+                % {"days": SELF_REPORT_MAX_DAYS_AHEAD, "latest": latest.isoformat()},
+                field="valid_from",
+            )
     with transaction.atomic():
         current = (
             Address.objects.select_for_update().filter(person=person, valid_to__isnull=True).first()
         )
         if current and data.valid_from <= current.valid_from:
             raise ValidationError(
-                f"The new address must start after the current one (which started "
-                f"{current.valid_from.isoformat()}).",
+                _("The new address must start after the current one (which started %(date)s).")
+                % {"date": current.valid_from.isoformat()},
                 field="valid_from",
             )
         address = _address(person, data)
+        address.source = source
         if current:
             current.valid_to = data.valid_from - timedelta(days=1)
             current.row_version += 1
@@ -318,12 +351,17 @@ def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) ->
             category="address",
             record_type="people.address",
             record_id=address.pk,
-            detail={"previous": str(current.pk) if current else None},
+            detail={"previous": str(current.pk) if current else None, "source": source},
         )
         if current is not None:  # a change of address: the EOIR-33 is due in 5 business days
             from caseledger.notices.services import plan_for_address_change
 
             plan_for_address_change(person, data.valid_from)
+        if current is not None or source != AddressSource.STAFF:
+            from caseledger.notices.alerts import raise_alert
+            from caseledger.notices.models import AlertKind
+
+            raise_alert(person.pk, AlertKind.ADDRESS_CHANGED, exclude_user_id=ctx.user.pk)
     return address
 
 
@@ -345,8 +383,9 @@ def add_contact(*, ctx: AccessContext, person_id: Any, data: ContactInput) -> Co
     return contact
 
 
-def record_representation(*, ctx: AccessContext, person_id: Any, representative: Any,
-                          form: str, filed_on: date) -> Any:
+def record_representation(
+    *, ctx: AccessContext, person_id: Any, representative: Any, form: str, filed_on: date
+) -> Any:
     """Record an attorney or representative of record (G-28 / EOIR-28 / EOIR-27)."""
     from caseledger.accounts.models import User
 
@@ -358,21 +397,32 @@ def record_representation(*, ctx: AccessContext, person_id: Any, representative:
         raise ValidationError(f"Unknown form '{form}'. Use G-28, EOIR-28 or EOIR-27.", field="form")
     if filed_on > clock.today():
         raise ValidationError("The filing date cannot be in the future.", field="filed_on")
-    rep = User.objects.filter(pk=representative, role=Role.REPRESENTATIVE, is_active=True).first() \
-        if isinstance(representative, (str, uuid.UUID)) else representative
+    rep = (
+        User.objects.filter(pk=representative, role=Role.REPRESENTATIVE, is_active=True).first()
+        if isinstance(representative, (str, uuid.UUID))
+        else representative
+    )
     if rep is None or rep.role != Role.REPRESENTATIVE:
         raise ValidationError("Choose an active representative account.", field="representative")
     person = require_person(ctx, person_id, category="representation", action="create")
     try:
         with transaction.atomic():
-            record = Representation.objects.create(person=person, representative=rep, form=form,
-                                                   filed_on=filed_on)
-            _event(ctx, person, action="create", category="representation",
-                   record_type="people.representation", record_id=record.pk,
-                   detail={"representative": str(rep.pk), "form": form})
+            record = Representation.objects.create(
+                person=person, representative=rep, form=form, filed_on=filed_on
+            )
+            _event(
+                ctx,
+                person,
+                action="create",
+                category="representation",
+                record_type="people.representation",
+                record_id=record.pk,
+                detail={"representative": str(rep.pk), "form": form},
+            )
     except IntegrityError as exc:
-        raise Conflict("This representative is already of record for the person.",
-                       code="already_representing") from exc
+        raise Conflict(
+            "This representative is already of record for the person.", code="already_representing"
+        ) from exc
     return record
 
 
@@ -387,9 +437,16 @@ def end_representation(*, ctx: AccessContext, representation_id: Any, reason: st
         raise NotFound("No open representation with that id.")
     person = require_person(ctx, record.person_id, category="representation", action="update")
     with transaction.atomic():
-        Representation.objects.filter(pk=record.pk).update(ended_on=clock.today(),
-                                                           end_reason=reason.strip()[:200])
-        _event(ctx, person, action="end", category="representation",
-               record_type="people.representation", record_id=record.pk)
+        Representation.objects.filter(pk=record.pk).update(
+            ended_on=clock.today(), end_reason=reason.strip()[:200]
+        )
+        _event(
+            ctx,
+            person,
+            action="end",
+            category="representation",
+            record_type="people.representation",
+            record_id=record.pk,
+        )
     record.refresh_from_db()
     return record

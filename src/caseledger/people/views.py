@@ -20,7 +20,14 @@ from caseledger.cases import services as case_services
 from caseledger.core.errors import DomainError
 
 from . import selectors, services
-from .forms import AddressForm, BreakGlassForm, OpenCaseForm, PersonForm, split_codes
+from .forms import (
+    AddressForm,
+    BreakGlassForm,
+    OpenCaseForm,
+    PersonForm,
+    ReportAddressForm,
+    split_codes,
+)
 from .services import AddressInput, NameInput, PersonInput
 
 PER_PAGE = 25
@@ -110,8 +117,10 @@ def person_create(request: HttpRequest) -> HttpResponse:
     form = PersonForm(request.POST or None)
     # The address part is optional: bind it only when something was typed into it, so an
     # error elsewhere does not make the empty address section show errors of its own.
-    wants_address = any(request.POST.get(f"address-{name}", "").strip()
-                        for name in ("line1", "line2", "city", "region", "postal_code"))
+    wants_address = any(
+        request.POST.get(f"address-{name}", "").strip()
+        for name in ("line1", "line2", "city", "region", "postal_code")
+    )
     address_form = AddressForm(request.POST if wants_address else None, prefix="address")
     if (
         request.method == "POST"
@@ -156,9 +165,12 @@ def person_edit(request: HttpRequest, person_id: str) -> HttpResponse:
     version = request.POST.get("row_version", p.row_version)
     if request.method == "POST" and form.is_valid():
         data = _person_input(form)
-        if name and data.name.full_name == name.full_name and (
-            data.name.given_names, data.name.family_names
-        ) != (name.given_names, name.family_names):
+        if (
+            name
+            and data.name.full_name == name.full_name
+            and (data.name.given_names, data.name.family_names)
+            != (name.given_names, name.family_names)
+        ):
             data.name.full_name = ""  # the parts changed: the written form follows them
         changes = {
             "name": data.name,
@@ -274,3 +286,44 @@ def break_glass(request: HttpRequest, person_id: str) -> HttpResponse:
         {"form": form, "person_id": person_id},
         status=422 if form.errors else 200,
     )
+
+
+# --- the participant reports their own change of address (portal, /me/address/) --------------
+def _participant_page(view: Any) -> Any:
+    from caseledger.supervision.views import participant_page
+
+    return participant_page(view)
+
+
+@_participant_page
+@require_http_methods(["GET", "POST"])
+def portal_address(request: HttpRequest) -> HttpResponse:
+    ctx = context_for(request)
+    person_id = selectors.own_person_id(ctx)
+    form = ReportAddressForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            address = services.record_address(
+                ctx=ctx, person_id=person_id, data=AddressInput(**form.cleaned_data)
+            )
+        except DomainError as exc:
+            if exc.status_code == 404:
+                raise
+            _form_error(form, exc)
+        else:
+            return redirect("portal:address_receipt", address_id=address.pk)
+    current = selectors.address_of_record(ctx=ctx, person_id=person_id)
+    return render(
+        request,
+        "portal/address.html",
+        {"form": form, "current": current},
+        status=422 if form.errors else 200,
+    )
+
+
+@_participant_page
+@require_http_methods(["GET"])
+def portal_address_receipt(request: HttpRequest, address_id: str) -> HttpResponse:
+    ctx = context_for(request)
+    receipt = selectors.address_receipt(ctx=ctx, address_id=address_id)
+    return render(request, "portal/address_receipt.html", {"receipt": receipt})

@@ -1,9 +1,17 @@
 from django.urls import path
 
+from caseledger.people import views as people_views
+
 from . import views
 
 app_name = "portal"
 urlpatterns = [
     path("", views.portal_home, name="home"),
     path("check-in/", views.portal_check_in, name="check_in"),
+    path("address/", people_views.portal_address, name="address"),
+    path(
+        "address/<str:address_id>/receipt/",
+        people_views.portal_address_receipt,
+        name="address_receipt",
+    ),
 ]

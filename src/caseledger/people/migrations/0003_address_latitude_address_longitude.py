@@ -4,20 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('people', '0002_trigram'),
+        ("people", "0002_trigram"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='address',
-            name='latitude',
-            field=models.DecimalField(blank=True, db_comment='Of the address itself, if known (never tracked)', decimal_places=6, max_digits=9, null=True),
+            model_name="address",
+            name="latitude",
+            field=models.DecimalField(
+                blank=True,
+                db_comment="Of the address itself, if known (never tracked)",
+                decimal_places=6,
+                max_digits=9,
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='address',
-            name='longitude',
+            model_name="address",
+            name="longitude",
             field=models.DecimalField(blank=True, decimal_places=6, max_digits=9, null=True),
         ),
     ]

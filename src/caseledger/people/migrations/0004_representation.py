@@ -8,30 +8,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('people', '0003_address_latitude_address_longitude'),
+        ("people", "0003_address_latitude_address_longitude"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Representation',
+            name="Representation",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_comment='When the row was created (UTC)')),
-                ('updated_at', models.DateTimeField(auto_now=True, db_comment='When the row last changed (UTC)')),
-                ('row_version', models.PositiveIntegerField(db_comment='Optimistic-lock counter, bumped by every service update', default=1)),
-                ('form', models.CharField(choices=[('G-28', 'G-28 (before DHS)'), ('EOIR-28', 'EOIR-28 (before the immigration court)'), ('EOIR-27', 'EOIR-27 (before the BIA)')], max_length=8)),
-                ('filed_on', models.DateField()),
-                ('ended_on', models.DateField(blank=True, null=True)),
-                ('end_reason', models.CharField(blank=True, max_length=200)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='representations', to='people.person')),
-                ('representative', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='representations', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        auto_now_add=True, db_comment="When the row was created (UTC)"
+                    ),
+                ),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        auto_now=True, db_comment="When the row last changed (UTC)"
+                    ),
+                ),
+                (
+                    "row_version",
+                    models.PositiveIntegerField(
+                        db_comment="Optimistic-lock counter, bumped by every service update",
+                        default=1,
+                    ),
+                ),
+                (
+                    "form",
+                    models.CharField(
+                        choices=[
+                            ("G-28", "G-28 (before DHS)"),
+                            ("EOIR-28", "EOIR-28 (before the immigration court)"),
+                            ("EOIR-27", "EOIR-27 (before the BIA)"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("filed_on", models.DateField()),
+                ("ended_on", models.DateField(blank=True, null=True)),
+                ("end_reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="representations",
+                        to="people.person",
+                    ),
+                ),
+                (
+                    "representative",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="representations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'people_representation',
-                'constraints': [models.UniqueConstraint(condition=models.Q(('ended_on__isnull', True)), fields=('person', 'representative'), name='people_one_open_representation_per_pair')],
+                "db_table": "people_representation",
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("ended_on__isnull", True)),
+                        fields=("person", "representative"),
+                        name="people_one_open_representation_per_pair",
+                    )
+                ],
             },
         ),
     ]
