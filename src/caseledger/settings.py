@@ -243,12 +243,19 @@ TASKS = {
 REMINDER_DAYS_BEFORE = [
     int(d) for d in os.environ.get("CASELEDGER_REMINDER_DAYS", "7,3,1").split(",")
 ]
-EMAIL_BACKEND = os.environ.get(
-    "CASELEDGER_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
-)
-EMAIL_HOST = os.environ.get("CASELEDGER_SMTP_HOST", "127.0.0.1")
-EMAIL_PORT = int(os.environ.get("CASELEDGER_SMTP_PORT", "25"))
-EMAIL_TIMEOUT = int(os.environ.get("CASELEDGER_SMTP_TIMEOUT", "10"))
+# Django 6.1 mailers: "default" sends reminders (and alert copies) over SMTP.
+MAILERS = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "CASELEDGER_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+        ),
+        "OPTIONS": {
+            "host": os.environ.get("CASELEDGER_SMTP_HOST", "127.0.0.1"),
+            "port": int(os.environ.get("CASELEDGER_SMTP_PORT", "25")),
+            "timeout": int(os.environ.get("CASELEDGER_SMTP_TIMEOUT", "10")),
+        },
+    }
+}
 DEFAULT_FROM_EMAIL = os.environ.get("CASELEDGER_FROM_EMAIL", "reminders@caseledger.example")
 SMS_GATEWAY_URL = os.environ.get("CASELEDGER_SMS_GATEWAY_URL", "")
 SMS_GATEWAY_TOKEN = os.environ.get("CASELEDGER_SMS_GATEWAY_TOKEN", "")

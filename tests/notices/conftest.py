@@ -79,6 +79,16 @@ def make_hearing(officer_ctx, case):
     return make
 
 
+def smtp_mailer(port: int, timeout: float = 2) -> dict[str, Any]:
+    """MAILERS with the default mailer sending over SMTP to 127.0.0.1:`port`."""
+    return {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": timeout},
+        }
+    }
+
+
 @pytest.fixture
 def notice_settings(settings, tmp_path):
     settings.NOTICE_CHANNELS = ["email", "sms"]
@@ -86,7 +96,6 @@ def notice_settings(settings, tmp_path):
     settings.REMINDER_DAYS_BEFORE = [7, 3, 1]
     settings.SITE_URL = "http://testserver"
     settings.SMS_GATEWAY_URL = ""
-    settings.EMAIL_TIMEOUT = 2
     return settings
 
 
@@ -137,10 +146,7 @@ def smtp(notice_settings) -> Iterator[SmtpHandler]:
     controller = Controller(handler, hostname="127.0.0.1", port=port, server_hostname="localhost",
                             ready_timeout=5.0)
     controller.start()
-    notice_settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    notice_settings.EMAIL_HOST = "127.0.0.1"
-    notice_settings.EMAIL_PORT = port
-    notice_settings.EMAIL_TIMEOUT = 1
+    notice_settings.MAILERS = smtp_mailer(port, timeout=1)
     notice_settings.NOTICE_CHANNELS = ["email"]
     try:
         yield handler

@@ -121,7 +121,7 @@ def test_a_temporary_refusal_is_retried_with_back_off_then_delivered(smtp, make_
 
 
 def test_a_server_that_times_out_is_retried_then_delivered(smtp, make_hearing):
-    smtp.stall = [2.0]  # longer than EMAIL_TIMEOUT (1 s)
+    smtp.stall = [2.0]  # longer than the mailer's timeout (1 s)
     hearing = make_hearing(days=30)
     start = timezone.now()
     assert send_due(now=start).retrying == 1
@@ -148,11 +148,9 @@ def test_retries_give_up_after_the_maximum_and_alert(smtp, make_hearing, notice_
 
 
 def test_no_smtp_server_at_all_is_a_temporary_failure(notice_settings, make_hearing):
-    from tests.notices.conftest import free_port
+    from tests.notices.conftest import free_port, smtp_mailer
 
-    notice_settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    notice_settings.EMAIL_HOST = "127.0.0.1"
-    notice_settings.EMAIL_PORT = free_port()  # nothing listens there
+    notice_settings.MAILERS = smtp_mailer(free_port())  # nothing listens there
     notice_settings.NOTICE_CHANNELS = ["email"]
     hearing = make_hearing(days=30)
     assert send_due().retrying == 1

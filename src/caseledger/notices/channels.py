@@ -81,8 +81,8 @@ def _smtp_result(code: int, error: str) -> DeliveryResult:
 
 
 class EmailChannel:
-    """Sends through Django's default mailer (EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT,
-    EMAIL_TIMEOUT; or MAILERS["default"] once the settings move to Django's mailers)."""
+    """Sends through Django's default mailer (`MAILERS["default"]`: SMTP host, port and
+    timeout from CASELEDGER_SMTP_HOST, _PORT, _TIMEOUT)."""
 
     name = "email"
 
