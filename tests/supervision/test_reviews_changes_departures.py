@@ -22,7 +22,7 @@ from caseledger.supervision.models import (
     Review,
 )
 from tests.conftest import context, last_event_id
-from tests.supervision.conftest import ANA_SELFIE, STRANGER
+from tests.supervision.conftest import ANA_SELFIE, ENROL_PHOTO, STRANGER
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +221,30 @@ def test_confirmed_departure_shows_on_the_officer_dashboard(enrolled, users, web
     assert selectors.recent_departures(ctx=context(users["officer_west"])) == []
     page = web_client(users["officer_east"]).get("/supervision/").content.decode()
     assert "Departures confirmed recently" in page and "MX-CONS-7" in page
+
+
+def test_reviewer_sees_the_enrolment_photo_beside_the_check_in(enrolled, users, web_client):
+    failed_check(enrolled)
+    ctx = context(users["officer_east"])
+    review = selectors.review_queue(ctx=ctx)[0]
+    assert selectors.get_review(ctx=ctx, review_id=review.pk).has_reference
+    reference = ReferencePhoto.objects.get(enrolment=enrolled.enrolment)
+    mark = last_event_id()
+    photo = selectors.review_reference_image(ctx=ctx, review_id=review.pk)
+    assert photo == ENROL_PHOTO
+    event = Event.objects.get(id__gt=mark)
+    assert (event.action, event.data_category, event.record_id) == (
+        "read", "biometric", str(reference.pk))
+    page = web_client(users["officer_east"]).get(f"/supervision/reviews/{review.pk}/")
+    assert f'/supervision/reviews/{review.pk}/reference/' in page.content.decode()
+    image = web_client(users["officer_east"]).get(f"/supervision/reviews/{review.pk}/reference/")
+    assert image.status_code == 200 and image["Cache-Control"] == "no-store"
+    assert image.content == ENROL_PHOTO
+    # Another office's officer and a representative get nothing, and the refusal is recorded.
+    with pytest.raises(NotFound):
+        selectors.review_reference_image(ctx=context(users["officer_west"]), review_id=review.pk)
+    # Once the photo is no longer kept, the page says so and the image is not found.
+    ReferencePhoto.objects.update(photo_encrypted=b"")
+    assert not selectors.get_review(ctx=ctx, review_id=review.pk).has_reference
+    with pytest.raises(NotFound):
+        selectors.review_reference_image(ctx=ctx, review_id=review.pk)

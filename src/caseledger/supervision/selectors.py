@@ -26,6 +26,7 @@ from .models import (
     Departure,
     Enrolment,
     EnrolmentStatus,
+    ReferencePhoto,
     Review,
 )
 from .services import active_enrolment_of, unseal
@@ -40,10 +41,26 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def _require(ctx: AccessContext, model: Any, pk: Any, *, person_path: str, record_type: str,
-             action: str, related: tuple[str, ...] = ()) -> Any:
-    return require_related(ctx, model, pk, person_path=person_path, record_type=record_type,
-                           category="supervision", action=action, related=related)
+def _require(
+    ctx: AccessContext,
+    model: Any,
+    pk: Any,
+    *,
+    person_path: str,
+    record_type: str,
+    action: str,
+    related: tuple[str, ...] = (),
+) -> Any:
+    return require_related(
+        ctx,
+        model,
+        pk,
+        person_path=person_path,
+        record_type=record_type,
+        category="supervision",
+        action=action,
+        related=related,
+    )
 
 
 def require_enrolment(ctx: AccessContext, enrolment_id: Any, *, action: str = "read") -> Enrolment:
@@ -107,6 +124,7 @@ def review_queue(*, ctx: AccessContext, include_decided: bool = False) -> list[R
 class ReviewDetail:
     review: Review
     attempts: list[CheckIn]  # every check-in of the window, in order
+    has_reference: bool = False  # the enrolment photo is kept and can be shown to reviewers
 
     @property
     def overdue(self) -> bool:
@@ -129,7 +147,12 @@ def get_review(*, ctx: AccessContext, review_id: Any) -> ReviewDetail:
         record_id=review.pk,
         detail={"attempts": len(attempts)},
     )
-    return ReviewDetail(review, attempts)
+    has_reference = (
+        ReferencePhoto.objects.filter(enrolment=review.enrolment, active=True)
+        .exclude(photo_encrypted=b"")
+        .exists()
+    )
+    return ReviewDetail(review, attempts, has_reference)
 
 
 def review_image(*, ctx: AccessContext, review_id: Any, checkin_id: Any) -> bytes:
@@ -137,8 +160,14 @@ def review_image(*, ctx: AccessContext, review_id: Any, checkin_id: Any) -> byte
     read is a biometric-category ledger event."""
     review = require_review(ctx, review_id)
     if ctx.user.role not in REVIEWER_ROLES:  # representatives see dispositions, not images
-        raise deny(ctx, action="read", category="biometric", record_type="supervision.checkin",
-                   record_id=checkin_id, subject_id=review.enrolment.person_id)
+        raise deny(
+            ctx,
+            action="read",
+            category="biometric",
+            record_type="supervision.checkin",
+            record_id=checkin_id,
+            subject_id=review.enrolment.person_id,
+        )
     checkin = (
         CheckIn.objects.filter(
             pk=_uuid(checkin_id),
@@ -168,6 +197,48 @@ def review_image(*, ctx: AccessContext, review_id: Any, checkin_id: Any) -> byte
         detail={"review": str(review.pk)},
     )
     return unseal(checkin.image_encrypted, checkin.pk, "checkin_image")
+
+
+def review_reference_image(*, ctx: AccessContext, review_id: Any) -> bytes:
+    """The enrolment photo the check-ins of a review were compared with, decrypted for the
+    reviewer only, so they can compare the two faces themselves; a biometric-category read.
+    NotFound when the photo is no longer kept."""
+    review = require_review(ctx, review_id)
+    person_id = review.enrolment.person_id
+    if ctx.user.role not in REVIEWER_ROLES:
+        raise deny(
+            ctx,
+            action="read",
+            category="biometric",
+            record_type="supervision.referencephoto",
+            record_id=review_id,
+            subject_id=person_id,
+        )
+    reference = (
+        ReferencePhoto.objects.filter(enrolment=review.enrolment, active=True)
+        .exclude(photo_encrypted=b"")
+        .order_by("-created_at")
+        .first()
+    )
+    if reference is None or not reference.photo_encrypted:
+        raise deny(
+            ctx,
+            action="read",
+            category="biometric",
+            record_type="supervision.referencephoto",
+            record_id=review_id,
+            subject_id=person_id,
+        )
+    record_access(
+        ctx,
+        action="read",
+        category="biometric",
+        subject_id=person_id,
+        record_type="supervision.referencephoto",
+        record_id=reference.pk,
+        detail={"review": str(review.pk)},
+    )
+    return unseal(reference.photo_encrypted, reference.pk, "enrolment_photo")
 
 
 # --- the officer's supervision dashboard ------------------------------------------------------
@@ -372,8 +443,11 @@ def receipt_proof(*, user: User, checkin_id: Any) -> ReceiptProof:
     from caseledger.ledger.models import Checkpoint, Entry, Event
 
     key = _uuid(checkin_id)
-    checkin = CheckIn.objects.filter(pk=key, enrolment__person__participant_account=user) \
-        .first() if key else None
+    checkin = (
+        CheckIn.objects.filter(pk=key, enrolment__person__participant_account=user).first()
+        if key
+        else None
+    )
     if checkin is None or checkin.ledger_event is None:
         raise NotFound("No such check-in.")
     event = Event.objects.filter(uuid=checkin.ledger_event).values_list("id", flat=True).first()
@@ -399,8 +473,13 @@ def recent_departures(*, ctx: AccessContext, days: int = 30) -> list[Departure]:
         .prefetch_related("enrolment__person__names")
         .order_by("-confirmed_at")[:100]
     )
-    record_access(ctx, action="list", category="supervision", record_type="supervision.departure",
-                  detail={"results": [str(d.pk) for d in departures]})
+    record_access(
+        ctx,
+        action="list",
+        category="supervision",
+        record_type="supervision.departure",
+        detail={"results": [str(d.pk) for d in departures]},
+    )
     return departures
 
 

@@ -12,6 +12,11 @@ urlpatterns = [
         views.review_image,
         name="review_image",
     ),
+    path(
+        "reviews/<str:review_id>/reference/",
+        views.review_reference_image,
+        name="review_reference",
+    ),
     path("notice/", views.notice, name="notice"),
     path("enrol/<str:person_id>/", views.enrol, name="enrol"),
     path("enrolments/<str:enrolment_id>/", views.enrolment_detail, name="enrolment"),

@@ -115,10 +115,15 @@ def portal_home(request: HttpRequest) -> HttpResponse:
         user=request.user, request_id=getattr(request, "request_id", "")
     )
     obligations = case_selectors.my_obligations(
-        ctx=AccessContext(user=request.user, purpose=Purpose.SELF_SERVICE,
-                          request_id=getattr(request, "request_id", "")))
-    return render(request, "portal/home.html",
-                  {**_status_context(status), "obligations": obligations})
+        ctx=AccessContext(
+            user=request.user,
+            purpose=Purpose.SELF_SERVICE,
+            request_id=getattr(request, "request_id", ""),
+        )
+    )
+    return render(
+        request, "portal/home.html", {**_status_context(status), "obligations": obligations}
+    )
 
 
 def _status_context(status: selectors.ParticipantStatus) -> dict[str, Any]:
@@ -320,6 +325,21 @@ def review_image(request: HttpRequest, review_id: str, checkin_id: str) -> HttpR
     """The photo of a check-in under review: never cached, typed from its bytes."""
     ctx = context_for(request)
     data = selectors.review_image(ctx=ctx, review_id=review_id, checkin_id=checkin_id)
+    content_type = IMAGE_TYPES.get(images.sniff_format(data) or "", "application/octet-stream")
+    response = HttpResponse(data, content_type=content_type)
+    response["Cache-Control"] = "no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    if content_type == "application/octet-stream":
+        response["Content-Disposition"] = "attachment"
+    return response
+
+
+@staff_page
+@require_GET
+def review_reference_image(request: HttpRequest, review_id: str) -> HttpResponse:
+    """The enrolment photo, shown next to the check-in photos of a review."""
+    ctx = context_for(request)
+    data = selectors.review_reference_image(ctx=ctx, review_id=review_id)
     content_type = IMAGE_TYPES.get(images.sniff_format(data) or "", "application/octet-stream")
     response = HttpResponse(data, content_type=content_type)
     response["Cache-Control"] = "no-store"
