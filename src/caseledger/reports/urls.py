@@ -1,4 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+from django.views.generic import RedirectView
+
+from . import views
 
 app_name = "reports"
-urlpatterns: list = []
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="reports:transparency"), name="index"),
+    path("anomalies/", views.anomaly_list, name="anomalies"),
+    path("anomalies/items/<str:item_id>/", views.anomaly_item, name="anomaly_item"),
+    path("anomalies/<str:week>/", views.anomaly_report, name="anomaly_report"),
+    path("events/<str:event_id>/", views.event_detail, name="event"),
+    path("household/", views.household, name="household"),
+    path("household/<str:member_id>/remove/", views.household_remove, name="household_remove"),
+    path("transparency/", views.transparency_page, name="transparency"),
+]

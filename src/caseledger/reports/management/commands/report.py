@@ -1,0 +1,80 @@
+"""`caseledger report anomalies --week 2026-W47` and
+`caseledger report transparency --period 2026-Q4 --format html|pdf|json [--out FILE]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from caseledger.core.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = "Reports built from the ledger: the weekly access anomalies, the transparency report."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="report", required=True)
+        anomalies = sub.add_parser("anomalies", help="Build the access-anomaly report of a week.")
+        anomalies.add_argument("--week", required=True, help="ISO week, e.g. 2026-W47")
+        anomalies.add_argument("--quiet", action="store_true", help="No progress display.")
+        transp = sub.add_parser("transparency", help="Write the transparency report.")
+        transp.add_argument(
+            "--period",
+            required=True,
+            help="A quarter (2026-Q4), a month (2026-11) or a year (2026)",
+        )
+        transp.add_argument("--format", choices=("html", "pdf", "json"), default="json")
+        transp.add_argument(
+            "--out", default="", help="File to write (default: standard output; required for pdf)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            if options["report"] == "anomalies":
+                self.anomalies(options)
+            else:
+                self.transparency(options)
+        except DomainError as exc:
+            raise CommandError(exc.message) from None
+
+    def anomalies(self, options: dict[str, Any]) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        from caseledger.reports.services import build_anomaly_report
+
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            transient=True,
+            disable=options["quiet"],
+        ) as progress:
+            progress.add_task(f"Building the anomaly report of {options['week']}", total=None)
+            result = build_anomaly_report(options["week"])
+        report = result.report
+        state = "built" if result.created else "already built"
+        by_rule: dict[str, int] = {}
+        for rule in report.items.values_list("rule", flat=True):
+            by_rule[rule] = by_rule.get(rule, 0) + 1
+        rules = " ".join(f"{k}={v}" for k, v in sorted(by_rule.items()))
+        self.stdout.write(
+            f"{report.week} {state}: events={report.events_scanned} "
+            f"items={sum(by_rule.values())} {rules}".rstrip()
+        )
+
+    def transparency(self, options: dict[str, Any]) -> None:
+        from caseledger.reports import rendering
+        from caseledger.reports.selectors import transparency_report
+
+        fmt, out = options["format"], options["out"]
+        if fmt == "pdf" and not out:
+            raise CommandError("A PDF needs --out FILE.")
+        data = transparency_report(None, options["period"])
+        body = rendering.render(data, fmt)
+        if out:
+            Path(out).write_bytes(body)
+            self.stdout.write(f"wrote {out} ({len(body)} bytes)")
+        else:
+            self.stdout.write(body.decode(), ending="")

@@ -1,0 +1,140 @@
+"""Reads of the reports app. Anomaly reports and their ledger events are for privacy
+officers only; each look at an item or an event is itself recorded in the ledger. The
+transparency report holds only suppressed aggregate counts, for every staff role."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from caseledger.access.context import AccessContext
+from caseledger.access.gate import deny, record_access
+from caseledger.accounts.models import STAFF_ROLES
+from caseledger.core.errors import NotFound, PermissionDenied
+from caseledger.ledger.models import Event
+
+from . import anomalies, transparency
+from .models import AnomalyItem, AnomalyReport, HouseholdMember
+from .periods import parse_period, parse_week
+from .services import require_privacy_officer
+
+
+def anomaly_reports(ctx: AccessContext) -> QuerySet[AnomalyReport]:
+    require_privacy_officer(ctx)
+    return AnomalyReport.objects.annotate(
+        item_count=Count("items"),
+        open_count=Count("items", filter=Q(items__closed_at__isnull=True)),
+    ).order_by("-week")
+
+
+def get_report(ctx: AccessContext, week: str) -> AnomalyReport:
+    require_privacy_officer(ctx)
+    label = parse_week(week).label
+    report = anomaly_reports(ctx).filter(week=label).first()
+    if report is None:
+        raise NotFound(f"No anomaly report has been built for {label}.")
+    record_access(
+        ctx,
+        action="read",
+        category="anomaly",
+        record_type="reports.anomaly_report",
+        record_id=report.pk,
+        detail={"week": label},
+    )
+    return report
+
+
+def report_items(ctx: AccessContext, report: AnomalyReport, *, status: str = "") -> QuerySet:
+    require_privacy_officer(ctx)
+    qs = report.items.all()
+    if status == "open":
+        qs = qs.filter(closed_at__isnull=True)
+    elif status == "closed":
+        qs = qs.filter(closed_at__isnull=False)
+    return qs
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def get_item(ctx: AccessContext, item_id: Any, *, record: bool = True) -> AnomalyItem:
+    require_privacy_officer(ctx)
+    key = _uuid(item_id)
+    item = (
+        AnomalyItem.objects.select_related("report", "closed_by").filter(pk=key).first()
+        if key
+        else None
+    )
+    if item is None:
+        raise NotFound("No such anomaly item.")
+    if record:
+        record_access(
+            ctx,
+            action="read",
+            category="anomaly",
+            subject_id=item.subject_id,
+            record_type="reports.anomaly_item",
+            record_id=item.pk,
+            detail={"rule": item.rule},
+        )
+    return item
+
+
+def item_events(ctx: AccessContext, item: AnomalyItem) -> QuerySet[Event]:
+    require_privacy_officer(ctx)
+    return anomalies.item_events(item)
+
+
+def get_event(ctx: AccessContext, event_id: Any) -> Event:
+    """One ledger event's fields (ids and codes, no personal data), for a privacy officer."""
+    require_privacy_officer(ctx)
+    try:
+        pk = int(str(event_id))
+    except ValueError:
+        pk = None
+    event = Event.objects.filter(pk=pk).first() if pk is not None and pk > 0 else None
+    if event is None:
+        raise deny(
+            ctx, action="read", category="ledger", record_type="ledger.event", record_id=event_id
+        )
+    record_access(
+        ctx,
+        action="read",
+        category="ledger",
+        subject_id=event.subject_id,
+        record_type="ledger.event",
+        record_id=event.pk,
+        detail={"view": "anomaly_review"},
+    )
+    return event
+
+
+def require_staff(ctx: AccessContext) -> None:
+    if ctx.user.role not in STAFF_ROLES or not ctx.user.is_active:
+        raise PermissionDenied("Only staff members read the transparency report.", code="role")
+
+
+@dataclass(frozen=True)
+class Transparency:
+    report: dict[str, Any]
+    tables: list[dict[str, Any]]
+    headline: list[tuple[str, Any]]
+
+
+def transparency_report(ctx: AccessContext | None, period: str) -> Transparency:
+    """`ctx` None for the command (run by an operator on the server)."""
+    if ctx is not None:
+        require_staff(ctx)
+    report = transparency.build(parse_period(period))
+    return Transparency(report, transparency.tables(report), transparency.headline(report))
+
+
+def my_household(user: Any) -> QuerySet[HouseholdMember]:
+    return HouseholdMember.objects.filter(user=user).order_by("created_at")

@@ -1,0 +1,247 @@
+"""Writes of the reports app: build a week's anomaly report, close an item with a finding,
+declare a household member. Each validates, changes rows and writes its ledger event in one
+transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from caseledger.access.context import AccessContext, Purpose
+from caseledger.accounts.models import STAFF_ROLES, Role, User
+from caseledger.core import clock
+from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from caseledger.ledger.services import SYSTEM, Actor, record_event
+from caseledger.people.names import search_key
+
+from . import anomalies
+from .models import AnomalyItem, AnomalyReport, FindingOutcome, HouseholdMember
+from .periods import parse_week
+
+FINDING_MIN, FINDING_MAX = 10, 4000
+NAME_MAX = 400
+RELATIONSHIPS = ("spouse", "partner", "child", "parent", "sibling", "other")
+
+
+def require_privacy_officer(ctx: AccessContext) -> None:
+    if ctx.user.role != Role.PRIVACY_OFFICER or not ctx.user.is_active:
+        raise PermissionDenied("Only privacy officers review access anomalies.", code="role")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    report: AnomalyReport
+    created: bool
+
+
+def build_anomaly_report(
+    week: str, *, ctx: AccessContext | None = None, overrides: dict[str, Any] | None = None
+) -> BuildResult:
+    """Build the report of an ISO week once (a second build returns the existing report, so
+    findings already written are never lost). `ctx` is the privacy officer who asked, or
+    None for the scheduled task and the command (the system)."""
+    if ctx is not None:
+        require_privacy_officer(ctx)
+    period = parse_week(week)
+    existing = AnomalyReport.objects.filter(week=period.label).first()
+    if existing:
+        return BuildResult(existing, False)
+    values = anomalies.thresholds(overrides)
+    flags = anomalies.evaluate(period.start, period.end, values)
+    scanned = anomalies.week_events(period.start, period.end).count()
+    actor: Actor = ctx.actor if ctx else SYSTEM
+    try:
+        with transaction.atomic():
+            report = AnomalyReport.objects.create(
+                week=period.label,
+                starts_at=period.start,
+                ends_at=period.end,
+                built_at=clock.now(),
+                events_scanned=scanned,
+                thresholds=values,
+            )
+            AnomalyItem.objects.bulk_create(
+                [
+                    AnomalyItem(
+                        report=report,
+                        rule=f.rule,
+                        actor_id=f.actor_id,
+                        actor_role=f.actor_role or "",
+                        office=f.office or "",
+                        subject_id=f.subject_id,
+                        window_start=f.window_start,
+                        window_end=f.window_end,
+                        event_count=f.event_count,
+                        measure=f.measure,
+                        threshold=f.threshold,
+                        detail=f.detail,
+                    )
+                    for f in flags
+                ]
+            )
+            by_rule: dict[str, int] = {}
+            for f in flags:
+                by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
+            record_event(
+                actor=actor,
+                action="create",
+                category="anomaly",
+                purpose=Purpose.PRIVACY_REVIEW,
+                request_id=ctx.request_id if ctx else "",
+                record_type="reports.anomaly_report",
+                record_id=report.pk,
+                detail={
+                    "week": period.label,
+                    "items": len(flags),
+                    "by_rule": dict(sorted(by_rule.items())),
+                    "events_scanned": scanned,
+                },
+            )
+    except IntegrityError:  # built at the same moment by another worker
+        return BuildResult(AnomalyReport.objects.get(week=period.label), False)
+    return BuildResult(report, True)
+
+
+def close_item(
+    *,
+    ctx: AccessContext,
+    item_id: Any,
+    finding: str,
+    outcome: str,
+    row_version: int | None = None,
+) -> AnomalyItem:
+    """Close an open item with the privacy officer's finding; one ledger event."""
+    require_privacy_officer(ctx)
+    from .selectors import get_item
+
+    item = get_item(ctx, item_id, record=False)
+    if outcome not in FindingOutcome.values:
+        raise ValidationError(
+            f"Choose the outcome: one of {', '.join(FindingOutcome.values)}.",
+            field="outcome",
+            code="bad_outcome",
+        )
+    text = (finding or "").strip()
+    if len(text) < FINDING_MIN:
+        raise ValidationError(
+            f"Write the finding in at least {FINDING_MIN} characters.",
+            field="finding",
+            code="finding_too_short",
+        )
+    if len(text) > FINDING_MAX:
+        raise ValidationError(
+            f"The finding may be at most {FINDING_MAX} characters.",
+            field="finding",
+            code="finding_too_long",
+        )
+    if row_version is not None and row_version != item.row_version:
+        raise Conflict("This item changed since you opened it; reload it.", code="stale")
+    now = clock.now()
+    with transaction.atomic():
+        updated = AnomalyItem.objects.filter(pk=item.pk, closed_at__isnull=True).update(
+            closed_at=now,
+            closed_by=ctx.user,
+            finding=text,
+            outcome=outcome,
+            updated_at=now,
+            row_version=item.row_version + 1,
+        )
+        if updated != 1:
+            raise Conflict("This item has already been closed.", code="already_closed")
+        record_event(
+            actor=ctx.actor,
+            action="close",
+            category="anomaly",
+            purpose=ctx.purpose,
+            request_id=ctx.request_id,
+            subject_id=item.subject_id,
+            record_type="reports.anomaly_item",
+            record_id=item.pk,
+            detail={
+                "week": item.report.week,
+                "rule": item.rule,
+                "outcome": outcome,
+                "actor": item.actor_id,
+            },
+        )
+    item.refresh_from_db()
+    return item
+
+
+def declare_household_member(
+    *, user: User, full_name: str, relationship: str = "", request_id: str = ""
+) -> HouseholdMember:
+    """A staff member declares a member of their own household (policy requires it)."""
+    if user.role not in STAFF_ROLES:
+        raise PermissionDenied("Only staff members declare household members.", code="role")
+    name = " ".join((full_name or "").split())
+    if not name:
+        raise ValidationError(
+            "Write the household member's full name.", field="full_name", code="required"
+        )
+    if len(name) > NAME_MAX:
+        raise ValidationError(
+            f"The name may be at most {NAME_MAX} characters.", field="full_name", code="too_long"
+        )
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise ValidationError(
+            "The name has control characters.", field="full_name", code="control_characters"
+        )
+    key = search_key(name)
+    if not key:
+        raise ValidationError(
+            "The name has no letters or digits.", field="full_name", code="no_letters"
+        )
+    relationship = (relationship or "").strip()
+    if relationship and relationship not in RELATIONSHIPS:
+        raise ValidationError(
+            f"Choose the relationship: one of {', '.join(RELATIONSHIPS)}.",
+            field="relationship",
+            code="bad_relationship",
+        )
+    if HouseholdMember.objects.filter(user=user, search_key=key).exists():
+        raise Conflict("You have already declared this name.", code="duplicate", field="full_name")
+    with transaction.atomic():
+        member = HouseholdMember.objects.create(
+            user=user, full_name=name, search_key=key, relationship=relationship
+        )
+        record_event(
+            actor=Actor.of(user),
+            action="create",
+            category="household",
+            purpose="declaration",
+            request_id=request_id,
+            record_type="reports.household_member",
+            record_id=member.pk,
+            detail={"relationship": relationship or None},
+        )
+    return member
+
+
+def remove_household_member(*, user: User, member_id: Any, request_id: str = "") -> None:
+    """A staff member withdraws one of their own declarations (e.g. a name declared twice)."""
+    member = HouseholdMember.objects.filter(pk=_uuid_or_none(member_id), user=user).first()
+    if member is None:
+        raise NotFound("No such declaration of yours.")
+    with transaction.atomic():
+        record_event(
+            actor=Actor.of(user),
+            action="delete",
+            category="household",
+            purpose="declaration",
+            request_id=request_id,
+            record_type="reports.household_member",
+            record_id=member.pk,
+        )
+        member.delete()
+
+
+def _uuid_or_none(value: Any) -> Any:
+    import uuid
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

@@ -1,0 +1,208 @@
+"""The transparency report: figures for a period, each rebuilt from ledger events only.
+
+Nothing here reads the application tables or the clock: the figures depend only on the
+events whose time falls in the period, so two runs over the same period give the same
+output byte for byte. Small counts are suppressed (`suppress`): any figure from 1 to 9 is
+published as "fewer than 10"; 0 is published as 0. See docs/REPORTS.md.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db.models import Count, IntegerField, Q, QuerySet, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
+
+from caseledger.ledger.models import Event, Outcome
+
+from .periods import Period
+
+SUPPRESSION_THRESHOLD = 10
+SUPPRESSED = "fewer than 10"
+
+REVIEW_KINDS_OF_FAILED_CHECKS = ("failed_check", "uncertain")
+
+
+def suppress(value: int) -> int | str:
+    """0 stays 0; 1-9 becomes "fewer than 10"; 10 and more are published as they are."""
+    return SUPPRESSED if 0 < value < SUPPRESSION_THRESHOLD else value
+
+
+def _events(period: Period) -> QuerySet[Event]:
+    return Event.objects.filter(time__gte=period.start, time__lt=period.end)
+
+
+def _by(qs: QuerySet[Event], key: str) -> dict[str, int]:
+    """Count events per value of detail[key] ("(none)" where missing), sorted by value."""
+    rows = qs.annotate(k=KT(f"detail__{key}")).values("k").annotate(n=Count("id"))
+    counts: dict[str, int] = {}
+    for row in rows:
+        label = row["k"] if row["k"] not in (None, "") else "(none)"
+        counts[str(label)] = counts.get(str(label), 0) + row["n"]
+    return dict(sorted(counts.items()))
+
+
+def raw_figures(period: Period) -> dict[str, Any]:
+    """The unsuppressed counts (for tests and for the suppression step)."""
+    events = _events(period)
+    enrolments = events.filter(
+        action="create", record_type="supervision.enrolment", outcome=Outcome.ALLOWED
+    ).count()
+    accepted = events.filter(
+        action="checkin", record_type="supervision.checkin", outcome=Outcome.ALLOWED
+    )
+    refused = events.filter(action="checkin", outcome=Outcome.FAILED)
+    failed = accepted.filter(detail__outcome="review")
+    review_creates = Event.objects.filter(action="create", record_type="supervision.review")
+    opened = events.filter(action="create", record_type="supervision.review")
+    failed_review_ids = review_creates.filter(
+        detail__kind__in=REVIEW_KINDS_OF_FAILED_CHECKS
+    ).values("record_id")
+    decisions = events.filter(
+        action="decide", record_type="supervision.review", record_id__in=failed_review_ids
+    )
+    disclosure = events.filter(data_category="disclosure", action__in=("disclose", "decline"))
+    purges = events.filter(action="purge", data_category="retention", outcome=Outcome.ALLOWED)
+    purged_rows = (
+        purges.annotate(dc=KT("detail__data_class"), n=Cast(KT("detail__count"), IntegerField()))
+        .values("dc")
+        .annotate(total=Sum("n"), runs=Count("id"))
+    )
+    deletions: dict[str, int] = {}
+    purge_runs: dict[str, int] = {}
+    for row in purged_rows:
+        label = row["dc"] or "(none)"
+        deletions[label] = deletions.get(label, 0) + (row["total"] or 0)
+        purge_runs[label] = purge_runs.get(label, 0) + row["runs"]
+    glass = events.filter(action="break_glass")
+    return {
+        "enrolments": enrolments,
+        "checkins": {
+            "accepted": accepted.count(),
+            "by_outcome": _by(accepted, "outcome"),
+            "refused": refused.count(),
+            "refused_by_reason": _by(refused, "reason"),
+        },
+        "failed_verifications": {
+            "total": failed.count(),
+            "by_face_result": _by(failed, "face"),
+            "reviews_opened_by_kind": _by(opened, "kind"),
+            "review_decisions": decisions.count(),
+            "review_decisions_by_disposition": _by(decisions, "disposition"),
+        },
+        "disclosures": {
+            "disclosed": disclosure.filter(action="disclose").count(),
+            "declined": disclosure.filter(action="decline").count(),
+            "disclosed_by_authority": _by(disclosure.filter(action="disclose"), "authority"),
+            "disclosed_by_agency": _by(disclosure.filter(action="disclose"), "agency"),
+            "declined_by_authority": _by(disclosure.filter(action="decline"), "authority"),
+        },
+        "deletions": {
+            "records_deleted": sum(deletions.values()),
+            "records_by_data_class": dict(sorted(deletions.items())),
+            "purge_runs_by_data_class": dict(sorted(purge_runs.items())),
+        },
+        "break_glass": {
+            "granted": glass.filter(outcome=Outcome.ALLOWED).count(),
+            "refused": glass.filter(~Q(outcome=Outcome.ALLOWED)).count(),
+        },
+    }
+
+
+def _suppress_all(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _suppress_all(v) for k, v in value.items()}
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return suppress(value)
+    return value
+
+
+def build(period: Period) -> dict[str, Any]:
+    """The published report: the period, the rule, and the suppressed figures."""
+    return {
+        "report": "caseledger transparency report",
+        "period": period.label,
+        "from": period.start.isoformat(),
+        "to": period.end.isoformat(),
+        "suppression": {"threshold": SUPPRESSION_THRESHOLD, "shown_as": SUPPRESSED},
+        "figures": _suppress_all(raw_figures(period)),
+    }
+
+
+def to_json(report: dict[str, Any]) -> bytes:
+    return (json.dumps(report, sort_keys=True, indent=2, ensure_ascii=True) + "\n").encode()
+
+
+# --- presentation: tables and charts -----------------------------------------------------------
+def tables(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Breakdowns as [{"id", "title", "rows": [(label, shown value, bar value)]}], for the
+    page, the PDF and the charts (bar value None for a suppressed figure: no bar is drawn,
+    its length would give the number away)."""
+    f = report["figures"]
+    spec = (
+        ("checkins-outcome", "Accepted check-ins by outcome", f["checkins"]["by_outcome"]),
+        ("checkins-refused", "Refused check-ins by reason", f["checkins"]["refused_by_reason"]),
+        (
+            "failed-face",
+            "Failed verifications by face result",
+            f["failed_verifications"]["by_face_result"],
+        ),
+        (
+            "reviews-kind",
+            "Reviews opened by kind",
+            f["failed_verifications"]["reviews_opened_by_kind"],
+        ),
+        (
+            "reviews-disposition",
+            "How reviews of failed verifications were resolved",
+            f["failed_verifications"]["review_decisions_by_disposition"],
+        ),
+        (
+            "disclosures-authority",
+            "Disclosures by authority",
+            f["disclosures"]["disclosed_by_authority"],
+        ),
+        (
+            "disclosures-agency",
+            "Disclosures by receiving agency",
+            f["disclosures"]["disclosed_by_agency"],
+        ),
+        (
+            "declined-authority",
+            "Declined disclosure requests by authority cited",
+            f["disclosures"]["declined_by_authority"],
+        ),
+        (
+            "deletions-class",
+            "Records deleted by data class",
+            f["deletions"]["records_by_data_class"],
+        ),
+    )
+    out = []
+    for key, title, values in spec:
+        rows = [(label, v, v if isinstance(v, int) else None) for label, v in values.items()]
+        out.append({"id": key, "title": title, "rows": rows})
+    return out
+
+
+def headline(report: dict[str, Any]) -> list[tuple[str, Any]]:
+    f = report["figures"]
+    return [
+        ("Enrolments in supervision", f["enrolments"]),
+        ("Check-ins accepted", f["checkins"]["accepted"]),
+        ("Check-ins refused (photo, location, window, replay)", f["checkins"]["refused"]),
+        (
+            "Failed face verifications (sent to a person for review)",
+            f["failed_verifications"]["total"],
+        ),
+        ("Reviews of failed verifications decided", f["failed_verifications"]["review_decisions"]),
+        ("Disclosures made", f["disclosures"]["disclosed"]),
+        ("Disclosure requests declined", f["disclosures"]["declined"]),
+        ("Records deleted under retention schedules", f["deletions"]["records_deleted"]),
+        ("Break-glass (emergency) accesses granted", f["break_glass"]["granted"]),
+        ("Break-glass requests refused", f["break_glass"]["refused"]),
+    ]
