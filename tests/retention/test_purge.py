@@ -95,7 +95,7 @@ def test_purges_only_due_data_class_by_class(enrolled, users, privacy_ctx):
     assert bytes(kept_image.image_encrypted) == b"sealed-image-bytes"
     assert bytes(undecided.image_encrypted) == b"sealed-image-bytes"
     assert due_location.accuracy_m == 0
-    assert due_location.latitude == Decimal(0) and due_location.longitude == Decimal(0)
+    assert due_location.latitude is None and due_location.longitude is None
     assert kept_image.latitude == Decimal("40.712800")
     assert old_match.distance is None and old_match.quality == {}
     assert old_match.outcome == "verified"

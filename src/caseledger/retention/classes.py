@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
@@ -78,11 +77,8 @@ def _accounting_due(model: Any) -> Q:
 
 
 def _location_values(model: Any) -> dict[str, Any]:
-    """Coordinates are cleared to null when the columns allow it; otherwise to 0 with an
-    accuracy of 0, which no real check-in has (the check-in refuses accuracy <= 0)."""
-    if model._meta.get_field("latitude").null:
-        return {"latitude": None, "longitude": None, "accuracy_m": 0}
-    return {"latitude": Decimal(0), "longitude": Decimal(0), "accuracy_m": 0}
+    """Coordinates (and their accuracy) are cleared to null."""
+    return {"latitude": None, "longitude": None, "accuracy_m": 0}
 
 
 _PURGERS: dict[str, Any] = {
@@ -125,7 +121,7 @@ SPECS: dict[str, ClassSpec] = {
             "supervision.checkin",
             "enrolment__person_id",
             due_field="location_delete_after",
-            pending=Q(accuracy_m__gt=0),
+            pending=Q(latitude__isnull=False),
             covers=("supervision.CheckIn",),
         ),
         ClassSpec(

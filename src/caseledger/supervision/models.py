@@ -165,8 +165,14 @@ class CheckIn(BaseModel):
     threshold = models.FloatField()
     threshold_version = models.CharField(max_length=64)
     quality = models.JSONField(default=dict)
-    latitude = models.DecimalField(max_digits=9, decimal_places=6)
-    longitude = models.DecimalField(max_digits=9, decimal_places=6)
+    latitude = models.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        db_comment="Null once the location is purged (location_delete_after)",
+    )
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     accuracy_m = models.FloatField()
     location_delete_after = models.DateField()
     image_encrypted = models.BinaryField(

@@ -301,7 +301,13 @@ def supervision_dashboard(*, ctx: AccessContext) -> tuple[list[SupervisionRow], 
         last = lasts.get(enrolment.pk)
         home = next((a for a in enrolment.person.addresses.all() if a.valid_to is None), None)
         distance = None
-        if last and home and home.latitude is not None and home.longitude is not None:
+        if (
+            last
+            and last.latitude is not None
+            and home
+            and home.latitude is not None
+            and home.longitude is not None
+        ):
             distance = round(
                 distance_km(
                     float(last.latitude),
