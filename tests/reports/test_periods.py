@@ -58,3 +58,20 @@ def test_weeks_follow_the_iso_calendar():
         with pytest.raises(ValidationError) as exc:
             parse_week(bad)
         assert exc.value.code == "bad_week" and exc.value.field == "week"
+
+
+def test_anomalies_loop_enqueues_the_build_of_last_week(db):
+    """The loop `serve` runs: with the immediate task backend of the tests the week that has
+    just ended is built, and a second tick keeps that first build."""
+    from datetime import timedelta
+
+    from django.core.management import call_command
+
+    from caseledger.core import clock
+    from caseledger.reports.models import AnomalyReport
+    from caseledger.reports.periods import week_of
+
+    call_command("report", "anomalies", "--loop", "--every", "0", "--max-ticks", "2")
+    assert list(AnomalyReport.objects.values_list("week", flat=True)) == [
+        week_of(clock.today() - timedelta(days=7))
+    ]

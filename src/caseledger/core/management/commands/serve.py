@@ -14,6 +14,8 @@ BACKGROUND_JOBS = (
     ("ledger", "integrate", "--loop"),  # chain events (PostgreSQL) and sign checkpoints
     ("supervision", "sweep", "--loop"),  # reviews for missed check-in windows
     ("notices", "send-due", "--loop"),  # enqueue due reminders, top up planning hourly
+    ("retention", "run", "--loop"),  # enqueue the daily purge of what is due
+    ("report", "anomalies", "--loop"),  # enqueue the weekly access-anomaly report
     ("db_worker",),  # run django.tasks from the database queue
 )
 

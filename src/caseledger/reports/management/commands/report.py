@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import argparse
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="report", required=True)
         anomalies = sub.add_parser("anomalies", help="Build the access-anomaly report of a week.")
-        anomalies.add_argument("--week", required=True, help="ISO week, e.g. 2026-W47")
+        anomalies.add_argument("--week", default="", help="ISO week, e.g. 2026-W47")
         anomalies.add_argument("--quiet", action="store_true", help="No progress display.")
+        anomalies.add_argument(
+            "--loop",
+            action="store_true",
+            help="Keep going: every --every seconds, enqueue the build of the week that has "
+            "just ended (building a week twice keeps the first build).",
+        )
+        anomalies.add_argument("--every", type=float, default=6 * 3600)
+        anomalies.add_argument("--max-ticks", type=int, default=0, help=argparse.SUPPRESS)
         transp = sub.add_parser("transparency", help="Write the transparency report.")
         transp.add_argument(
             "--period",
@@ -40,6 +50,11 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
 
     def anomalies(self, options: dict[str, Any]) -> None:
+        if options["loop"]:
+            self.anomalies_loop(options)
+            return
+        if not options["week"]:
+            raise CommandError("Name the week: --week 2026-W47 (or use --loop).")
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         from caseledger.reports.services import build_anomaly_report
@@ -63,6 +78,18 @@ class Command(BaseCommand):
             f"{report.week} {state}: events={report.events_scanned} "
             f"items={sum(by_rule.values())} {rules}".rstrip()
         )
+
+    def anomalies_loop(self, options: dict[str, Any]) -> None:
+        from caseledger.reports.tasks import build_weekly_anomaly_report
+
+        ticks = 0
+        while True:
+            build_weekly_anomaly_report.enqueue()
+            ticks += 1
+            if options["max_ticks"] and ticks >= options["max_ticks"]:
+                break
+            time.sleep(options["every"])
+        self.stdout.write(f"enqueued {ticks} anomaly report build(s)")
 
     def transparency(self, options: dict[str, Any]) -> None:
         from caseledger.reports import rendering
