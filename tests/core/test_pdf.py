@@ -37,3 +37,21 @@ def test_remote_urls_are_never_fetched():
 def test_local_static_files_resolve():
     with open(static_path("static:caseledger/print.css"), "rb") as fh:
         assert b"@page" in fh.read()
+
+
+def test_rendering_a_pdf_leaves_truncated_uploads_refused():
+    """WeasyPrint switches Pillow's process-wide LOAD_TRUNCATED_IMAGES on when imported; a
+    truncated photo must still be refused after a PDF was rendered."""
+    from PIL import Image, ImageFile
+
+    from caseledger.biometrics.images import load_image
+    from caseledger.core.errors import ValidationError
+
+    html_to_pdf("<p>x</p>")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (120, 80, 60)).save(buffer, format="JPEG")
+    truncated = buffer.getvalue()[: len(buffer.getvalue()) // 2]
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # as if another import had switched it on
+    with pytest.raises(ValidationError):
+        load_image(truncated)

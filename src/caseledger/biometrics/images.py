@@ -31,7 +31,7 @@ import zlib
 import numpy as np
 from django.conf import settings
 from django.utils.translation import gettext
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from caseledger.core.errors import ValidationError
 
@@ -138,6 +138,9 @@ def load_image(data: bytes) -> Image.Image:
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError("load_image takes the uploaded bytes")
+    # Truncated files are refused. Pillow's switch is process-wide, and a library may turn it
+    # on when imported (WeasyPrint does): make sure it is off before decoding an upload.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     data = bytes(data)
     max_bytes = int(settings.FACE_MAX_UPLOAD_BYTES)
     max_pixels = int(settings.FACE_MAX_PIXELS)

@@ -47,7 +47,13 @@ def _fetcher() -> Any:
 
 
 def html_to_pdf(html: str) -> bytes:
+    from PIL import ImageFile
     from weasyprint import CSS, HTML
+
+    # Importing WeasyPrint turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES; uploads must
+    # still be refused when truncated (biometrics.images), so switch it back off. Our PDFs
+    # embed only our own static images.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     fetcher = _fetcher()
     stylesheet = finders.find(PDF_STYLESHEET)
