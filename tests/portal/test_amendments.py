@@ -412,3 +412,34 @@ def test_queue_orders_by_what_is_due_first_and_flags_overdue(users, rosa):
         selectors.amendment_queue(ctx=context(users["participant"]))
     with pytest.raises(NotFound):
         selectors.get_amendment(ctx=context(users["officer_west"]), request_id=old.pk)
+
+
+def test_statement_of_disagreement_shows_on_the_staff_person_page(users, rosa, web_client):
+    """The statement travels with the record: the officer sees it on the person page, read in
+    the page's single ledger event."""
+    from caseledger.portal import services as portal
+
+    mine = context(users["participant"])
+    staff = context(users["privacy"])
+    request = portal.request_amendment(
+        ctx=mine,
+        category="language",
+        what_is_wrong="English is listed as fluent.",
+        correction="List Spanish only.",
+    )
+    portal.decide_amendment(
+        ctx=staff,
+        request_id=request.pk,
+        decision="refuse",
+        reasons="The interview record shows the interview in English.",
+    )
+    portal.file_statement(
+        ctx=mine, request_id=request.pk, text="I did not understand the interview in English."
+    )
+    client = web_client(users["officer_east"])
+    mark = last_event_id()
+    page = client.get(f"/persons/{rosa.pk}/").content.decode()
+    assert "data-statements" in page
+    assert "I did not understand the interview in English." in page
+    read = Event.objects.get(id__gt=mark)
+    assert read.detail["statements"] == 1

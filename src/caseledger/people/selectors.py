@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from django.apps import apps
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
 from django.db.models import Prefetch, Q
@@ -142,6 +143,7 @@ class PersonDetail:
     addresses: list[Address]
     contacts: list[Any]
     cases: list[Any]
+    statements: list[Any] = field(default_factory=list)  # statements of disagreement
 
     @property
     def primary_name(self) -> PersonName | None:
@@ -163,6 +165,13 @@ def get_person(*, ctx: AccessContext, person_id: Any) -> PersonDetail:
     addresses = list(person.addresses.order_by("-valid_from"))
     contacts = list(person.contacts.order_by("kind", "-preferred"))
     cases = list(person.cases.order_by("-opened_on").prefetch_related("proceedings"))
+    # Statements of disagreement (portal app) travel with the record they dispute.
+    statements = list(
+        apps.get_model("portal", "DisagreementStatement")
+        .objects.filter(person=person)
+        .select_related("request")
+        .order_by("filed_at")
+    )
     record_access(
         ctx,
         action="read",
@@ -173,9 +182,10 @@ def get_person(*, ctx: AccessContext, person_id: Any) -> PersonDetail:
         detail={
             "categories": ["identity", "address", "contact", "case"],
             "version": person.row_version,
+            "statements": len(statements),
         },
     )
-    return PersonDetail(person, names, addresses, contacts, cases)
+    return PersonDetail(person, names, addresses, contacts, cases, statements)
 
 
 @dataclass(frozen=True)
