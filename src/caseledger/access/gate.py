@@ -155,9 +155,8 @@ def require_related(ctx: AccessContext, model: Any, pk: Any, *, person_path: str
     except ValueError:
         raise deny(ctx, action=action, category=category, record_type=record_type,
                    record_id=pk) from None
-    row = (model.objects.select_related(*related)
-           .filter(pk=key, **{f"{person_path}__in": visible_persons(ctx).values("pk")})
-           .first())
+    rows = model.objects.select_related(*related) if related else model.objects.all()
+    row = rows.filter(pk=key, **{f"{person_path}__in": visible_persons(ctx).values("pk")}).first()
     if row is None:
         subject = model.objects.filter(pk=key).values_list(person_path, flat=True).first()
         raise deny(ctx, action=action, category=category, record_type=record_type,
