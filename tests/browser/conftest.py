@@ -86,14 +86,29 @@ def phone_page(browser: Browser) -> Iterator[Page]:
     yield from _page(browser, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
 
 
+# Data migrations whose rows a transactional test's flush removes; their seed functions are
+# idempotent and are run again before each browser test.
+REFERENCE_DATA_MIGRATIONS = (
+    "caseledger.retention.migrations.0002_seed_schedules",
+    "caseledger.disclosures.migrations.0002_registry",
+)
+
+
 @pytest.fixture(autouse=True)
 def courts(transactional_db: Any) -> None:
-    """The court list is migration data; a transactional test's flush removes it."""
+    """The court list, retention schedules and routine uses are migration data; a
+    transactional test's flush removes them."""
+    import importlib
+
+    from django.apps import apps
+
     from caseledger.cases.courts import COURTS
     from caseledger.cases.models import Court
 
     for code, name, tz in COURTS:
         Court.objects.update_or_create(code=code, defaults={"name": name, "time_zone": tz})
+    for module in REFERENCE_DATA_MIGRATIONS:
+        importlib.import_module(module).seed(apps, None)
 
 
 def check_axe(page: Page) -> None:

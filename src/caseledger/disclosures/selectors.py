@@ -1,0 +1,201 @@
+"""Reads of the disclosures app. Personal data only through the gate; each read one event.
+
+Disclosure requests and packages are the privacy office's records about one person: a
+privacy officer sees every request, a supervisor the requests about persons of their office;
+each list, view and download is recorded in the ledger (category `disclosure`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+
+from caseledger.access.context import AccessContext, Purpose
+from caseledger.access.gate import record_access, require_person
+from caseledger.accounts.models import Role
+from caseledger.core import crypto
+from caseledger.core.errors import NotFound, PermissionDenied
+
+from .models import (
+    AccountingEntry,
+    CorrectionNotice,
+    DisclosureRequest,
+    RequestStatus,
+    RoutineUse,
+)
+from .services import RECORD_TYPE, letter_ad, package_ad
+
+SUBJECT_PURPOSES = frozenset({Purpose.SELF_SERVICE, Purpose.REPRESENTATION})
+
+
+@dataclass
+class AccountingView:
+    """The accounting of disclosures of one person as this viewer may see it.
+
+    `entries`: the visible entries, newest first; `withheld_count`: entries this viewer may
+    not see (withheld from the subject and their representative at a (b)(7) requester's
+    written request, 5 U.S.C. 552a(c)(3)); 0 for staff, who see all."""
+
+    person: Any
+    entries: list[AccountingEntry]
+    withheld_count: int
+
+
+def accounting_for_person(ctx: AccessContext, person_id: Any) -> AccountingView:
+    person = require_person(ctx, person_id, category="disclosure")
+    rows = list(
+        AccountingEntry.objects.filter(subject_id=person.pk)
+        .select_related("agency", "request")
+        .order_by("-disclosed_on", "-created_at")
+    )
+    if ctx.purpose in SUBJECT_PURPOSES:
+        visible = [e for e in rows if not e.withheld_from_subject]
+    else:
+        visible = rows
+    withheld = len(rows) - len(visible)
+    record_access(
+        ctx,
+        action="read",
+        category="disclosure",
+        subject_id=person.pk,
+        record_type="disclosures.accountingentry",
+        record_id=person.pk,
+        detail={"entries": [str(e.pk) for e in visible], "withheld": withheld},
+    )
+    return AccountingView(person=person, entries=visible, withheld_count=withheld)
+
+
+# --- requests (staff) -------------------------------------------------------------------------
+def _scope(ctx: AccessContext) -> QuerySet[DisclosureRequest]:
+    qs = DisclosureRequest.objects.select_related("agency", "routine_use")
+    if ctx.user.role == Role.PRIVACY_OFFICER and ctx.purpose == Purpose.PRIVACY_REVIEW:
+        return qs
+    if (
+        ctx.user.role == Role.SUPERVISOR
+        and ctx.purpose == Purpose.OFFICE_SUPERVISION
+        and ctx.user.office_id
+    ):
+        return qs.filter(person__office_id=ctx.user.office_id)
+    raise PermissionDenied(
+        "Disclosure requests are for privacy officers and supervisors.", code="role"
+    )
+
+
+def list_requests(
+    ctx: AccessContext, *, page: int = 1, per_page: int = 25, status: str = ""
+) -> tuple[list[DisclosureRequest], int]:
+    """Pending first (oldest first), then decided (newest first)."""
+    qs = _scope(ctx)
+    if status in RequestStatus.values:
+        qs = qs.filter(status=status)
+    qs = qs.annotate(
+        pending_first=Case(
+            When(status=RequestStatus.PENDING, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    )
+    total = qs.count()
+    page = max(1, page)
+    per_page = max(1, min(per_page, 100))
+    rows = list(
+        qs.order_by("pending_first", "-entered_at")[(page - 1) * per_page : page * per_page]
+    )
+    record_access(
+        ctx,
+        action="list",
+        category="disclosure",
+        record_type=RECORD_TYPE,
+        detail={"results": [str(r.pk) for r in rows], "page": page},
+    )
+    return rows, total
+
+
+def _get(ctx: AccessContext, request_id: Any) -> DisclosureRequest:
+    qs = _scope(ctx)
+    try:
+        key = uuid.UUID(str(request_id))
+    except ValueError:
+        raise NotFound("No such disclosure request.") from None
+    req = qs.select_related("entered_by", "decided_by").filter(pk=key).first()
+    if req is None:
+        raise NotFound("No such disclosure request.")
+    return req
+
+
+def get_request(ctx: AccessContext, request_id: Any) -> DisclosureRequest:
+    req = _get(ctx, request_id)
+    record_access(
+        ctx,
+        action="read",
+        category="disclosure",
+        subject_id=req.person_id,
+        record_type=RECORD_TYPE,
+        record_id=req.pk,
+    )
+    return req
+
+
+def letter(ctx: AccessContext, request_id: Any) -> tuple[DisclosureRequest, bytes]:
+    req = _get(ctx, request_id)
+    data = crypto.decrypt(bytes(req.letter_encrypted), associated_data=letter_ad(req.pk))
+    record_access(
+        ctx,
+        action="download",
+        category="disclosure",
+        subject_id=req.person_id,
+        record_type=RECORD_TYPE,
+        record_id=req.pk,
+        detail={"file": "letter"},
+    )
+    return req, data
+
+
+def package(
+    ctx: AccessContext, request_id: Any, kind: str = "json"
+) -> tuple[DisclosureRequest, bytes]:
+    """The release package (`json` or `pdf`) of an approved request: privacy officers only."""
+    if ctx.user.role != Role.PRIVACY_OFFICER:
+        raise PermissionDenied("Only privacy officers download release packages.", code="role")
+    req = _get(ctx, request_id)
+    if req.status != RequestStatus.APPROVED or kind not in ("json", "pdf"):
+        raise NotFound("This request has no release package.")
+    token = req.package_json_encrypted if kind == "json" else req.package_pdf_encrypted
+    data = crypto.decrypt(bytes(token), associated_data=package_ad(req.pk, kind))
+    record_access(
+        ctx,
+        action="download",
+        category="disclosure",
+        subject_id=req.person_id,
+        record_type=RECORD_TYPE,
+        record_id=req.pk,
+        detail={"file": f"package_{kind}", "sha256": req.package_sha256},
+    )
+    return req, data
+
+
+def routine_uses() -> list[RoutineUse]:
+    """The registry (no personal data)."""
+    return list(RoutineUse.objects.prefetch_related("agencies").order_by("code"))
+
+
+def list_corrections(
+    ctx: AccessContext, *, page: int = 1, per_page: int = 25
+) -> tuple[list[CorrectionNotice], int]:
+    if ctx.user.role != Role.PRIVACY_OFFICER or ctx.purpose != Purpose.PRIVACY_REVIEW:
+        raise PermissionDenied("Correction notices are for privacy officers.", code="role")
+    qs = CorrectionNotice.objects.select_related("agency", "entry").prefetch_related("log")
+    total = qs.count()
+    page = max(1, page)
+    rows = list(qs.order_by("-created_at")[(page - 1) * per_page : page * per_page])
+    record_access(
+        ctx,
+        action="list",
+        category="disclosure",
+        record_type="disclosures.correctionnotice",
+        detail={"results": [str(r.pk) for r in rows], "page": page},
+    )
+    return rows, total

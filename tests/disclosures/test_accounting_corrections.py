@@ -1,0 +1,190 @@
+"""The accounting of disclosures through the selector, and correction notices to earlier
+recipients (delivery log, retries)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+
+from caseledger.access.context import Purpose
+from caseledger.core import clock
+from caseledger.core.errors import NotFound, PermissionDenied, ValidationError
+from caseledger.disclosures import delivery, selectors, services
+from caseledger.disclosures.models import Agency, CorrectionNotice, DeliveryLog, NoticeStatus
+from caseledger.ledger.models import Event
+from tests.conftest import context, last_event_id
+from tests.disclosures.conftest import b7_input, request_input
+
+
+@pytest.fixture
+def released(users, subject, privacy2):
+    """Three releases of the subject's record: EOIR (identity, hearings), FBI (identity,
+    addresses; withheld from the subject), NARA (cases)."""
+    made = []
+    for data in (
+        request_input(subject),
+        b7_input(subject, withhold_from_subject=True),
+        request_input(subject, agency="NARA", authority="ICE-E", categories=["cases"]),
+    ):
+        req = services.create_request(context(users["privacy"]), data)
+        made.append(
+            services.decide(
+                context(privacy2),
+                req.pk,
+                decision="approve",
+                reason="Meets the rule for its authority.",
+            )
+        )
+    return made
+
+
+def test_accounting_selector_for_subject_representative_and_staff(users, subject, released):
+    mine = selectors.accounting_for_person(context(users["participant"]), subject.pk)
+    assert mine.withheld_count == 1
+    assert {e.agency.code for e in mine.entries} == {"EOIR", "NARA"}
+    rep = selectors.accounting_for_person(context(users["representative"]), subject.pk)
+    assert rep.withheld_count == 1 and len(rep.entries) == 2
+    staff = selectors.accounting_for_person(context(users["officer_east"]), subject.pk)
+    assert staff.withheld_count == 0 and len(staff.entries) == 3
+    fbi = next(e for e in staff.entries if e.agency.code == "FBI")
+    assert fbi.withheld_from_subject and fbi.authority == "b7"
+    assert fbi.retain_until == services.add_years(fbi.disclosed_on, 5)
+    for user in ("officer_west", "admin"):
+        with pytest.raises(NotFound):
+            selectors.accounting_for_person(context(users[user]), subject.pk)
+    # A participant asking for someone else's accounting gets nothing.
+    with pytest.raises(NotFound):
+        selectors.accounting_for_person(
+            context(users["participant"], Purpose.SELF_SERVICE), released[0].agency_id
+        )
+
+
+def test_correction_notifies_every_earlier_recipient_of_those_categories(
+    users, subject, released, settings, tmp_path, events_since
+):
+    settings.VAR_DIR = tmp_path
+    Agency.objects.filter(code="EOIR").update(email="records@eoir.example")
+    mark = last_event_id()
+    notices = services.notify_prior_recipients(
+        context(users["officer_east"]),
+        person_id=subject.pk,
+        categories=["identity"],
+        reason="Date of birth corrected from 1990-05-17 to 1990-05-18.",
+    )
+    # EOIR and FBI received identity; NARA received only cases.
+    assert sorted(n.agency.code for n in notices) == ["EOIR", "FBI"]
+    events = [e for e in events_since(mark) if e.action == "notify_correction"]
+    assert len(events) == 2 and all(e.subject_id == subject.pk for e in events)
+    assert all(e.data_category == "disclosure" for e in events)
+    assert "1990" not in str([e.detail for e in events])  # no free text in the ledger
+    by_agency = {n.agency.code: CorrectionNotice.objects.get(pk=n.pk) for n in notices}
+    eoir, fbi = by_agency["EOIR"], by_agency["FBI"]
+    assert eoir.channel == "email" and eoir.status == NoticeStatus.SENT and eoir.attempts == 1
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["records@eoir.example"]
+    assert str(eoir.entry.request_id) in mail.outbox[0].body
+    assert fbi.channel == "outbox" and fbi.status == NoticeStatus.SENT
+    written = (tmp_path / "disclosure-outbox" / f"correction-{fbi.pk}.txt").read_text()
+    assert "Date of birth corrected" in written
+    assert list(DeliveryLog.objects.filter(notice=eoir).values_list("status", flat=True)) == [
+        "sent"
+    ]
+    # A correction of a category nobody received notifies nobody.
+    assert (
+        services.notify_prior_recipients(
+            context(users["officer_east"]),
+            person_id=subject.pk,
+            categories=["contacts"],
+            reason="Phone number corrected.",
+        )
+        == []
+    )
+
+
+def test_failed_delivery_is_logged_and_retried(users, subject, released, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    with mock.patch.dict(
+        delivery.ADAPTERS,
+        {"outbox": mock.Mock(side_effect=delivery.DeliveryFailed("outbox_oserror"))},
+    ):
+        notices = services.notify_prior_recipients(
+            context(users["officer_east"]),
+            person_id=subject.pk,
+            categories=["cases"],
+            reason="Case reference corrected.",
+        )
+    (notice,) = notices
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.RETRY and notice.attempts == 1
+    assert notice.last_error == "outbox_oserror" and notice.next_attempt_at > clock.now()
+    # Not due yet: nothing is retried.
+    call_command("send_corrections", "--quiet")
+    notice.refresh_from_db()
+    assert notice.attempts == 1
+    later = clock.now() + timedelta(hours=1)
+    with mock.patch("caseledger.core.clock.now", return_value=later):
+        call_command("send_corrections", "--quiet")
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.SENT and notice.attempts == 2
+    log = list(DeliveryLog.objects.filter(notice=notice).values_list("attempt", "status", "error"))
+    assert log == [(1, "failed", "outbox_oserror"), (2, "sent", "")]
+
+
+def test_delivery_gives_up_after_max_attempts(users, subject, released, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    failing = mock.Mock(side_effect=delivery.DeliveryFailed("outbox_oserror"))
+    with mock.patch.dict(delivery.ADAPTERS, {"outbox": failing}):
+        (notice,) = services.notify_prior_recipients(
+            context(users["officer_east"]),
+            person_id=subject.pk,
+            categories=["cases"],
+            reason="Case reference corrected.",
+        )
+        for hours in range(1, delivery.MAX_ATTEMPTS + 2):
+            with mock.patch(
+                "caseledger.core.clock.now", return_value=clock.now() + timedelta(hours=13 * hours)
+            ):
+                delivery.retry_due()
+    notice.refresh_from_db()
+    assert notice.status == NoticeStatus.FAILED and notice.attempts == delivery.MAX_ATTEMPTS
+    assert DeliveryLog.objects.filter(notice=notice).count() == delivery.MAX_ATTEMPTS
+
+
+def test_correction_refusals(users, subject, released):
+    mark = last_event_id()
+    with pytest.raises(ValidationError):
+        services.notify_prior_recipients(
+            context(users["officer_east"]),
+            person_id=subject.pk,
+            categories=["face_template"],
+            reason="Photo redone.",
+        )
+    with pytest.raises(ValidationError):
+        services.notify_prior_recipients(
+            context(users["officer_east"]), person_id=subject.pk, categories=["identity"], reason=""
+        )
+    with pytest.raises(NotFound):
+        services.notify_prior_recipients(
+            context(users["officer_west"]),
+            person_id=subject.pk,
+            categories=["identity"],
+            reason="Name corrected.",
+        )
+    assert not CorrectionNotice.objects.exists()
+    assert not Event.objects.filter(id__gt=mark, action="notify_correction").exists()
+
+
+def test_privacy_officer_accounting_review_needs_a_request(users, subject, released, make_person):
+    ctx = context(users["privacy"])
+    with pytest.raises(NotFound):
+        selectors.accounting_for_person(ctx, subject.pk)
+    services.open_accounting_review(ctx, subject.pk)
+    assert len(selectors.accounting_for_person(ctx, subject.pk).entries) == 3
+    stranger = make_person("officer_west", "Omar", "Haddad")
+    with pytest.raises(NotFound):
+        services.open_accounting_review(ctx, stranger.pk)
+    with pytest.raises(PermissionDenied):
+        services.open_accounting_review(context(users["officer_east"]), subject.pk)
