@@ -33,6 +33,7 @@ STAFF = [
     ("supervisor.east", Role.SUPERVISOR, "east"),
     ("privacy", Role.PRIVACY_OFFICER, ""),
     ("admin", Role.ADMINISTRATOR, ""),
+    ("representative.demo", Role.REPRESENTATIVE, ""),
 ]
 OFFICES = {
     "east": (
@@ -347,6 +348,53 @@ def seed(*, persons: int = 320, random_seed: int = 2026, out: Any = None) -> Non
         out.write(f"Seeded {persons} persons in offices east and west.")
     seed_participant(users["officer.east"], out=out)
     seed_reminders(users, offices, out=out)
+    seed_privacy(out=out)
+
+
+def seed_privacy(*, out: Any = None) -> None:
+    """Privacy Act work on top of the persons: disclosure requests and their accounting, a
+    legal hold and a purge run, a household declaration and this week's access review."""
+    from caseledger.disclosures.demo import seed_demo as seed_disclosures
+    from caseledger.reports.demo import seed_demo as seed_reports
+    from caseledger.retention.demo import seed_demo as seed_retention
+
+    seed_disclosures(out=out)
+    seed_retention(out=out)
+    seed_reports(out=out)
+    seed_amendment(out=out)
+
+
+def seed_amendment(*, out: Any = None) -> None:
+    """participant.demo asked to correct their languages; the privacy officer acknowledged and
+    refused it, and the participant filed a statement of disagreement."""
+    from caseledger.portal import services as portal
+
+    participant = User.objects.get(username=PARTICIPANT)
+    privacy = User.objects.get(username="privacy")
+    mine = AccessContext(user=participant, purpose=Purpose.SELF_SERVICE, request_id="demo-seed")
+    staff = AccessContext(user=privacy, purpose=Purpose.PRIVACY_REVIEW, request_id="demo-seed")
+    request = portal.request_amendment(
+        ctx=mine,
+        category="language",
+        what_is_wrong="My record lists English as a language I speak well.",
+        correction="Please list Spanish only; I need an interpreter for English.",
+    )
+    portal.acknowledge_amendment(ctx=staff, request_id=request.pk)
+    portal.decide_amendment(
+        ctx=staff,
+        request_id=request.pk,
+        decision="refuse",
+        reasons="The interview notes of 2025 record the interview held in English without an "
+        "interpreter; the record is kept as it is.",
+    )
+    portal.file_statement(
+        ctx=mine,
+        request_id=request.pk,
+        text="The 2025 interview was short and I did not understand everything. I ask for a "
+        "Spanish interpreter at every hearing.",
+    )
+    if out is not None:
+        out.write("Amendment request of participant.demo: refused, with a statement.")
 
 
 def seed_reminders(users: dict[str, User], offices: dict[str, Office], *, out: Any = None) -> None:
@@ -402,5 +450,9 @@ def seed_participant(officer: User, *, out: Any = None) -> None:
     account.username = PARTICIPANT
     account.set_password(DEMO_PASSWORD)
     account.save(update_fields=["username", "password"])
+    representative = User.objects.filter(username="representative.demo").first()
+    if representative is not None:
+        people.record_representation(ctx=ctx, person_id=person.pk, representative=representative,
+                                     form="EOIR-28", filed_on=clock.today() - timedelta(days=90))
     if out is not None:
         out.write(f"Enrolled {PARTICIPANT} (photo: scikit-image astronaut); check-in open now.")
