@@ -3,7 +3,7 @@ recipients (delivery log, retries)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from unittest import mock
 
 import pytest
@@ -188,3 +188,61 @@ def test_privacy_officer_accounting_review_needs_a_request(users, subject, relea
         services.open_accounting_review(ctx, stranger.pk)
     with pytest.raises(PermissionDenied):
         services.open_accounting_review(context(users["officer_east"]), subject.pk)
+
+
+def test_an_officers_identity_correction_notifies_earlier_recipients(
+    users, subject, released, settings, tmp_path
+):
+    """update_person is a correction of the identity record: EOIR and the FBI received
+    identity (and are told), NARA received only cases (and is not)."""
+    from caseledger.people.services import update_person
+
+    settings.VAR_DIR = tmp_path
+    subject.refresh_from_db()
+    update_person(
+        ctx=context(users["officer_east"]),
+        person_id=subject.pk,
+        row_version=subject.row_version,
+        changes={"date_of_birth": date(1990, 5, 18)},
+    )
+    notices = CorrectionNotice.objects.filter(subject_id=subject.pk)
+    assert sorted(n.agency.code for n in notices) == ["EOIR", "FBI"]
+    assert all(n.categories == ["identity"] for n in notices)
+    assert all("date_of_birth" in n.reason for n in notices)
+    # An update that changes nothing is not a correction: nobody is told again.
+    subject.refresh_from_db()
+    update_person(
+        ctx=context(users["officer_east"]),
+        person_id=subject.pk,
+        row_version=subject.row_version,
+        changes={"date_of_birth": date(1990, 5, 18)},
+    )
+    assert CorrectionNotice.objects.filter(subject_id=subject.pk).count() == 2
+
+
+def test_a_statement_of_disagreement_is_sent_to_earlier_recipients(
+    users, subject, released, settings, tmp_path
+):
+    """A notation of dispute reaches the recipients of the disputed part (552a(c)(4))."""
+    from caseledger.portal import services as portal
+
+    settings.VAR_DIR = tmp_path
+    mine = context(users["participant"])
+    request = portal.request_amendment(
+        ctx=mine,
+        category="case",
+        what_is_wrong="The case type is wrong.",
+        correction="It is an asylum-only case.",
+    )
+    portal.decide_amendment(
+        ctx=context(users["privacy"]),
+        request_id=request.pk,
+        decision="refuse",
+        reasons="The charging document shows removal proceedings.",
+    )
+    assert not CorrectionNotice.objects.filter(subject_id=subject.pk).exists()
+    portal.file_statement(ctx=mine, request_id=request.pk, text="I disagree with the case type.")
+    (notice,) = CorrectionNotice.objects.filter(subject_id=subject.pk)
+    assert notice.agency.code == "NARA" and notice.categories == ["cases"]
+    assert "Statement of disagreement" in notice.reason
+    assert "I disagree" not in notice.reason, "the statement's text is not copied out"

@@ -269,6 +269,17 @@ def update_person(
             record_id=person.pk,
             detail={"fields": changed, "version": row_version + 1},
         )
+    if changed:
+        # A correction of the identity record reaches every earlier recipient of it
+        # (5 U.S.C. 552a(c)(4)); nothing is sent when it was never disclosed.
+        from caseledger.disclosures.services import notify_prior_recipients
+
+        notify_prior_recipients(
+            ctx,
+            person_id=person.pk,
+            categories=["identity"],
+            reason=f"Identity record corrected: {', '.join(changed)}",
+        )
     person.refresh_from_db()
     return person
 

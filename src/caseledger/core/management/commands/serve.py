@@ -16,6 +16,7 @@ BACKGROUND_JOBS = (
     ("notices", "send-due", "--loop"),  # enqueue due reminders, top up planning hourly
     ("retention", "run", "--loop"),  # enqueue the daily purge of what is due
     ("report", "anomalies", "--loop"),  # enqueue the weekly access-anomaly report
+    ("send_corrections", "--loop"),  # retry correction notices to earlier recipients
     ("db_worker",),  # run django.tasks from the database queue
 )
 

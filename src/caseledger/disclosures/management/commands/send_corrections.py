@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -13,8 +15,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--limit", type=int, default=500)
         parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--loop", action="store_true", help="Keep going: retry what is due every --every s."
+        )
+        parser.add_argument("--every", type=float, default=300)
+        parser.add_argument("--max-ticks", type=int, default=0, help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["loop"]:
+            self.once(options)
+            return
+        ticks = 0
+        while True:
+            self.once({**options, "quiet": True})
+            ticks += 1
+            if options["max_ticks"] and ticks >= options["max_ticks"]:
+                break
+            time.sleep(options["every"])
+
+    def once(self, options: dict[str, Any]) -> None:
         from rich.progress import Progress
 
         from caseledger.disclosures import delivery
