@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Fill msgstr in a gettext .po file from a JSON dictionary {msgid: translation}.
+"""Fill msgstr in a gettext .po file from JSON dictionaries {msgid: translation} (one per app or area).
 
 Used to keep the participant-facing Spanish catalogue in `locale/es/translations.json`, which
 is easier to review than the .po file. Entries without a translation are left empty (Django
-falls back to English). Usage: fill_translations.py PO_FILE JSON_FILE
+falls back to English). Usage: fill_translations.py PO_FILE JSON_FILE...
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ def fill(po_text: str, translations: dict[str, str]) -> tuple[str, int]:
 
 
 def main() -> int:
-    po, table = Path(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text(encoding="utf-8"))
+    po, table = Path(sys.argv[1]), {}
+    for name in sys.argv[2:]:  # later files win
+        table.update(json.loads(Path(name).read_text(encoding="utf-8")))
     text, filled = fill(po.read_text(encoding="utf-8"), table)
     po.write_text(text, encoding="utf-8")
     print(f"{filled} of {len(table)} translations filled in {po.name}")

@@ -5,10 +5,18 @@ import os
 os.environ.setdefault("CASELEDGER_TESTING", "1")
 
 from caseledger.settings import *  # noqa: E402,F403
-from caseledger.settings import DATABASES  # noqa: E402
+from caseledger.settings import DATABASES, VAR_DIR  # noqa: E402
 
 # Argon2 stays the hasher; cheaper parameters keep the suite quick.
 PASSWORD_HASHERS = ["tests.hashers.QuickArgon2PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not Django's shared-cache in-memory default: the live server's threads then
+    # each hold their own connection, and writers serialise (BEGIN IMMEDIATE, WAL) exactly
+    # as in the demo. In shared-cache memory two requests could chain the same event twice.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3"),
+    }
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Lets the test runner's flush TRUNCATE the ledger tables between transactional tests

@@ -408,6 +408,7 @@ def test_check_in_history_with_review_dispositions(enrolled, users, web_client):
         (web_client(participant), "/me/record/"),
         (web_client(users["representative"]), f"/me/record/{person.pk}/"),
     ):
+        client.cookies["django_language"] = "en"  # the participant prefers Spanish
         html = _page_text(client.get(path))
         assert html.count("data-checkin=") == 2
         assert "Checked in: the photo matched." in html
