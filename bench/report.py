@@ -36,8 +36,11 @@ The benchmarks (`--only NAME`): `search` (person search over 100,000 persons),
 `gate_cost` (what the access gate and the ledger add to a read), `ledger` (verifying an
 export of 10^6 entries with `caseledger-verify`, serving and verifying inclusion proofs,
 audited writes under 16 concurrent clients), `checkins` (face-verified check-in latency with
-the real dlib verifier, and check-ins per second on `caseledger serve`), `reminders` and
-`imports` (when their modules are present). The thresholds of the face verifier and their
+the real dlib verifier, and check-ins per second on `caseledger serve`), `reminders`
+(planning reminders for 10,000 hearings), `imports` (CSV import of 100,000 persons),
+`who_accessed` ("who accessed my record" for a person with 10,000 ledger events),
+`retention` (a purge of 100,000 expired check-in images) and `anomaly` (the weekly access
+anomaly report over 1,000,000 ledger events). The thresholds of the face verifier and their
 measured error rates are in the [calibration table of
 FACE_VERIFICATION.md](FACE_VERIFICATION.md#calibration-chosen-threshold).
 
