@@ -274,3 +274,45 @@ def open_break_glass_grant_ids(user: User) -> Sequence[str]:
             user=user, kind=GrantKind.BREAK_GLASS, expires_at__gt=clock.now()
         ).values_list("person_id", flat=True)
     ]
+
+
+def open_privacy_review(
+    ctx: AccessContext,
+    person_id: Any,
+    *,
+    reason: str,
+    minutes: int,
+    detail: dict[str, Any] | None = None,
+) -> Grant:
+    """A short privacy-review grant for one task of a privacy officer (deciding a disclosure,
+    notifying earlier recipients): recorded in the ledger, not flagged (the task is recorded
+    on its own), to be closed with `close_grant` as soon as the task is done. Call inside the
+    task's transaction."""
+    grant = Grant.objects.create(
+        user=ctx.user,
+        person_id=person_id,
+        kind=GrantKind.PRIVACY_REVIEW,
+        reason=reason,
+        expires_at=clock.now() + timedelta(minutes=minutes),
+        flagged_for_review=False,
+    )
+    record_event(
+        **_event_kwargs(ctx),
+        action="grant",
+        category="access",
+        subject_id=person_id,
+        record_type="access.grant",
+        record_id=grant.pk,
+        detail={
+            "kind": GrantKind.PRIVACY_REVIEW,
+            "expires": grant.expires_at.isoformat(),
+            **(detail or {}),
+        },
+    )
+    return grant
+
+
+def close_grant(grant: Grant) -> None:
+    """End a grant now (its task is done)."""
+    grant.expires_at = clock.now()
+    grant.save(update_fields=["expires_at", "updated_at"])

@@ -21,8 +21,13 @@ from typing import Any
 from django.db import transaction
 
 from caseledger.access.context import AccessContext, Purpose
-from caseledger.access.gate import record_access, require_person
-from caseledger.access.models import Grant, GrantKind
+from caseledger.access.gate import (
+    close_grant,
+    open_privacy_review,
+    record_access,
+    require_person,
+)
+from caseledger.access.models import Grant
 from caseledger.accounts.models import Role
 from caseledger.core import clock, crypto
 from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -360,26 +365,7 @@ def create_request(ctx: AccessContext, data: RequestInput) -> DisclosureRequest:
 
 # --- deciding -------------------------------------------------------------------------------------
 def _open_grant(ctx: AccessContext, person_id: Any, reason: str) -> Grant:
-    grant = Grant.objects.create(
-        user=ctx.user,
-        person_id=person_id,
-        kind=GrantKind.PRIVACY_REVIEW,
-        reason=reason,
-        expires_at=clock.now() + timedelta(minutes=rules.GRANT_MINUTES),
-        flagged_for_review=False,
-    )
-    record_event(
-        actor=ctx.actor,
-        action="grant",
-        category="access",
-        purpose=ctx.purpose,
-        subject_id=person_id,
-        record_type="access.grant",
-        record_id=grant.pk,
-        request_id=ctx.request_id,
-        detail={"kind": GrantKind.PRIVACY_REVIEW, "expires": grant.expires_at.isoformat()},
-    )
-    return grant
+    return open_privacy_review(ctx, person_id, reason=reason, minutes=rules.GRANT_MINUTES)
 
 
 def _tabulate(value: Any) -> tuple[list[str], list[list[str]]]:
@@ -565,8 +551,7 @@ def decide(ctx: AccessContext, request_id: Any, *, decision: str, reason: str) -
             request_id=ctx.request_id,
             detail=_event_detail(req),
         )
-        grant.expires_at = clock.now()
-        grant.save(update_fields=["expires_at", "updated_at"])
+        close_grant(grant)
     return req
 
 

@@ -255,33 +255,15 @@ def _notify_recipients(ctx: AccessContext, request: AmendmentRequest) -> int:
     """Notify every earlier recipient of the corrected categories (5 U.S.C. 552a(c)(4)). The
     privacy officer reaches the person's accounting through a privacy-review grant opened for
     this request only, recorded in the ledger and closed at once."""
-    from datetime import timedelta
-
-    from caseledger.access.models import Grant, GrantKind
+    from caseledger.access.gate import close_grant, open_privacy_review
     from caseledger.disclosures.services import notify_prior_recipients
 
-    grant = Grant.objects.create(
-        user=ctx.user,
-        person_id=request.person_id,
-        kind=GrantKind.PRIVACY_REVIEW,
+    grant = open_privacy_review(
+        ctx,
+        request.person_id,
         reason=f"amendment request {request.pk}: notify earlier recipients",
-        expires_at=clock.now() + timedelta(minutes=NOTIFY_GRANT_MINUTES),
-        flagged_for_review=False,
-    )
-    record_event(
-        actor=ctx.actor,
-        action="grant",
-        category="access",
-        purpose=ctx.purpose,
-        subject_id=request.person_id,
-        record_type="access.grant",
-        record_id=grant.pk,
-        request_id=ctx.request_id,
-        detail={
-            "kind": GrantKind.PRIVACY_REVIEW,
-            "amendment": str(request.pk),
-            "expires": grant.expires_at.isoformat(),
-        },
+        minutes=NOTIFY_GRANT_MINUTES,
+        detail={"amendment": str(request.pk)},
     )
     notices = notify_prior_recipients(
         ctx,
@@ -289,8 +271,7 @@ def _notify_recipients(ctx: AccessContext, request: AmendmentRequest) -> int:
         categories=DISCLOSURE_CATEGORIES[request.category],
         reason=f"Amendment granted ({request.category}), request {request.pk}",
     )
-    grant.expires_at = clock.now()
-    grant.save(update_fields=["expires_at", "updated_at"])
+    close_grant(grant)
     return len(notices)
 
 

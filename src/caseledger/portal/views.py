@@ -11,9 +11,7 @@ import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -24,7 +22,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from caseledger.access.web import context_for
-from caseledger.accounts.models import Office, Role
+from caseledger.accounts.models import Role
+from caseledger.core import clock
 from caseledger.core.errors import DomainError, PermissionDenied, ValidationError
 from caseledger.core.pdf import render_pdf
 
@@ -37,13 +36,6 @@ View = Callable[..., HttpResponse]
 STAFF = frozenset({Role.PRIVACY_OFFICER, Role.CASE_OFFICER, Role.SUPERVISOR})
 
 
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or settings.TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _form_error(form: Any, exc: DomainError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
@@ -54,29 +46,13 @@ def record_page(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        from caseledger.supervision.views import participant_language
+        from caseledger.supervision.views import as_participant
 
         user = request.user
         if user.role != Role.PARTICIPANT:
-            with timezone.override(_zone(user.office.time_zone if user.office_id else None)):
+            with timezone.override(clock.zone(user.office.time_zone if user.office_id else None)):
                 return view(request, *args, **kwargs)
-        language = participant_language(request)
-        with translation.override(language):
-            request.LANGUAGE_CODE = language
-            zone = (
-                Office.objects.filter(persons__participant_account=user)
-                .values_list("time_zone", flat=True)
-                .first()
-            )
-            with timezone.override(_zone(zone)):
-                try:
-                    response = view(request, *args, **kwargs)
-                except DomainError as exc:
-                    response = render(
-                        request, "portal/unavailable.html", {"error": exc}, status=exc.status_code
-                    )
-        response.headers["Content-Language"] = language
-        return response
+        return as_participant(request, view, *args, **kwargs)
 
     return login_required(wrapper)
 
@@ -89,7 +65,7 @@ def staff_page(view: View) -> View:
             raise PermissionDenied(
                 _("These pages are for privacy officers, case officers and supervisors.")
             )
-        with timezone.override(_zone(user.office.time_zone if user.office_id else None)):
+        with timezone.override(clock.zone(user.office.time_zone if user.office_id else None)):
             return view(request, *args, **kwargs)
 
     return login_required(wrapper)

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib import messages
@@ -56,13 +55,6 @@ View = Callable[..., HttpResponse]
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or settings.TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _form_error(form: Any, exc: DomainError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
@@ -79,31 +71,38 @@ def participant_language(request: HttpRequest) -> str:
     return preferred if preferred in supported else settings.LANGUAGE_CODE
 
 
+def as_participant(request: HttpRequest, view: View, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Run `view` in the participant's language and their office's time; a refusal is shown
+    in plain words on the participant's error page."""
+    user = request.user
+    language = participant_language(request)
+    with translation.override(language):
+        zone = (
+            Office.objects.filter(persons__participant_account=user)
+            .values_list("time_zone", flat=True)
+            .first()
+        )
+        request.LANGUAGE_CODE = language
+        with timezone.override(clock.zone(zone)):
+            try:
+                response = view(request, *args, **kwargs)
+            except DomainError as exc:
+                response = render(
+                    request, "portal/unavailable.html", {"error": exc}, status=exc.status_code
+                )
+    response.headers["Content-Language"] = language
+    return response
+
+
 def participant_page(view: View) -> View:
     """Participants only; the page speaks their language and shows their office's time."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
-        language = participant_language(request)
-        with translation.override(language):
-            if user.role != Role.PARTICIPANT:
+        if request.user.role != Role.PARTICIPANT:
+            with translation.override(participant_language(request)):
                 raise PermissionDenied(_("This page is for people who check in."))
-            zone = (
-                Office.objects.filter(persons__participant_account=user)
-                .values_list("time_zone", flat=True)
-                .first()
-            )
-            request.LANGUAGE_CODE = language
-            with timezone.override(_zone(zone)):
-                try:
-                    response = view(request, *args, **kwargs)
-                except DomainError as exc:
-                    response = render(
-                        request, "portal/unavailable.html", {"error": exc}, status=exc.status_code
-                    )
-        response.headers["Content-Language"] = language
-        return response
+        return as_participant(request, view, *args, **kwargs)
 
     return login_required(wrapper)
 
@@ -213,7 +212,7 @@ def staff_page(view: View) -> View:
         user = request.user
         if user.role not in services.STAFF_WRITERS:
             raise PermissionDenied(_("These pages are for case officers and supervisors."))
-        with timezone.override(_zone(user.office.time_zone if user.office_id else None)):
+        with timezone.override(clock.zone(user.office.time_zone if user.office_id else None)):
             return view(request, *args, **kwargs)
 
     return login_required(wrapper)
@@ -319,12 +318,9 @@ def _measures(quality: dict[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
-@staff_page
-@require_GET
-def review_image(request: HttpRequest, review_id: str, checkin_id: str) -> HttpResponse:
-    """The photo of a check-in under review: never cached, typed from its bytes."""
-    ctx = context_for(request)
-    data = selectors.review_image(ctx=ctx, review_id=review_id, checkin_id=checkin_id)
+def _image_response(data: bytes) -> HttpResponse:
+    """A decrypted photo: typed from its bytes, never cached, sandboxed; anything that is not
+    a known image type is sent as a download."""
     content_type = IMAGE_TYPES.get(images.sniff_format(data) or "", "application/octet-stream")
     response = HttpResponse(data, content_type=content_type)
     response["Cache-Control"] = "no-store"
@@ -332,6 +328,16 @@ def review_image(request: HttpRequest, review_id: str, checkin_id: str) -> HttpR
     if content_type == "application/octet-stream":
         response["Content-Disposition"] = "attachment"
     return response
+
+
+@staff_page
+@require_GET
+def review_image(request: HttpRequest, review_id: str, checkin_id: str) -> HttpResponse:
+    """The photo of a check-in under review: never cached, typed from its bytes."""
+    ctx = context_for(request)
+    return _image_response(
+        selectors.review_image(ctx=ctx, review_id=review_id, checkin_id=checkin_id)
+    )
 
 
 @staff_page
@@ -339,14 +345,7 @@ def review_image(request: HttpRequest, review_id: str, checkin_id: str) -> HttpR
 def review_reference_image(request: HttpRequest, review_id: str) -> HttpResponse:
     """The enrolment photo, shown next to the check-in photos of a review."""
     ctx = context_for(request)
-    data = selectors.review_reference_image(ctx=ctx, review_id=review_id)
-    content_type = IMAGE_TYPES.get(images.sniff_format(data) or "", "application/octet-stream")
-    response = HttpResponse(data, content_type=content_type)
-    response["Cache-Control"] = "no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    if content_type == "application/octet-stream":
-        response["Content-Disposition"] = "attachment"
-    return response
+    return _image_response(selectors.review_reference_image(ctx=ctx, review_id=review_id))
 
 
 def _notice_context(language: str) -> dict[str, Any]:
