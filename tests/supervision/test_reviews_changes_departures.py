@@ -248,3 +248,23 @@ def test_reviewer_sees_the_enrolment_photo_beside_the_check_in(enrolled, users, 
     assert not selectors.get_review(ctx=ctx, review_id=review.pk).has_reference
     with pytest.raises(NotFound):
         selectors.review_reference_image(ctx=ctx, review_id=review.pk)
+
+
+def test_dashboard_shows_each_enrolments_own_last_check_in(enrolled, users, stub, make_person):
+    """Ben's only check-in happened at the same instant as an older one of Ana's: each row
+    still shows its own latest (matching by time alone could give Ana her older one)."""
+    from tests.retention.conftest import make_checkin
+    from tests.supervision.conftest import enrolment_input
+
+    stub.add(b"ben-enrolment-photo", person="ben")
+    ben = make_person("officer_east", "Ben", "Okafor", languages=["en"])
+    second = services.enrol(ctx=context(users["officer_east"]), person_id=ben.pk,
+                            data=enrolment_input(photo=b"ben-enrolment-photo")).enrolment
+    mine = make_checkin(enrolled.enrolment, submitted_days_ago=1)
+    older = make_checkin(enrolled.enrolment, submitted_days_ago=2)  # entered after, older
+    theirs = make_checkin(second, submitted_days_ago=1)
+    CheckIn.objects.filter(pk=theirs.pk).update(submitted_at=older.submitted_at)
+    rows, _weekly = selectors.supervision_dashboard(ctx=context(users["officer_east"]))
+    last = {row.enrolment.pk: row.last_checkin.pk for row in rows}
+    assert last == {enrolled.enrolment.pk: mine.pk, second.pk: theirs.pk}
+    assert older.pk not in last.values()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from caseledger.access.context import AccessContext, Purpose
 from caseledger.access.gate import deny, record_access, require_related, visible_persons
@@ -285,17 +285,21 @@ def supervision_dashboard(*, ctx: AccessContext) -> tuple[list[SupervisionRow], 
         "-submitted_at"
     ):
         recent.setdefault(checkin.enrolment_id, []).append(checkin)
-    last_ids = (
-        CheckIn.objects.filter(enrolment_id__in=ids)
-        .values("enrolment_id")
-        .annotate(last=Max("submitted_at"))
-    )
-    lasts = {
-        c.enrolment_id: c
-        for c in CheckIn.objects.filter(
-            submitted_at__in=[r["last"] for r in last_ids], enrolment_id__in=ids
+    # Each enrolment's own latest check-in (by id, so two enrolments with a check-in at the
+    # same instant cannot pick each other's).
+    latest = (
+        Enrolment.objects.filter(pk__in=ids)
+        .annotate(
+            last_id=Subquery(
+                CheckIn.objects.filter(enrolment=OuterRef("pk"))
+                .order_by("-submitted_at", "-attempt")
+                .values("pk")[:1]
+            )
         )
-    }
+        .values_list("pk", "last_id")
+    )
+    by_id = CheckIn.objects.in_bulk([last for _pk, last in latest if last])
+    lasts = {pk: by_id[last] for pk, last in latest if last in by_id}
     rows = []
     for enrolment in enrolments:
         last = lasts.get(enrolment.pk)
