@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Fill msgstr in a gettext .po file from JSON dictionaries {msgid: translation} (one per app or area).
+"""Fill msgstr in a gettext .po file from JSON dictionaries {msgid: translation}.
 
-Used to keep the participant-facing Spanish catalogue in `locale/es/translations.json`, which
-is easier to review than the .po file. Entries without a translation are left empty (Django
-falls back to English). Usage: fill_translations.py PO_FILE JSON_FILE...
+The Spanish catalogue is kept in `locale/es/translations*.json` (one table per app or area),
+which are easier to review than the .po file; `scripts/update_translations.sh` runs this.
+Entries without a translation are left empty (Django falls back to English); a later file
+wins. Usage: fill_translations.py PO_FILE JSON_FILE...
 """
 
 from __future__ import annotations
