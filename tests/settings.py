@@ -5,7 +5,11 @@ import os
 os.environ.setdefault("CASELEDGER_TESTING", "1")
 
 from caseledger.settings import *  # noqa: E402,F403
-from caseledger.settings import DATABASES, VAR_DIR  # noqa: E402
+from caseledger.settings import DATABASES, STATIC_ROOT, VAR_DIR  # noqa: E402
+
+# Static files come from the finders in tests; WhiteNoise still wants its root to exist (a
+# clean clone has no collected files yet).
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # Argon2 stays the hasher; cheaper parameters keep the suite quick.
 PASSWORD_HASHERS = ["tests.hashers.QuickArgon2PasswordHasher"]
