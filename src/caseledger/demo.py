@@ -353,7 +353,7 @@ def seed(*, persons: int = 320, random_seed: int = 2026, out: Any = None) -> Non
 
 def seed_privacy(*, out: Any = None) -> None:
     """Privacy Act work on top of the persons: disclosure requests and their accounting, a
-    legal hold and a purge run, a household declaration and this week's access review."""
+    legal hold and a purge run, a household declaration and last week's access review."""
     from caseledger.disclosures.demo import seed_demo as seed_disclosures
     from caseledger.reports.demo import seed_demo as seed_reports
     from caseledger.retention.demo import seed_demo as seed_retention

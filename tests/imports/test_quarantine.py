@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from caseledger.imports.models import ImportBatch, QuarantinedRow
-from caseledger.imports.services import purge_expired_quarantine
+from caseledger.imports.models import ImportBatch
 from caseledger.ledger.models import Event
 from tests.conftest import last_event_id
 
@@ -64,19 +62,3 @@ def test_list_shows_counts_only_to_those_who_may_see_them(users, batch):
     assert f"{batch.pk}  persons  persons.csv" in quarantine("list", "--as", "officer.east")
     assert "quarantined 2" in quarantine("list", "--as", "officer.east")
     assert str(batch.pk) not in quarantine("list", "--as", "officer.west")
-
-
-def test_purge_deletes_rows_past_retention_with_an_event(users, batch):
-    retain_until = QuarantinedRow.objects.values_list("retain_until", flat=True).first()
-    assert purge_expired_quarantine(today=retain_until) == 0
-    mark = last_event_id()
-
-    assert purge_expired_quarantine(today=retain_until + timedelta(days=1)) == 2
-
-    assert not QuarantinedRow.objects.exists()
-    event = Event.objects.get(id__gt=mark)
-    assert (event.action, event.record_type) == ("purge", "imports.quarantinedrow")
-    assert event.detail["rows"] == 2 and event.detail["batches"] == [str(batch.pk)]
-    # The batch and its counts stay; the command reports nothing left to purge.
-    assert ImportBatch.objects.get().quarantined == 2
-    assert "Deleted 0 quarantined row(s)" in quarantine("purge")

@@ -18,6 +18,17 @@ from caseledger.people.models import Person
 # 2026-W47 runs from Monday 16 November to Sunday 22 November 2026.
 WEEK = "2026-W47"
 MONDAY = datetime(2026, 11, 16, tzinfo=UTC)
+#: "Now" in these tests: Wednesday of 2026-W49, after every week the tests build.
+NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def fixed_now(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """A week's report is built only once the week has ended: tests of the anomaly report
+    run at a fixed `NOW` (`pytestmark = pytest.mark.usefixtures("fixed_now")`)."""
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    monkeypatch.setattr(clock, "today", lambda: NOW.date())
+    return NOW
 
 
 @contextmanager

@@ -23,6 +23,8 @@ from tests.reports.conftest import MONDAY, WEEK, at, random_subjects, write
 TUESDAY_10_ET = MONDAY + timedelta(days=1, hours=15)  # 10:00 in New York
 WEDNESDAY_23_ET = MONDAY + timedelta(days=3, hours=4)  # Wednesday 23:00 in New York
 
+pytestmark = pytest.mark.usefixtures("fixed_now")
+
 
 def read_caseload(user, persons, start, *, every=timedelta(minutes=5), times=1):
     """The officer opens each person's record through the real selector (the gate)."""
@@ -77,7 +79,9 @@ def test_bulk_viewing_is_flagged_relative_to_the_caseload(users, caseload):
 
 def test_bulk_threshold_follows_the_usual_weekly_volume(users):
     usual = random_subjects(100)
-    for back in range(1, 5):  # 100 distinct persons a week for the four weeks before
+    # 100 distinct persons a week for as long as the window looks back (12 weeks): a volume
+    # older than the window is taken as the usual one
+    for back in range(1, 13):
         for i, subject in enumerate(usual):
             write(
                 users["supervisor_east"],
@@ -104,6 +108,62 @@ def test_bulk_threshold_follows_the_usual_weekly_volume(users):
     [item] = items(build_anomaly_report("2026-W48").report)
     assert item.rule == Rule.BULK_VIEWING
     assert (item.measure, item.threshold, item.detail["usual_weekly"]) == (500, 414, 138)
+
+
+def test_a_new_volume_is_not_learnt_from_weeks_that_were_over_their_limit(users):
+    """A supervisor (no caseload) who starts reading 200 persons a week: every such week was
+    over its own limit, so it never becomes the usual volume."""
+    for back in range(0, 6):  # W42 to W47; nothing before
+        for i, subject in enumerate(random_subjects(200)):
+            write(
+                users["supervisor_east"],
+                TUESDAY_10_ET - timedelta(days=7 * back, seconds=i),
+                subject_id=subject,
+                purpose=Purpose.OFFICE_SUPERVISION,
+            )
+    [item] = items(build_anomaly_report(WEEK).report)
+    assert (item.measure, item.threshold, item.detail["usual_weekly"]) == (200, 50, 0)
+    assert item.detail["weeks_left_out"] == 4
+
+
+def test_habitual_bulk_viewing_is_flagged_every_week(users, caseload):
+    """An officer with a 5-person caseload reading 400 new persons every week is flagged
+    every week: the abuse does not raise its own threshold."""
+    caseload("officer_west", 5)
+    weeks = ["2026-W42", "2026-W43", "2026-W44", "2026-W45", "2026-W46", "2026-W47"]
+    for back in range(len(weeks)):
+        for i, subject in enumerate(random_subjects(400)):
+            write(
+                users["officer_west"],
+                TUESDAY_10_ET - timedelta(days=7 * back, seconds=i),
+                subject_id=subject,
+                record_type="people.person",
+                record_id=subject,
+            )
+    for week in weeks:  # built week by week, as the weekly task does
+        [item] = items(build_anomaly_report(week).report, Rule.BULK_VIEWING)
+        assert (item.actor_id, item.measure, item.threshold) == (
+            str(users["officer_west"].pk),
+            400,
+            50,
+        ), week
+
+
+def test_history_allowance_is_capped_by_the_caseload(users, caseload):
+    """Weeks under their limit still raise the allowance only up to
+    bulk_history_caseload_factor x the caseload."""
+    caseload("officer_west", 30)
+    for back in range(0, 5):  # 85 a week (under 3 x 30) for four weeks, then 200
+        for i, subject in enumerate(random_subjects(200 if back == 0 else 85)):
+            write(
+                users["officer_west"],
+                TUESDAY_10_ET - timedelta(days=7 * back, seconds=i),
+                subject_id=subject,
+            )
+    [item] = items(build_anomaly_report(WEEK).report, Rule.BULK_VIEWING)
+    # usual = min(85, 2 x 30) = 60: limit 3 x 60 = 180 < 200 (uncapped it would be 255)
+    assert (item.measure, item.threshold, item.detail["usual_weekly"]) == (200, 180, 60)
+    assert item.detail["weeks_left_out"] == 0
 
 
 def test_thresholds_can_be_set_per_build_and_are_kept(users):
@@ -213,8 +273,49 @@ def test_reads_of_a_declared_household_name_are_flagged(users, make_person, case
     [item] = items(report, Rule.HOUSEHOLD)
     member = HouseholdMember.objects.get(user=officer)
     assert (item.actor_id, item.subject_id) == (str(officer.pk), sister.pk)
-    assert item.detail == {"declarations": [str(member.pk)]}
+    assert item.detail == {"declarations": [str(member.pk)], "match": "exact"}
     assert [e.subject_id for e in anomalies.item_events(item)] == [sister.pk]
+
+
+def test_household_names_match_across_spellings_and_middle_names(users, make_person):
+    officer = users["officer_east"]
+    declare_household_member(user=officer, full_name="Rosa Díaz", relationship="sibling")
+    member = HouseholdMember.objects.get(user=officer)
+    variants = {
+        "spelling": make_person("officer_east", "Rosa", "Dias"),
+        "words": make_person("officer_east", "Rosa Maria", "Diaz"),
+        "both": make_person("officer_east", "Rosa Maria", "Dias"),
+    }
+    others = [
+        make_person("officer_east", "Rosa", "Dominguez"),
+        make_person("officer_east", "Maria", "Diaz"),
+    ]
+    unread = make_person("officer_east", "Rosa", "Diaz")  # not read: not flagged
+    read_caseload(officer, [*variants.values(), *others], TUESDAY_10_ET)
+    report = build_anomaly_report(WEEK).report
+    flagged = {i.subject_id: i for i in items(report, Rule.HOUSEHOLD)}
+    assert set(flagged) == {p.pk for p in variants.values()}
+    assert unread.pk not in flagged
+    assert flagged[variants["spelling"].pk].detail["match"] == "spelling"
+    assert flagged[variants["words"].pk].detail["match"] == "words"
+    assert flagged[variants["both"].pk].detail["match"] == "words"
+    assert all(i.detail["declarations"] == [str(member.pk)] for i in flagged.values())
+
+
+def test_household_match_rules():
+    from caseledger.people.names import search_key, skeleton
+
+    def match(declared: str, name: str) -> str:
+        return anomalies.household_match(
+            search_key(declared), skeleton(declared), search_key(name), skeleton(name)
+        )
+
+    assert match("Rosa Díaz", "ROSA DIAZ") == "exact"
+    assert match("Rosa Diaz", "Rosa Dias") == "spelling"
+    assert match("Rosa Diaz", "Rosa Maria Diaz") == "words"
+    assert match("Rosa Diaz", "Diaz Rosa") == "words"
+    assert match("Rosa Diaz", "Rosa Dominguez") == ""
+    assert match("Rosa", "Rosa Diaz") == ""  # one word: exact or spelling only
 
 
 def test_household_declaration_refusals(users):
@@ -279,14 +380,47 @@ def test_bad_week_is_refused_by_the_command(db):
     assert AnomalyReport.objects.count() == 0
 
 
-def test_demo_seed_declares_and_builds_this_week(users, make_person):
+def test_demo_seed_declares_and_builds_the_week_that_has_ended(users, make_person):
     from caseledger.core import clock
     from caseledger.reports.demo import seed_demo
     from caseledger.reports.periods import week_of
 
     make_person("officer_east", "Rosa", "Diaz")
     seed_demo()
-    report = AnomalyReport.objects.get(week=week_of(clock.today()))
-    assert [i.rule for i in items(report)] == [Rule.HOUSEHOLD]
+    last_week = week_of(clock.today() - timedelta(days=7))
+    assert list(AnomalyReport.objects.values_list("week", flat=True)) == [last_week]
     seed_demo()  # again: nothing new
     assert HouseholdMember.objects.count() == 1 and AnomalyReport.objects.count() == 1
+    # the demo read is in this week: the weekly task flags it once the week has ended
+    with at(clock.now() + timedelta(days=7)):
+        report = build_anomaly_report(week_of(clock.today())).report
+    assert [i.rule for i in items(report)] == [Rule.HOUSEHOLD]
+
+
+def test_a_week_that_has_not_ended_is_refused(users, capsys):
+    from django.core.management.base import CommandError
+
+    sunday_night = MONDAY + timedelta(days=7, microseconds=-1)
+    for week, moment in (
+        (WEEK, sunday_night),  # the current week, one microsecond before it ends
+        ("2026-W52", MONDAY),  # a future week
+    ):
+        mark = last_event_id()
+        with at(moment), pytest.raises(ValidationError) as exc:
+            build_anomaly_report(week)
+        assert (exc.value.code, exc.value.field) == ("week_not_over", "week")
+        assert "has not ended yet" in exc.value.message and "UTC" in exc.value.message
+        assert Event.objects.filter(id__gt=mark).count() == 0
+    assert "Monday 23 November 2026 at 00:00 UTC" in str(
+        pytest.raises(ValidationError, lambda: _build_at(WEEK, sunday_night)).value.message
+    )
+    with at(sunday_night), pytest.raises(CommandError, match="has not ended yet"):
+        call_command("report", "anomalies", "--week", WEEK, "--quiet")
+    assert AnomalyReport.objects.count() == 0
+    with at(MONDAY + timedelta(days=7)):  # Monday 00:00: the week has ended
+        assert build_anomaly_report(WEEK).created
+
+
+def _build_at(week, moment):
+    with at(moment):
+        return build_anomaly_report(week)

@@ -15,6 +15,8 @@ from tests.reports.conftest import MONDAY, WEEK, random_subjects, write
 
 API = "/api/v1/reports"
 
+pytestmark = pytest.mark.usefixtures("fixed_now")
+
 
 @pytest.fixture
 def report(users):
@@ -208,6 +210,35 @@ def test_build_from_the_page(users, web_client):
     assert done.status_code == 302 and done["Location"].endswith("/reports/anomalies/2026-W46/")
 
 
+def test_a_week_that_has_not_ended_is_refused_by_the_page_and_the_api(
+    users, web_client, api_client
+):
+    from caseledger.reports.models import AnomalyReport
+
+    mark = last_event_id()
+    client = web_client(users["privacy"])
+    page = client.post("/reports/anomalies/", {"week": "2026-W49"})  # the current week
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "2026-W49 has not ended yet" in html and "Monday 07 December 2026" in html
+    api = api_client(users["privacy"])
+    refused = api.post(f"{API}/anomalies", {"week": "2026-W50"}, content_type="application/json")
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "week_not_over"
+    assert "Monday 14 December 2026 at 00:00 UTC" in refused.json()["detail"]
+    assert AnomalyReport.objects.count() == 0
+    assert not Event.objects.filter(id__gt=mark, data_category="anomaly").exists()
+    built = api.post(f"{API}/anomalies", {"week": WEEK}, content_type="application/json")
+    assert built.status_code == 201 and built.json()["week"] == WEEK
+    again = api.post(f"{API}/anomalies", {"week": WEEK}, content_type="application/json")
+    assert again.status_code == 200 and again.json()["id"] == built.json()["id"]
+    bad = api.post(f"{API}/anomalies", {"week": "2026-47"}, content_type="application/json")
+    assert bad.status_code == 422 and bad.json()["code"] == "bad_week"
+    officer = api_client(users["officer_east"])
+    denied = officer.post(f"{API}/anomalies", {"week": WEEK}, content_type="application/json")
+    assert denied.status_code == 403
+
+
 def test_transparency_page_and_downloads(users, web_client):
     for i in range(12):
         write(
@@ -227,6 +258,10 @@ def test_transparency_page_and_downloads(users, web_client):
     as_json = client.get("/reports/transparency/", {"period": "2026-Q4", "format": "json"})
     assert as_json["Content-Type"] == "application/json"
     assert json.loads(as_json.content)["period"] == "2026-Q4"
+    # 12 = CBP 11 + FBI 1: CBP is withheld, or FBI would be 12 - 11
+    agency = json.loads(as_json.content)["figures"]["disclosures"]["disclosed_by_agency"]
+    assert agency == {"CBP": "withheld", "FBI": "fewer than 10"}
+    assert "<td>withheld</td>" in html and "<td>11</td>" not in html
     as_pdf = client.get("/reports/transparency/", {"period": "2026-Q4", "format": "pdf"})
     assert as_pdf["Content-Type"] == "application/pdf" and as_pdf.content.startswith(b"%PDF")
     bad = client.get("/reports/transparency/", {"period": "2026-Q7"})

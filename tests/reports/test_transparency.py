@@ -214,13 +214,70 @@ def test_figures_equal_the_events_recounted(activity):
     published = transparency.build(parse_period("2026-Q4"))["figures"]
     assert published["enrolments"] == "fewer than 10"
     assert published["disclosures"]["disclosed"] == 12
-    assert (
-        published["disclosures"]["disclosed_by_agency"]
-        == shown(expected["by_agency"])
-        == {"CBP": 10, "FBI": "fewer than 10"}
-    )
-    assert published["deletions"]["records_by_data_class"] == shown(expected["purged"])
+    # 12 = CBP 10 + FBI 2: with only FBI suppressed, 12 - 10 would give it away, so the
+    # smallest other cell of the group (CBP) is withheld too
+    assert shown(expected["by_agency"]) == {"CBP": 10, "FBI": "fewer than 10"}
+    assert published["disclosures"]["disclosed_by_agency"] == {
+        "CBP": "withheld",
+        "FBI": "fewer than 10",
+    }
+    assert published["deletions"]["records_by_data_class"] == {
+        "checkin_location": "withheld",
+        "failed_check_image": "fewer than 10",
+    }
     assert published["break_glass"] == {"granted": 11, "refused": 0}
+    assert_no_cell_recoverable(published)
+
+
+def assert_no_cell_recoverable(published):
+    """No group of cells adding up to a published figure has exactly one hidden cell."""
+    hidden = (transparency.SUPPRESSED, transparency.WITHHELD)
+    for group in transparency.groups(published):
+        values = [transparency._get(published, path) for path in group]
+        assert sum(1 for v in values if v in hidden) != 1, group
+
+
+def test_complementary_suppression_of_a_single_small_cell():
+    raw = {
+        "checkins": {
+            "accepted": 12,
+            "by_outcome": {"review": 2, "verified": 10},
+            "refused": 40,
+            "refused_by_reason": {"bad_location": 25, "no_face": 15},
+        },
+        "failed_verifications": {
+            "total": 2,
+            "by_face_result": {"no_match": 2},
+            "reviews_opened_by_kind": {"failed_check": 2},
+            "review_decisions": 30,
+            "review_decisions_by_disposition": {"a": 3, "b": 11, "c": 16},
+        },
+        "disclosures": {
+            "disclosed": 0,
+            "declined": 0,
+            "disclosed_by_authority": {},
+            "disclosed_by_agency": {},
+            "declined_by_authority": {},
+        },
+        "deletions": {"records_deleted": 0, "records_by_data_class": {}},
+    }
+    published = transparency.published(raw)
+    assert_no_cell_recoverable(published)
+    # accepted 12 = verified 10 + review "fewer than 10": verified is withheld
+    assert published["checkins"]["by_outcome"] == {
+        "review": "fewer than 10",
+        "verified": "withheld",
+    }
+    assert published["checkins"]["accepted"] == 12
+    # no suppressed cell: nothing withheld
+    assert published["checkins"]["refused_by_reason"] == {"bad_location": 25, "no_face": 15}
+    # 30 = a 3 + b 11 + c 16: the smallest other nonzero cell (b) is withheld
+    assert published["failed_verifications"]["review_decisions_by_disposition"] == {
+        "a": "fewer than 10",
+        "b": "withheld",
+        "c": 16,
+    }
+    assert transparency.published(raw) == published  # deterministic
 
 
 def test_suppression_rule():

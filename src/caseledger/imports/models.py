@@ -99,7 +99,7 @@ class QuarantinedRow(BaseModel):
     reason = models.CharField(max_length=32, choices=Reason.choices)
     message = models.TextField(db_comment="What is wrong, and what to do about it")
     retain_until = models.DateField(
-        db_index=True, db_comment="Purged after this date (import-quarantine purge)"
+        db_index=True, db_comment="Deleted after this date by the retention engine"
     )
 
     class Meta:

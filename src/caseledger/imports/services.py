@@ -51,7 +51,7 @@ from caseledger.core.errors import (
     PermissionDenied,
     ValidationError,
 )
-from caseledger.ledger.services import SYSTEM, Actor, record_event
+from caseledger.ledger.services import Actor, record_event
 from caseledger.people import validation
 from caseledger.people.services import (
     AddressInput,
@@ -874,22 +874,3 @@ def recent_batches(*, user: User, limit: int = 20) -> list[ImportBatch]:
     elif user.role != Role.PRIVACY_OFFICER:
         qs = qs.filter(user=user)
     return list(qs[:limit])
-
-
-def purge_expired_quarantine(*, today: date | None = None, actor: Actor = SYSTEM) -> int:
-    """Delete quarantined rows whose retention date has passed; the deletion is one event."""
-    today = today or clock.today()
-    with transaction.atomic():
-        expired = QuarantinedRow.objects.filter(retain_until__lt=today)
-        batches = sorted({str(b) for b in expired.values_list("batch_id", flat=True)})
-        deleted, _ = expired.delete()
-        if deleted:
-            record_event(
-                actor=actor,
-                purpose="retention",
-                action="purge",
-                category="import",
-                record_type="imports.quarantinedrow",
-                detail={"rows": deleted, "batches": batches, "before": today.isoformat()},
-            )
-    return deleted

@@ -2,7 +2,9 @@
 
 Each rule is a handful of GROUP BY queries over the week's events (the `time` index narrows
 them to the week); Python only sees the grouped rows, never the events one by one, so a
-week of a million events costs the same few queries as a week of a hundred.
+week of a million events costs the same few queries as a week of a hundred. (The household
+rule also compares, in Python, the names of the persons each declaring actor read that week:
+bounded by what that actor read.)
 
 An item records the rule, the actor, the subject (per-person rules) and a time window; its
 events are found again by `item_events(item)` with the same conditions, so the report keeps
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -39,10 +42,13 @@ STAFF = (Role.CASE_OFFICER, Role.SUPERVISOR, Role.PRIVACY_OFFICER, Role.ADMINIST
 
 DEFAULTS: dict[str, Any] = {
     # bulk viewing: flagged when distinct persons > max(min_persons, factor x usual), where
-    # usual = max(caseload size, mean weekly distinct persons over the history weeks)
+    # usual = max(caseload size, mean weekly distinct persons over the history weeks); a
+    # history week that was itself over its limit is left out (counts as 0), and for an actor
+    # with a caseload the history counts for at most caseload_factor x the caseload
     "bulk_min_persons": 50,
     "bulk_factor": 3,
     "bulk_history_weeks": 4,
+    "bulk_history_caseload_factor": 2,
     # outside the ordinary policy: at least this many denied or unusual-purpose events
     "outside_min_events": 3,
     # after hours: office hours are [start, end) local time on business days
@@ -128,6 +134,40 @@ def _uuids(values: Iterable[str]) -> list[uuid.UUID]:
     return out
 
 
+def _limit(t: dict[str, Any], caseload: int, usual_history: int) -> int:
+    usual = max(caseload, usual_history)
+    return max(int(t["bulk_min_persons"]), math.ceil(float(t["bulk_factor"]) * usual))
+
+
+def _usual(t: dict[str, Any], caseload: int, kept: list[int | None]) -> int:
+    """The usual weekly volume from the history weeks before a week (most recent first; None
+    for a week before the window, unknown): the mean over the known weeks, a week left out
+    counting 0; capped for an actor with a caseload."""
+    weeks = int(t["bulk_history_weeks"])
+    known = [n for n in kept[:weeks] if n is not None]
+    usual = math.ceil(sum(known) / len(known)) if known else 0
+    if caseload > 0:
+        usual = min(usual, math.ceil(float(t["bulk_history_caseload_factor"]) * caseload))
+    return usual
+
+
+def _judged_history(t: dict[str, Any], caseload: int, counts: list[int]) -> list[int]:
+    """`counts`: distinct persons in each of the weeks before (most recent first). Walks them
+    from the oldest: a week over the limit its own history gave it is left out (0), so
+    repeated bulk viewing never becomes the usual. Weeks before the window are unknown."""
+    kept: list[int | None] = [None] * len(counts)
+    for i in range(len(counts) - 1, -1, -1):
+        before = kept[i + 1 :]
+        if not any(n is not None for n in before):
+            # the oldest week of the window has no known history: judged on the caseload alone
+            # only when there is one (an actor without caseload has nothing to compare with)
+            over = caseload > 0 and counts[i] > _limit(t, caseload, 0)
+        else:
+            over = counts[i] > _limit(t, caseload, _usual(t, caseload, before))
+        kept[i] = 0 if over else counts[i]
+    return [n or 0 for n in kept]
+
+
 def bulk_viewing(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag]:
     rows = list(
         _views(week_events(start, end))
@@ -144,25 +184,35 @@ def bulk_viewing(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag
         return []
     ids = [r["actor_id"] for r in rows]
     weeks = int(t["bulk_history_weeks"])
-    history: dict[str, list[int]] = {a: [] for a in ids}
-    for back in range(1, weeks + 1):
-        w_start, w_end = start - timedelta(days=7 * back), end - timedelta(days=7 * back)
-        counts = dict(
-            _views(week_events(w_start, w_end))
+    # the history weeks and, to judge each of them, the weeks before them: one query
+    window = 3 * weeks
+    buckets = {
+        f"w{back}": Count(
+            "subject_id",
+            distinct=True,
+            filter=Q(
+                time__gte=start - timedelta(days=7 * back), time__lt=end - timedelta(days=7 * back)
+            ),
+        )
+        for back in range(1, window + 1)
+    }
+    history: dict[str, list[int]] = {a: [0] * window for a in ids}
+    if window:
+        for row in (
+            _views(week_events(start - timedelta(days=7 * window), start))
             .filter(actor_id__in=ids)
             .values("actor_id")
-            .annotate(n=Count("subject_id", distinct=True))
-            .values_list("actor_id", "n")
-        )
-        for a in ids:
-            history[a].append(counts.get(a, 0))
+            .annotate(**buckets)
+        ):
+            history[row["actor_id"]] = [row[f"w{back}"] for back in range(1, window + 1)]
     caseload = _caseload_sizes(ids, start, end)
     flags = []
     for r in rows:
         a = r["actor_id"]
-        usual_history = math.ceil(sum(history[a]) / weeks) if weeks else 0
-        usual = max(caseload.get(a, 0), usual_history)
-        limit = max(int(t["bulk_min_persons"]), math.ceil(float(t["bulk_factor"]) * usual))
+        cases = caseload.get(a, 0)
+        kept = _judged_history(t, cases, history[a])
+        usual_history = _usual(t, cases, list(kept)) if weeks else 0
+        limit = _limit(t, cases, usual_history)
         if r["persons"] > limit:
             flags.append(
                 Flag(
@@ -176,9 +226,14 @@ def bulk_viewing(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag
                     r["persons"],
                     limit,
                     detail={
-                        "caseload": caseload.get(a, 0),
+                        "caseload": cases,
                         "usual_weekly": usual_history,
                         "history_weeks": weeks,
+                        "weeks_left_out": sum(
+                            1
+                            for n, k in zip(history[a][:weeks], kept[:weeks], strict=True)
+                            if n and not k
+                        ),
                     },
                 )
             )
@@ -342,35 +397,66 @@ def break_glass(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag]
 
 
 # --- rule 5: household names -------------------------------------------------------------------
+def household_match(declared_key: str, declared_skeleton: str, key: str, skel: str) -> str:
+    """How a person's name matches a declared name: "exact" (same search key), "spelling"
+    (same consonant skeleton: Diaz / Dias), "words" (every word of the declared name is in the
+    person's name, by search key or skeleton: Rosa Diaz / Rosa Maria Diaz, Rosa Maria Dias),
+    or "" (no match). A one-word declaration matches only exactly or by spelling."""
+    if key == declared_key:
+        return "exact"
+    if declared_skeleton and skel == declared_skeleton:
+        return "spelling"
+    words = declared_key.split()
+    if len(words) < 2:
+        return ""
+    if not Counter(words) - Counter(key.split()):
+        return "words"
+    if not Counter(declared_skeleton.split()) - Counter(skel.split()):
+        return "words"
+    return ""
+
+
 def household(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag]:
+    """Reads of persons whose name matches a name the actor declared. Bounded: only the
+    names of the persons the declaring actor read in the week are compared, in one query per
+    declaring actor."""
     from caseledger.people.models import PersonName
+    from caseledger.people.names import skeleton
 
     from .models import HouseholdMember
 
-    declared: dict[str, dict[str, str]] = {}
-    for user_id, key, pk in HouseholdMember.objects.values_list("user_id", "search_key", "pk"):
-        declared.setdefault(str(user_id), {})[key] = str(pk)
+    declared: dict[str, list[tuple[str, str, str]]] = {}
+    for user_id, key, pk in HouseholdMember.objects.order_by("pk").values_list(
+        "user_id", "search_key", "pk"
+    ):
+        declared.setdefault(str(user_id), []).append((key, skeleton(key), str(pk)))
     flags = []
-    for actor, keys in sorted(declared.items()):
+    for actor, names in sorted(declared.items()):
+        events = week_events(start, end).filter(
+            actor_id=actor, outcome=Outcome.ALLOWED, subject_id__isnull=False
+        )
+        matches: dict[Any, dict[str, str]] = {}
+        for person_id, key, skel in (
+            PersonName.objects.filter(person_id__in=events.values("subject_id"))
+            .values_list("person_id", "search_key", "skeleton")
+            .iterator()
+        ):
+            for d_key, d_skel, pk in names:
+                how = household_match(d_key, d_skel, key, skel)
+                if how:
+                    best = matches.setdefault(person_id, {})
+                    if _MATCH_RANK[how] < _MATCH_RANK.get(best.get(pk, ""), 9):
+                        best[pk] = how
+        if not matches:
+            continue
         rows = (
-            week_events(start, end)
-            .filter(actor_id=actor, outcome=Outcome.ALLOWED, subject_id__isnull=False)
-            .filter(
-                subject_id__in=PersonName.objects.filter(search_key__in=list(keys)).values(
-                    "person_id"
-                )
-            )
+            events.filter(subject_id__in=list(matches))
             .values("subject_id")
             .annotate(n=Count("id"), role=Max("actor_role"), office_code=Max("office"))
             .order_by("subject_id")
         )
         for r in rows:
-            matched = sorted(
-                keys[k]
-                for k in PersonName.objects.filter(
-                    person_id=r["subject_id"], search_key__in=list(keys)
-                ).values_list("search_key", flat=True)
-            )
+            found = matches[r["subject_id"]]
             flags.append(
                 Flag(
                     Rule.HOUSEHOLD,
@@ -383,10 +469,16 @@ def household(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag]:
                     r["n"],
                     1,
                     subject_id=r["subject_id"],
-                    detail={"declarations": matched},
+                    detail={
+                        "declarations": sorted(found),
+                        "match": min(found.values(), key=lambda how: _MATCH_RANK[how]),
+                    },
                 )
             )
     return flags
+
+
+_MATCH_RANK = {"exact": 0, "spelling": 1, "words": 2}
 
 
 RULES = (bulk_viewing, outside_policy, after_hours, break_glass, household)

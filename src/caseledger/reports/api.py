@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from pydantic import BaseModel, Field
 
 from caseledger.core.api import ERRORS, StrictIn, access_context
@@ -58,6 +58,19 @@ class ReportOut(BaseModel):
     items: list[ItemOut] = Field(default_factory=list)
 
 
+def _report(ctx: Any, r: Any) -> ReportOut:
+    return ReportOut(
+        id=r.pk,
+        week=r.week,
+        starts_at=r.starts_at,
+        ends_at=r.ends_at,
+        built_at=r.built_at,
+        events_scanned=r.events_scanned,
+        thresholds=r.thresholds,
+        items=[_item(i) for i in selectors.report_items(ctx, r)],
+    )
+
+
 def _item(i: Any) -> ItemOut:
     return ItemOut(
         id=i.pk,
@@ -88,19 +101,21 @@ def anomaly_reports(request: HttpRequest, week: str = "", limit: int = 10) -> li
         reports = [selectors.get_report(ctx, week)]
     else:
         reports = list(selectors.anomaly_reports(ctx)[: max(1, min(limit, 52))])
-    return [
-        ReportOut(
-            id=r.pk,
-            week=r.week,
-            starts_at=r.starts_at,
-            ends_at=r.ends_at,
-            built_at=r.built_at,
-            events_scanned=r.events_scanned,
-            thresholds=r.thresholds,
-            items=[_item(i) for i in selectors.report_items(ctx, r)],
-        )
-        for r in reports
-    ]
+    return [_report(ctx, r) for r in reports]
+
+
+class BuildIn(StrictIn):
+    week: str = Field(min_length=1, max_length=16, description="ISO week, e.g. 2026-W47")
+
+
+@router.post("/anomalies", response={200: ReportOut, 201: ReportOut, **ERRORS})
+def build_anomaly_report(request: HttpRequest, payload: BuildIn) -> Status[ReportOut]:
+    """Privacy officers: build the anomaly report of a week that has ended (201), or get the
+    report already built (200). A week that has not ended is refused (422 `week_not_over`):
+    a week is built once, after it ends."""
+    ctx = access_context(request)
+    result = services.build_anomaly_report(payload.week, ctx=ctx)
+    return Status(201 if result.created else 200, _report(ctx, result.report))
 
 
 class FindingIn(StrictIn):

@@ -3,7 +3,7 @@
 Deterministic: the same rows give the same bytes. Each chart is `role="img"` with a
 <title> and <desc> naming it and listing its numbers; the page puts the same numbers in a
 table next to it. A suppressed figure gets no bar (its length would reveal the number),
-only its label "fewer than 10".
+only its label "fewer than 10" (or "withheld", for complementary suppression).
 """
 
 from __future__ import annotations

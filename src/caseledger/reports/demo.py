@@ -1,9 +1,11 @@
 """Demo reports: `officer.east` declares a household member who (as it happens) is on their
-caseload and opens that record; then the anomaly report of the current week is built, so the
-privacy officer's review has an item to close."""
+caseload and opens that record; then the anomaly report of the previous week (the last one
+that has ended: a week is built once, after it ends) is built. The read happens now, so it
+is flagged in the report of this week, which the weekly task builds next Monday."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from caseledger.access.context import AccessContext, default_purpose
@@ -43,7 +45,7 @@ def seed_demo(out: Any = None) -> None:
             )
         ctx = AccessContext(user=officer, purpose=default_purpose(officer), request_id="demo-seed")
         get_person(ctx=ctx, person_id=name.person_id)
-    result = build_anomaly_report(week_of(clock.today()))
+    result = build_anomaly_report(week_of(clock.today() - timedelta(days=7)))
     if out is not None:
         out.write(
             f"Reports: household declaration for officer.east; anomaly report "

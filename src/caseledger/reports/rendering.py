@@ -26,6 +26,7 @@ def context(data: Any) -> dict[str, Any]:
         "tables": with_charts(data.tables),
         "threshold": transparency.SUPPRESSION_THRESHOLD,
         "suppressed": transparency.SUPPRESSED,
+        "withheld": transparency.WITHHELD,
     }
 
 

@@ -41,10 +41,21 @@ def build_anomaly_report(
 ) -> BuildResult:
     """Build the report of an ISO week once (a second build returns the existing report, so
     findings already written are never lost). `ctx` is the privacy officer who asked, or
-    None for the scheduled task and the command (the system)."""
+    None for the scheduled task and the command (the system).
+
+    Only a week that has ended can be built: a build is never redone, so a report of the
+    current (or a future) week would leave the rest of that week's activity unreviewed."""
     if ctx is not None:
         require_privacy_officer(ctx)
     period = parse_week(week)
+    if period.end > clock.now():
+        raise ValidationError(
+            f"The week {period.label} has not ended yet: it ends on "
+            f"{period.end:%A %d %B %Y} at {period.end:%H:%M} UTC. A week's report is built "
+            "once, after the week, so that all of its activity is reviewed; build it then.",
+            field="week",
+            code="week_not_over",
+        )
     existing = AnomalyReport.objects.filter(week=period.label).first()
     if existing:
         return BuildResult(existing, False)

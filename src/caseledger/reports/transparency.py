@@ -3,7 +3,10 @@
 Nothing here reads the application tables or the clock: the figures depend only on the
 events whose time falls in the period, so two runs over the same period give the same
 output byte for byte. Small counts are suppressed (`suppress`): any figure from 1 to 9 is
-published as "fewer than 10"; 0 is published as 0. See docs/REPORTS.md.
+published as "fewer than 10"; 0 is published as 0. Then complementary suppression
+(`complementary`): wherever cells add up to a published figure and exactly one of them is
+suppressed, the smallest other nonzero cell is withheld too, so that no suppressed count can be
+recovered by subtraction. See docs/REPORTS.md.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from .periods import Period
 
 SUPPRESSION_THRESHOLD = 10
 SUPPRESSED = "fewer than 10"
+#: A figure of 10 or more withheld so that a suppressed neighbour cannot be subtracted out.
+WITHHELD = "withheld"
 
 REVIEW_KINDS_OF_FAILED_CHECKS = ("failed_check", "uncertain")
 
@@ -111,14 +116,107 @@ def raw_figures(period: Period) -> dict[str, Any]:
     }
 
 
-def _suppress_all(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _suppress_all(v) for k, v in value.items()}
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return suppress(value)
+Path = tuple[str, ...]
+
+#: (total, breakdown): the breakdown's cells add up to the total. A breakdown also stands for
+#: itself as a group, and one figure repeated in two places is a group of two (a = b).
+SUMS: tuple[tuple[Path, Path], ...] = (
+    (("checkins", "accepted"), ("checkins", "by_outcome")),
+    (("checkins", "refused"), ("checkins", "refused_by_reason")),
+    (("failed_verifications", "total"), ("failed_verifications", "by_face_result")),
+    (
+        ("failed_verifications", "review_decisions"),
+        ("failed_verifications", "review_decisions_by_disposition"),
+    ),
+    (("disclosures", "disclosed"), ("disclosures", "disclosed_by_authority")),
+    (("disclosures", "disclosed"), ("disclosures", "disclosed_by_agency")),
+    (("disclosures", "declined"), ("disclosures", "declined_by_authority")),
+    (("deletions", "records_deleted"), ("deletions", "records_by_data_class")),
+)
+#: The same count published twice: failed verifications are the accepted check-ins sent to
+#: review.
+SAME: tuple[tuple[Path, Path], ...] = (
+    (("failed_verifications", "total"), ("checkins", "by_outcome", "review")),
+)
+
+
+def _get(figures: dict[str, Any], path: Path) -> Any:
+    value: Any = figures
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
     return value
+
+
+def groups(figures: dict[str, Any]) -> list[list[Path]]:
+    """Every group of cells that adds up to a published figure: [total, part, part, ...]."""
+    out: list[list[Path]] = []
+    for total, breakdown in SUMS:
+        parts = _get(figures, breakdown) or {}
+        out.append([total, *[(*breakdown, key) for key in sorted(parts)]])
+    for a, b in SAME:
+        if _get(figures, a) is not None and _get(figures, b) is not None:
+            out.append([a, b])
+    return out
+
+
+def complementary(figures: dict[str, Any]) -> tuple[set[Path], set[Path]]:
+    """(primary, complementary) suppressed cells of the raw figures.
+
+    Primary: every count from 1 to 9. Then, until nothing changes: in every group with exactly
+    one suppressed cell, the smallest remaining nonzero cell (the total included; ties: the
+    first path in sorted order) is withheld too. Zeros are never withheld: a zero hides
+    nothing, and a group whose only nonzero cells are a total and one part has both equal,
+    so both are suppressed already. Deterministic: the same figures give the same cells."""
+    primary: set[Path] = set()
+
+    def walk(value: Any, path: Path) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(inner, (*path, key))
+        elif (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and 0 < value < SUPPRESSION_THRESHOLD
+        ):
+            primary.add(path)
+
+    walk(figures, ())
+    hidden = set(primary)
+    extra: set[Path] = set()
+    all_groups = groups(figures)
+    changed = True
+    while changed:
+        changed = False
+        for group in all_groups:
+            if sum(1 for p in group if p in hidden) != 1:
+                continue
+            candidates = sorted(
+                (_get(figures, p), p) for p in group if p not in hidden and _get(figures, p)
+            )
+            if candidates:
+                _value, path = candidates[0]
+                hidden.add(path)
+                extra.add(path)
+                changed = True
+    return primary, extra
+
+
+def _publish(value: Any, path: Path, primary: set[Path], extra: set[Path]) -> Any:
+    if isinstance(value, dict):
+        return {k: _publish(v, (*path, k), primary, extra) for k, v in value.items()}
+    if path in primary:
+        return SUPPRESSED
+    if path in extra:
+        return WITHHELD
+    return value
+
+
+def published(figures: dict[str, Any]) -> dict[str, Any]:
+    """The raw figures with small counts suppressed and their complements withheld."""
+    primary, extra = complementary(figures)
+    return _publish(figures, (), primary, extra)
 
 
 def build(period: Period) -> dict[str, Any]:
@@ -128,8 +226,12 @@ def build(period: Period) -> dict[str, Any]:
         "period": period.label,
         "from": period.start.isoformat(),
         "to": period.end.isoformat(),
-        "suppression": {"threshold": SUPPRESSION_THRESHOLD, "shown_as": SUPPRESSED},
-        "figures": _suppress_all(raw_figures(period)),
+        "suppression": {
+            "threshold": SUPPRESSION_THRESHOLD,
+            "shown_as": SUPPRESSED,
+            "complementary_shown_as": WITHHELD,
+        },
+        "figures": published(raw_figures(period)),
     }
 
 

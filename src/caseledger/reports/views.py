@@ -41,7 +41,9 @@ class FindingForm(UswdsForm):
 
 class BuildForm(UswdsForm):
     week = forms.CharField(
-        label=gettext_lazy("ISO week"), max_length=8, help_text=gettext_lazy("For example 2026-W47")
+        label=gettext_lazy("ISO week"),
+        max_length=8,
+        help_text=gettext_lazy("For example 2026-W47. Only a week that has ended can be built."),
     )
 
 
@@ -233,5 +235,6 @@ def transparency_page(request: HttpRequest) -> HttpResponse:
             "tables": rendering.with_charts(data.tables),
             "threshold": rendering.transparency.SUPPRESSION_THRESHOLD,
             "suppressed": rendering.transparency.SUPPRESSED,
+            "withheld": rendering.transparency.WITHHELD,
         },
     )

@@ -107,8 +107,8 @@ SCHEDULES = [
         "citation": (
             f"{PRIVACY_ACT} A refused import row (as written, personal data) is kept 90 days "
             "(IMPORT_QUARANTINE_RETENTION_DAYS) for correction and re-import, then deleted. "
-            "`caseledger import-quarantine purge` deletes the same rows (one event, no "
-            "certificate); the retention engine is the scheduled path."
+            "`caseledger import-quarantine purge` runs the retention engine for this class: "
+            "either path leaves deletion certificates."
         ),
     },
     {
