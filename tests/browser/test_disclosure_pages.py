@@ -32,7 +32,6 @@ def test_disclosure_pages_pass_axe(
         decision="approve",
         reason="Routine use A: proceedings pending.",
     )
-    services.open_accounting_review(context(privacy2), person.pk)
     services.notify_prior_recipients(
         context(users["officer_east"]),
         person_id=person.pk,

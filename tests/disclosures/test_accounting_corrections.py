@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from caseledger.access.context import Purpose
 from caseledger.core import clock
-from caseledger.core.errors import NotFound, PermissionDenied, ValidationError
+from caseledger.core.errors import NotFound, ValidationError
 from caseledger.disclosures import delivery, selectors, services
 from caseledger.disclosures.models import Agency, CorrectionNotice, DeliveryLog, NoticeStatus
 from caseledger.ledger.models import Event
@@ -64,17 +64,18 @@ def test_accounting_selector_for_subject_representative_and_staff(users, subject
 
 
 def test_correction_notifies_every_earlier_recipient_of_those_categories(
-    users, subject, released, settings, tmp_path, events_since
+    users, subject, released, settings, tmp_path, events_since, django_capture_on_commit_callbacks
 ):
     settings.VAR_DIR = tmp_path
     Agency.objects.filter(code="EOIR").update(email="records@eoir.example")
     mark = last_event_id()
-    notices = services.notify_prior_recipients(
-        context(users["officer_east"]),
-        person_id=subject.pk,
-        categories=["identity"],
-        reason="Date of birth corrected from 1990-05-17 to 1990-05-18.",
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        notices = services.notify_prior_recipients(
+            context(users["officer_east"]),
+            person_id=subject.pk,
+            categories=["identity"],
+            reason="Date of birth corrected from 1990-05-17 to 1990-05-18.",
+        )
     # EOIR and FBI received identity; NARA received only cases.
     assert sorted(n.agency.code for n in notices) == ["EOIR", "FBI"]
     events = [e for e in events_since(mark) if e.action == "notify_correction"]
@@ -104,11 +105,16 @@ def test_correction_notifies_every_earlier_recipient_of_those_categories(
     )
 
 
-def test_failed_delivery_is_logged_and_retried(users, subject, released, settings, tmp_path):
+def test_failed_delivery_is_logged_and_retried(
+    users, subject, released, settings, tmp_path, django_capture_on_commit_callbacks
+):
     settings.VAR_DIR = tmp_path
-    with mock.patch.dict(
-        delivery.ADAPTERS,
-        {"outbox": mock.Mock(side_effect=delivery.DeliveryFailed("outbox_oserror"))},
+    with (
+        mock.patch.dict(
+            delivery.ADAPTERS,
+            {"outbox": mock.Mock(side_effect=delivery.DeliveryFailed("outbox_oserror"))},
+        ),
+        django_capture_on_commit_callbacks(execute=True),
     ):
         notices = services.notify_prior_recipients(
             context(users["officer_east"]),
@@ -133,16 +139,19 @@ def test_failed_delivery_is_logged_and_retried(users, subject, released, setting
     assert log == [(1, "failed", "outbox_oserror"), (2, "sent", "")]
 
 
-def test_delivery_gives_up_after_max_attempts(users, subject, released, settings, tmp_path):
+def test_delivery_gives_up_after_max_attempts(
+    users, subject, released, settings, tmp_path, django_capture_on_commit_callbacks
+):
     settings.VAR_DIR = tmp_path
     failing = mock.Mock(side_effect=delivery.DeliveryFailed("outbox_oserror"))
     with mock.patch.dict(delivery.ADAPTERS, {"outbox": failing}):
-        (notice,) = services.notify_prior_recipients(
-            context(users["officer_east"]),
-            person_id=subject.pk,
-            categories=["cases"],
-            reason="Case reference corrected.",
-        )
+        with django_capture_on_commit_callbacks(execute=True):
+            (notice,) = services.notify_prior_recipients(
+                context(users["officer_east"]),
+                person_id=subject.pk,
+                categories=["cases"],
+                reason="Case reference corrected.",
+            )
         for hours in range(1, delivery.MAX_ATTEMPTS + 2):
             with mock.patch(
                 "caseledger.core.clock.now", return_value=clock.now() + timedelta(hours=13 * hours)
@@ -177,17 +186,46 @@ def test_correction_refusals(users, subject, released):
     assert not Event.objects.filter(id__gt=mark, action="notify_correction").exists()
 
 
-def test_privacy_officer_accounting_review_needs_a_request(users, subject, released, make_person):
+def test_privacy_officer_sees_the_accounting_of_a_named_person_without_a_record_grant(
+    users, subject, released, make_person, events_since
+):
+    """Finding 5: the accounting is the privacy officer's to keep, for any person named in a
+    disclosure request; reading it opens no grant on the person's whole record."""
+    from caseledger.access.gate import can_see
+    from caseledger.access.models import Grant
+    from caseledger.people.selectors import get_person
+
     ctx = context(users["privacy"])
+    grants = Grant.objects.filter(user=users["privacy"]).count()
+    mark = last_event_id()
+    view = selectors.accounting_for_person(ctx, subject.pk)
+    assert len(view.entries) == 3 and view.withheld_count == 0
+    (read,) = events_since(mark)
+    assert (read.action, read.data_category, read.subject_id, read.purpose) == (
+        "read",
+        "disclosure",
+        subject.pk,
+        "privacy_review",
+    )
+    assert read.record_type == "disclosures.accountingentry"
+    # No grant was opened, and the rest of the record stays closed to the privacy officer.
+    assert Grant.objects.filter(user=users["privacy"]).count() == grants
+    assert not can_see(ctx, subject.pk)
     with pytest.raises(NotFound):
-        selectors.accounting_for_person(ctx, subject.pk)
-    services.open_accounting_review(ctx, subject.pk)
-    assert len(selectors.accounting_for_person(ctx, subject.pk).entries) == 3
+        get_person(ctx=ctx, person_id=subject.pk)
+    assert not hasattr(services, "open_accounting_review")
+    # A person named in no request: not found, and the denial recorded.
     stranger = make_person("officer_west", "Omar", "Haddad")
+    mark = last_event_id()
     with pytest.raises(NotFound):
-        services.open_accounting_review(ctx, stranger.pk)
-    with pytest.raises(PermissionDenied):
-        services.open_accounting_review(context(users["officer_east"]), subject.pk)
+        selectors.accounting_for_person(ctx, stranger.pk)
+    (denied,) = events_since(mark)
+    assert denied.outcome == "denied" and denied.subject_id == stranger.pk
+    # Another role does not get this way in.
+    with pytest.raises(NotFound):
+        selectors.accounting_for_person(context(users["officer_west"]), subject.pk)
+    with pytest.raises(NotFound):
+        selectors.accounting_for_person(ctx, "not-a-uuid")
 
 
 def test_an_officers_identity_correction_notifies_earlier_recipients(

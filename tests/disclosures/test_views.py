@@ -31,7 +31,7 @@ def _form(who, **overrides):
 
 
 def test_new_request_by_a_number_then_confirmed_approval(
-    web_client, users, person, privacy2, settings, tmp_path
+    web_client, users, person, privacy2, settings, tmp_path, django_capture_on_commit_callbacks
 ):
     settings.VAR_DIR = tmp_path
     enterer = web_client(users["privacy"])
@@ -72,15 +72,21 @@ def test_new_request_by_a_number_then_confirmed_approval(
     assert decider.get(f"/disclosures/{req.pk}/letter.pdf").content == LETTER
     assert decider.get(f"/disclosures/{req.pk}/package.exe").status_code == 404
 
-    # The accounting: a privacy officer opens a recorded review first.
+    # The accounting: a privacy officer sees it for a person named in a request, without a
+    # grant on the person's record.
+    from caseledger.access.models import Grant
+
+    grants = Grant.objects.filter(user=privacy2).count()
     url = f"/disclosures/persons/{person.pk}/accounting/"
-    assert "Open a privacy review" in decider.get(url).content.decode()
-    assert decider.post(url, {"action": "review"}).status_code == 302
     page = decider.get(url).content.decode()
     assert "Executive Office for Immigration Review" in page
-    response = decider.post(
-        url, {"action": "correct", "categories": ["identity"], "reason": "Name spelling corrected."}
-    )
+    assert "Open a privacy review" not in page
+    assert Grant.objects.filter(user=privacy2).count() == grants
+    with django_capture_on_commit_callbacks(execute=True):
+        response = decider.post(
+            url,
+            {"action": "correct", "categories": ["identity"], "reason": "Name spelling corrected."},
+        )
     assert response.status_code == 302
     assert CorrectionNotice.objects.count() == 1
     page = decider.get("/disclosures/corrections/").content.decode()

@@ -71,3 +71,57 @@ def test_api(users, person_with_login, api_client):
     assert {"time", "role", "office", "purpose", "action", "category", "outcome"} <= set(
         body["items"][0])
     assert "actor" not in body["items"][0]  # roles and offices, not staff identities
+
+
+def _withheld_release(users, person):
+    """A (b)(7) release of the person's record withheld from them at the requester's written
+    request, entered by one privacy officer and approved by another."""
+    from caseledger.accounts.models import Role
+    from caseledger.accounts.services import create_user
+    from caseledger.disclosures import services as disclosures
+    from tests.conftest import PASSWORD
+    from tests.disclosures.conftest import b7_input
+
+    privacy2 = create_user(
+        username="privacy2", password=PASSWORD, role=Role.PRIVACY_OFFICER, office=None
+    )
+    req = disclosures.create_request(
+        context(users["privacy"]), b7_input(person, withhold_from_subject=True)
+    )
+    disclosures.decide(context(privacy2), req.pk, decision="approve",
+                       reason="Written (b)(7) request from a section chief.")
+    return req
+
+
+def test_withheld_disclosure_is_not_in_the_persons_access_history(users, person_with_login):
+    req = _withheld_release(users, person_with_login)
+    get_person(ctx=context(users["officer_east"]), person_id=person_with_login.pk)
+    rows, total = access_history(ctx=context(users["participant"]), per_page=500)
+    assert total == len(rows)
+    assert not [e for e in rows if e.request_id == f"disclosure-{req.pk}"
+                or e.record_id == str(req.pk) or e.actor_role == "privacy_officer"]
+    assert any(e.actor_role == "case_officer" and e.action == "read" for e in rows)
+    staff, staff_total = access_history(ctx=context(users["officer_east"]),
+                                        person_id=person_with_login.pk, per_page=500)
+    assert {"create", "grant", "disclose"} <= {
+        e.action for e in staff if e.request_id == f"disclosure-{req.pk}"}
+    assert staff_total > total
+
+
+def test_access_history_works_without_the_disclosures_app(users, person_with_login):
+    """The ledger looks the disclosures model up lazily and does without it."""
+    from unittest import mock
+
+    from django.apps import apps
+
+    _withheld_release(users, person_with_login)
+    real = apps.get_model
+
+    def no_disclosures(app_label, *args, **kwargs):
+        if app_label == "disclosures":
+            raise LookupError(app_label)
+        return real(app_label, *args, **kwargs)
+
+    with mock.patch.object(apps, "get_model", side_effect=no_disclosures):
+        rows, total = access_history(ctx=context(users["participant"]), per_page=500)
+    assert total == len(rows) and any(e.action == "disclose" for e in rows)

@@ -399,7 +399,9 @@ def test_queue_orders_by_what_is_due_first_and_flags_overdue(users, rosa):
         )
     assert old.acknowledge_due == date(2026, 10, 16)
     assert older.decision_due == date(2026, 10, 15)  # Labor and Columbus Days skipped
-    with mock.patch("caseledger.core.clock.today", return_value=date(2026, 11, 3)):
+    with mock.patch(
+        "caseledger.core.clock.now", return_value=datetime(2026, 11, 3, 15, tzinfo=UTC)
+    ):
         rows, total = selectors.amendment_queue(ctx=privacy)
     assert total == 3
     assert [r.request.pk for r in rows] == [older.pk, old.pk, fresh.pk]

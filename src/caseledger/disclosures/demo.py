@@ -43,8 +43,6 @@ def seed_demo(out: Any = None) -> None:
         if out is not None:
             out.write("Disclosures: not enough demo persons; nothing seeded.")
         return
-    enter = AccessContext(user=enterer, purpose=default_purpose(enterer), request_id="demo-seed")
-    decide = AccessContext(user=decider, purpose=default_purpose(decider), request_id="demo-seed")
     plans = [
         (
             subject,
@@ -112,6 +110,11 @@ def seed_demo(out: Any = None) -> None:
         withhold,
         decision,
     ) in plans:
+        # One request id per request (entering and deciding it), never one shared by all: the
+        # subject's access history leaves out every event of a withheld request by its id.
+        seed_id = f"demo-seed-disclosure-{made + 1}"
+        enter = AccessContext(user=enterer, purpose=default_purpose(enterer), request_id=seed_id)
+        decide = AccessContext(user=decider, purpose=default_purpose(decider), request_id=seed_id)
         req = services.create_request(
             enter,
             services.RequestInput(

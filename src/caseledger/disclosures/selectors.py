@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from caseledger.access.context import AccessContext, Purpose
-from caseledger.access.gate import record_access, require_person
+from caseledger.access.gate import record_access
 from caseledger.accounts.models import Role
 from caseledger.core import crypto
 from caseledger.core.errors import NotFound, PermissionDenied
@@ -26,7 +26,7 @@ from .models import (
     RequestStatus,
     RoutineUse,
 )
-from .services import RECORD_TYPE, letter_ad, package_ad
+from .services import RECORD_TYPE, accounting_subject, letter_ad, package_ad
 
 SUBJECT_PURPOSES = frozenset({Purpose.SELF_SERVICE, Purpose.REPRESENTATION})
 
@@ -45,7 +45,10 @@ class AccountingView:
 
 
 def accounting_for_person(ctx: AccessContext, person_id: Any) -> AccountingView:
-    person = require_person(ctx, person_id, category="disclosure")
+    """Who may see it: whoever the gate gives the person; a privacy officer (privacy-review
+    purpose) for any person named in a disclosure request, without a grant on the person's
+    record (`services.accounting_subject`). Each read is one `read`/`disclosure` event."""
+    person = accounting_subject(ctx, person_id)
     rows = list(
         AccountingEntry.objects.filter(subject_id=person.pk)
         .select_related("agency", "request")

@@ -14,8 +14,9 @@ import calendar
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -58,8 +59,9 @@ __all__ = [
     "check_one_person",
     "create_request",
     "decide",
+    "accounting_subject",
     "notify_prior_recipients",
-    "open_accounting_review",
+    "statement_entries",
 ]
 
 
@@ -144,6 +146,21 @@ def _event_detail(req: DisclosureRequest) -> dict[str, Any]:
         "categories": list(req.categories),
         "request_id": str(req.pk),
     }
+
+
+def tagged(ctx: AccessContext, request_id: Any) -> AccessContext:
+    """The context whose events all share one request id: the HTTP request's, or (outside a
+    request) `disclosure-<id>`. The subject's access history leaves out every event of a request
+    withheld from them (5 U.S.C. 552a(c)(3)) by this id: see `ledger.selectors`."""
+    if ctx.request_id:
+        return ctx
+    return replace(ctx, request_id=f"disclosure-{request_id}")
+
+
+def lock_agency(agency: Agency) -> Agency:
+    """The agency row, locked until the end of the transaction: concurrent approvals (and
+    entries) for one agency check the monthly cap one after the other."""
+    return Agency.objects.select_for_update().get(pk=agency.pk)
 
 
 def letter_ad(request_id: uuid.UUID) -> bytes:
@@ -328,9 +345,10 @@ def create_request(ctx: AccessContext, data: RequestInput) -> DisclosureRequest:
             )
     letter = _check_letter(data.letter, data.letter_content_type)
     person = _resolve_person(ctx, data.person)
-    _check_cap(agency)
     request_id = uuid.uuid4()
+    ctx = tagged(ctx, request_id)
     with transaction.atomic():
+        _check_cap(lock_agency(agency))
         req = DisclosureRequest.objects.create(
             id=request_id,
             person=person,
@@ -364,8 +382,12 @@ def create_request(ctx: AccessContext, data: RequestInput) -> DisclosureRequest:
 
 
 # --- deciding -------------------------------------------------------------------------------------
-def _open_grant(ctx: AccessContext, person_id: Any, reason: str) -> Grant:
-    return open_privacy_review(ctx, person_id, reason=reason, minutes=rules.GRANT_MINUTES)
+def _open_grant(
+    ctx: AccessContext, person_id: Any, reason: str, *, detail: dict[str, Any] | None = None
+) -> Grant:
+    return open_privacy_review(
+        ctx, person_id, reason=reason, minutes=rules.GRANT_MINUTES, detail=detail
+    )
 
 
 def _tabulate(value: Any) -> tuple[list[str], list[list[str]]]:
@@ -389,7 +411,38 @@ def _tabulate(value: Any) -> tuple[list[str], list[list[str]]]:
     return columns, [[text(r.get(c)) for c in columns] for r in rows]
 
 
-def build_package(req: DisclosureRequest, data: dict[str, Any], released_on: date) -> dict:
+def statement_entries(review: AccessContext, req: DisclosureRequest) -> list[dict[str, Any]]:
+    """The person's statements of disagreement whose disputed part is released by `req`
+    (5 U.S.C. 552a(d)(4)): read through `portal.selectors.statements_for_person` (gated and
+    recorded), oldest first, each with the released categories it concerns."""
+    from caseledger.portal.selectors import statements_for_person
+    from caseledger.portal.services import DISCLOSURE_CATEGORIES
+
+    released = list(req.categories)
+    office = getattr(req.person, "office", None)
+    zone = clock.zone(getattr(office, "time_zone", None))
+    out: list[dict[str, Any]] = []
+    for statement in statements_for_person(review, req.person_id):
+        part = str(statement.request.category)
+        concerns = [c for c in DISCLOSURE_CATEGORIES.get(part, []) if c in released]
+        if concerns:
+            out.append(
+                {
+                    "category": part,
+                    "released_categories": concerns,
+                    "filed_on": statement.filed_at.astimezone(zone).date().isoformat(),
+                    "text": statement.text,
+                }
+            )
+    return out
+
+
+def build_package(
+    req: DisclosureRequest,
+    data: dict[str, Any],
+    released_on: date,
+    disputed: list[dict[str, Any]] | None = None,
+) -> dict:
     use = req.routine_use
     return {
         "format": PACKAGE_FORMAT,
@@ -414,6 +467,8 @@ def build_package(req: DisclosureRequest, data: dict[str, Any], released_on: dat
         "subject": {"person_id": str(req.person_id)},
         "categories": list(req.categories),
         "data": data,
+        # Statements of disagreement with the released parts (5 U.S.C. 552a(d)(4)).
+        "disputed": list(disputed or []),
     }
 
 
@@ -432,6 +487,7 @@ def decide(ctx: AccessContext, request_id: Any, *, decision: str, reason: str) -
         key = uuid.UUID(str(request_id))
     except ValueError:
         raise NotFound("No such disclosure request.") from None
+    ctx = tagged(ctx, key)
     with transaction.atomic():
         req = DisclosureRequest.objects.select_for_update().filter(pk=key).first()
         if req is None:
@@ -475,7 +531,7 @@ def decide(ctx: AccessContext, request_id: Any, *, decision: str, reason: str) -
                 detail=_event_detail(req),
             )
             return req
-        _check_cap(req.agency, exclude=req.pk)
+        _check_cap(lock_agency(req.agency), exclude=req.pk)
         if req.routine_use and (
             not req.routine_use.active or not set(req.categories) <= set(req.routine_use.categories)
         ):
@@ -484,7 +540,9 @@ def decide(ctx: AccessContext, request_id: Any, *, decision: str, reason: str) -
                 field="authority",
                 code="category_not_allowed",
             )
-        grant = _open_grant(ctx, req.person_id, f"disclosure request {req.pk}")
+        grant = _open_grant(
+            ctx, req.person_id, f"disclosure request {req.pk}", detail={"request_id": str(req.pk)}
+        )
         review = AccessContext(
             user=ctx.user,
             purpose=Purpose.PRIVACY_REVIEW,
@@ -504,8 +562,9 @@ def decide(ctx: AccessContext, request_id: Any, *, decision: str, reason: str) -
                 detail={"request_id": str(req.pk), "for": "disclosure_package"},
             )
             data[code] = CATEGORIES[code].extract(person)
+        disputed = statement_entries(review, req)
         released_on = clock.today()
-        package = build_package(req, data, released_on)
+        package = build_package(req, data, released_on, disputed)
         digest = hashlib.sha256(canonical(package)).hexdigest()
         stored = dict(package, package_sha256=digest)
         sections = []
@@ -516,7 +575,16 @@ def decide(ctx: AccessContext, request_id: Any, *, decision: str, reason: str) -
             )
         pdf = render_pdf(
             "disclosures/package_pdf.html",
-            {"package": package, "sha256": digest, "sections": sections, "req": req},
+            {
+                "package": package,
+                "sha256": digest,
+                "sections": sections,
+                "req": req,
+                "disputed": [
+                    dict(d, labels=[category_label(c) for c in d["released_categories"]])
+                    for d in disputed
+                ],
+            },
         )
         req.status = RequestStatus.APPROVED
         req.package_sha256 = digest
@@ -555,21 +623,28 @@ def decide(ctx: AccessContext, request_id: Any, *, decision: str, reason: str) -
     return req
 
 
-def open_accounting_review(ctx: AccessContext, person_id: Any) -> Grant:
-    """A privacy officer opens a short privacy-review grant to look at the accounting of a
-    person who has been the subject of a disclosure request (and of no one else)."""
-    if ctx.user.role != Role.PRIVACY_OFFICER:
-        raise PermissionDenied("Only a privacy officer opens a privacy review.", code="role")
-    try:
-        pid = uuid.UUID(str(person_id))
-    except ValueError:
-        raise NotFound("No such record, or you do not have access to it.") from None
-    if not DisclosureRequest.objects.filter(person_id=pid).exists():
-        raise NotFound(
-            "Only the accounting of a person named in a disclosure request can be reviewed here."
-        )
-    with transaction.atomic():
-        return _open_grant(ctx, pid, "accounting of disclosures review")
+def accounting_subject(ctx: AccessContext, person_id: Any, *, action: str = "read") -> Any:
+    """The person whose accounting of disclosures the context may see (or notify corrections
+    of): whoever the gate gives the context; and a privacy officer (privacy-review purpose),
+    without any grant on the person's record, for a person named in a disclosure request,
+    since keeping that accounting is their task. Anything else: a denial event and NotFound."""
+    from caseledger.people.models import Person
+
+    if (
+        ctx.user.is_active
+        and ctx.user.role == Role.PRIVACY_OFFICER
+        and ctx.purpose == Purpose.PRIVACY_REVIEW
+    ):
+        try:
+            pid = uuid.UUID(str(person_id))
+        except ValueError:
+            pid = None
+        if pid is not None:
+            named = DisclosureRequest.objects.filter(person_id=pid)
+            person = Person.objects.filter(pk=pid, pk__in=named.values("person_id")).first()
+            if person is not None:
+                return person
+    return require_person(ctx, person_id, category="disclosure", action=action)
 
 
 # --- corrections ------------------------------------------------------------------------------
@@ -578,10 +653,14 @@ def notify_prior_recipients(
 ) -> list[CorrectionNotice]:
     """A correction to the person's record: one notice to every earlier recipient whose
     release included any corrected category (5 U.S.C. 552a(c)(4)), each delivered and logged;
-    failed deliveries are retried by `caseledger send_corrections`."""
+    failed deliveries are retried by `caseledger send_corrections`.
+
+    The notices are delivered only once the transaction that creates them commits (the
+    caller's, when called inside one, e.g. an amendment's decision): a rolled-back correction
+    sends nothing."""
     codes = _check_categories(categories)
     reason = _text(reason, "reason", "description of the correction", minimum=5)
-    person = require_person(ctx, person_id, category="disclosure", action="notify")
+    person = accounting_subject(ctx, person_id, action="notify")
     entries = [
         e
         for e in AccountingEntry.objects.filter(subject_id=person.pk)
@@ -621,6 +700,5 @@ def notify_prior_recipients(
                 },
             )
             notices.append(notice)
-    for notice in notices:
-        delivery.deliver(notice)
+            transaction.on_commit(partial(delivery.deliver, notice), robust=True)
     return notices

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import QuerySet
+from django.apps import apps
+from django.db.models import Q, QuerySet
 
 from caseledger.access.context import AccessContext
 from caseledger.access.gate import deny, record_access
@@ -43,13 +44,63 @@ def events_for_subject(
 
 
 STAFF_ROLE_VALUES = ("case_officer", "supervisor", "privacy_officer", "administrator")
+SUBJECT_PURPOSES = frozenset({"self_service", "representation"})
+WITHHELD_RECORD_TYPE = "disclosures.disclosurerequest"
+WITHHELD_NOTICE_TYPE = "disclosures.correctionnotice"
+
+
+def _withheld_from_subject(person_id: Any) -> Q | None:
+    """Events about a disclosure withheld from the subject at a (b)(7) requester's written
+    request (5 U.S.C. 552a(c)(3)), which the subject and their representative must not see
+    in the access history: every event recording such a request (its record id), every event
+    sharing a request id with one of those (entering and deciding a request share one: the
+    grant, the reads of the released categories, the release), and the correction notices
+    sent to its recipient. None when there is nothing to leave out.
+
+    The disclosures app is looked up lazily: the ledger does not depend on it."""
+    try:
+        requests = apps.get_model("disclosures", "DisclosureRequest")
+    except LookupError:
+        return None
+    ids = [
+        str(pk)
+        for pk in requests.objects.filter(
+            person_id=person_id, withhold_from_subject=True
+        ).values_list("pk", flat=True)
+    ]
+    if not ids:
+        return None
+    shared = (
+        Event.objects.filter(subject_id=person_id, record_type=WITHHELD_RECORD_TYPE,
+                             record_id__in=ids)
+        .exclude(request_id="")
+        .values("request_id")
+    )
+    hidden = Q(record_type=WITHHELD_RECORD_TYPE, record_id__in=ids) | Q(request_id__in=shared)
+    try:
+        notices = apps.get_model("disclosures", "CorrectionNotice")
+    except LookupError:
+        return hidden
+    notice_ids = [
+        str(pk)
+        for pk in notices.objects.filter(
+            subject_id=person_id, entry__request_id__in=ids
+        ).values_list("pk", flat=True)
+    ]
+    if notice_ids:
+        hidden |= Q(record_type=WITHHELD_NOTICE_TYPE, record_id__in=notice_ids)
+    return hidden
 
 
 def access_history(*, ctx: AccessContext, person_id: Any = None, page: int = 1,
                    per_page: int = 50) -> tuple[list[Event], int]:
     """Who accessed a person's record: every staff read and write, with date, role, office and
     declared purpose (from the ledger). For a participant, their own record; for a
-    representative, a client's (the gate decides). Reading it is itself recorded."""
+    representative, a client's (the gate decides). Reading it is itself recorded.
+
+    The person and their representative do not see the events of a disclosure withheld from
+    them at a (b)(7) requester's written request (only its count, on the accounting); staff
+    see every event."""
     from caseledger.access.gate import require_person, visible_persons
 
     if ctx.user.role == Role.PARTICIPANT:
@@ -59,8 +110,12 @@ def access_history(*, ctx: AccessContext, person_id: Any = None, page: int = 1,
                        record_id="self")
     else:
         person = require_person(ctx, person_id, category="ledger")
-    qs = Event.objects.filter(subject_id=person.pk, actor_role__in=STAFF_ROLE_VALUES) \
-        .order_by("-time", "-id")
+    qs = Event.objects.filter(subject_id=person.pk, actor_role__in=STAFF_ROLE_VALUES)
+    if ctx.purpose in SUBJECT_PURPOSES:
+        hidden = _withheld_from_subject(person.pk)
+        if hidden is not None:
+            qs = qs.exclude(hidden)
+    qs = qs.order_by("-time", "-id")
     total = qs.count()
     page = max(1, page)
     events = list(qs[(page - 1) * per_page: page * per_page])

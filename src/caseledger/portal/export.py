@@ -153,12 +153,8 @@ def record_as_dict(record: Any) -> dict[str, Any]:
                 "started_at": _iso(e.enrolment.started_at),
                 "ended_at": _iso(e.enrolment.ended_at),
                 "check_ins": [
-                    {
-                        "submitted_at": _iso(c.submitted_at),
-                        "outcome": c.outcome,
-                        "latitude": str(c.latitude),
-                        "longitude": str(c.longitude),
-                    }
+                    # Date and outcome, as on the page: never the check-in's location.
+                    {"submitted_at": _iso(c.submitted_at), "outcome": c.outcome}
                     for c in e.checkins
                 ],
                 "reviews": [

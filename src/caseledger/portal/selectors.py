@@ -146,9 +146,16 @@ def next_due(request: AmendmentRequest) -> date | None:
     return None
 
 
+def local_today(person: Person) -> date:
+    """Today in the person's office time zone: the due dates are office-local days."""
+    office = getattr(person, "office", None)
+    return clock.now().astimezone(clock.zone(getattr(office, "time_zone", None))).date()
+
+
 def overdue(request: AmendmentRequest, today: date | None = None) -> list[str]:
-    """Which steps are late: "acknowledgement", "decision" (empty when on time)."""
-    today = today or clock.today()
+    """Which steps are late: "acknowledgement", "decision" (empty when on time). `today` is
+    the day in the person's office time zone (computed when not given)."""
+    today = today or local_today(request.person)
     late = []
     if request.status == AmendmentStatus.RECEIVED and today > request.acknowledge_due:
         late.append("acknowledgement")
@@ -186,7 +193,7 @@ def amendment_queue(
     total = qs.count()
     page = max(1, page)
     rows = list(
-        qs.select_related("person").prefetch_related("person__names")[
+        qs.select_related("person", "person__office").prefetch_related("person__names")[
             (page - 1) * per_page : page * per_page
         ]
     )
@@ -197,8 +204,7 @@ def amendment_queue(
         record_type=RECORD_TYPE,
         detail={"view": "amendment_queue", "page": page, "results": [str(r.pk) for r in rows]},
     )
-    today = clock.today()
-    return [QueueRow(r, str(r.person), next_due(r), overdue(r, today)) for r in rows], total
+    return [QueueRow(r, str(r.person), next_due(r), overdue(r)) for r in rows], total
 
 
 def corrections_to_make(*, ctx: AccessContext) -> list[AmendmentRequest]:
@@ -263,8 +269,10 @@ def my_amendments(*, ctx: AccessContext, person_id: Any = None) -> list[Amendmen
         record_type=RECORD_TYPE,
         detail={"results": [str(r.pk) for r in requests]},
     )
+    today = local_today(person)
     return [
-        AmendmentDetail(r, getattr(r, "statement", None), overdue(r), next_due(r)) for r in requests
+        AmendmentDetail(r, getattr(r, "statement", None), overdue(r, today), next_due(r))
+        for r in requests
     ]
 
 

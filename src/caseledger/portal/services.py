@@ -348,14 +348,16 @@ def file_statement(*, ctx: AccessContext, request_id: Any, text: Any) -> Disagre
             request_id=ctx.request_id,
             detail={"request": str(request.pk), "category": request.category, "chars": len(body)},
         )
-    # A notation of dispute goes to every earlier recipient of the disputed part, like a
-    # correction (5 U.S.C. 552a(c)(4)); their notices carry no text of the statement.
-    from caseledger.disclosures.services import notify_prior_recipients
+        # A notation of dispute goes to every earlier recipient of the disputed part, like a
+        # correction (5 U.S.C. 552a(c)(4)); their notices carry no text of the statement.
+        # Created in this transaction (the statement and its notices stand or fall together)
+        # and delivered once it commits.
+        from caseledger.disclosures.services import notify_prior_recipients
 
-    notify_prior_recipients(
-        ctx,
-        person_id=request.person_id,
-        categories=DISCLOSURE_CATEGORIES[request.category],
-        reason=f"Statement of disagreement filed ({request.category}), request {request.pk}",
-    )
+        notify_prior_recipients(
+            ctx,
+            person_id=request.person_id,
+            categories=DISCLOSURE_CATEGORIES[request.category],
+            reason=f"Statement of disagreement filed ({request.category}), request {request.pk}",
+        )
     return statement
