@@ -8,10 +8,12 @@ from unittest import mock
 import pytest
 
 from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from caseledger.disclosures.services import create_request
 from caseledger.ledger.models import Event
 from caseledger.portal import selectors, services
 from caseledger.portal.models import AmendmentRequest, AmendmentStatus, DisagreementStatement
 from tests.conftest import context, last_event_id
+from tests.disclosures.conftest import request_input
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +88,8 @@ def test_representative_asks_privacy_officer_acknowledges_and_grants(users, rosa
     )
     assert request.requester_role == "representative"
     privacy = context(users["privacy"])
+    # Rosa was named in a disclosure request, so her record may have earlier recipients.
+    create_request(privacy, request_input(rosa))
     mark = last_event_id()
     services.acknowledge_amendment(ctx=privacy, request_id=request.pk)
     with mock.patch(
@@ -104,8 +108,8 @@ def test_representative_asks_privacy_officer_acknowledges_and_grants(users, rosa
     assert kwargs["person_id"] == rosa.pk and kwargs["categories"] == ["identity"]
     actions = [(e.action, e.data_category) for e in events_since(mark)]
     assert ("acknowledge", "amendment") in actions and ("decide", "amendment") in actions
-    # the privacy-review grant that lets the notification reach the accounting is recorded
-    assert ("grant", "access") in actions
+    # the accounting is reached by its keeper: no grant opens the rest of the record
+    assert ("grant", "access") not in actions
     decide = Event.objects.get(id__gt=mark, action="decide")
     assert decide.detail["decision"] == "granted"
     assert decide.detail["correction_officer"] == str(users["officer_east"].pk)
@@ -120,6 +124,25 @@ def test_representative_asks_privacy_officer_acknowledges_and_grants(users, rosa
     with pytest.raises(Conflict) as exc:
         services.mark_corrected(ctx=officer, request_id=request.pk)
     assert exc.value.code == "already_corrected"
+
+
+def test_a_person_never_disclosed_has_no_recipients_to_notify(users, rosa):
+    request = ask(
+        users["participant"],
+        rosa.pk,
+        category="address",
+        what_is_wrong="The old street is misspelled.",
+        correction="Calle Ocho, not Calle Ocha.",
+    )
+    with mock.patch("caseledger.disclosures.services.notify_prior_recipients") as notify:
+        decided = services.decide_amendment(
+            ctx=context(users["privacy"]),
+            request_id=request.pk,
+            decision="grant",
+            reasons="The lease on file confirms the spelling.",
+        )
+    assert decided.recipients_notified == 0
+    notify.assert_not_called()
 
 
 def test_grant_notifies_earlier_recipients_through_the_disclosures_service(users, rosa):

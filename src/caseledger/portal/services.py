@@ -41,7 +41,6 @@ DISCLOSURE_CATEGORIES: dict[str, list[str]] = {
     AmendmentCategory.DECISION: ["decisions"],
     AmendmentCategory.SUPERVISION: ["check_ins", "review_dispositions"],
 }
-NOTIFY_GRANT_MINUTES = 5
 
 
 def amendment_clock(submitted_at: datetime, time_zone: str) -> tuple[date, date]:
@@ -252,26 +251,20 @@ def decide_amendment(
 
 
 def _notify_recipients(ctx: AccessContext, request: AmendmentRequest) -> int:
-    """Notify every earlier recipient of the corrected categories (5 U.S.C. 552a(c)(4)). The
-    privacy officer reaches the person's accounting through a privacy-review grant opened for
-    this request only, recorded in the ledger and closed at once."""
-    from caseledger.access.gate import close_grant, open_privacy_review
+    """Notify every earlier recipient of the corrected categories (5 U.S.C. 552a(c)(4)). Only
+    a person named in a disclosure request can have earlier recipients; the privacy officer
+    reaches their accounting as its keeper, with no grant on the rest of the record."""
+    from caseledger.disclosures.models import DisclosureRequest
     from caseledger.disclosures.services import notify_prior_recipients
 
-    grant = open_privacy_review(
-        ctx,
-        request.person_id,
-        reason=f"amendment request {request.pk}: notify earlier recipients",
-        minutes=NOTIFY_GRANT_MINUTES,
-        detail={"amendment": str(request.pk)},
-    )
+    if not DisclosureRequest.objects.filter(person_id=request.person_id).exists():
+        return 0
     notices = notify_prior_recipients(
         ctx,
         person_id=request.person_id,
         categories=DISCLOSURE_CATEGORIES[request.category],
         reason=f"Amendment granted ({request.category}), request {request.pk}",
     )
-    close_grant(grant)
     return len(notices)
 
 
