@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -25,13 +24,13 @@ class Command(BaseCommand):
         if not options["loop"]:
             self.once(options)
             return
-        ticks = 0
-        while True:
-            self.once({**options, "quiet": True})
-            ticks += 1
-            if options["max_ticks"] and ticks >= options["max_ticks"]:
-                break
-            time.sleep(options["every"])
+        from caseledger.core.loop import run_every
+
+        run_every(
+            lambda: self.once({**options, "quiet": True}),
+            every=options["every"],
+            max_ticks=options["max_ticks"],
+        )
 
     def once(self, options: dict[str, Any]) -> None:
         from rich.progress import Progress

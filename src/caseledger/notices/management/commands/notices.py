@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import time
 from typing import Any
 
@@ -71,30 +70,20 @@ class Command(BaseCommand):
         self.stdout.write(" ".join(f"{k}={v}" for k, v in result.as_dict().items()))
 
     def loop(self, options: dict[str, Any]) -> None:
+        from caseledger.core.loop import run_every
         from caseledger.notices.tasks import plan_upcoming_reminders, send_due_reminders
 
-        running = True
+        last_plan: float | None = None
 
-        def stop(_signum: int, _frame: Any) -> None:
-            nonlocal running
-            running = False
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        last_plan = 0.0
-        ticks = 0
-        while running:
+        def tick() -> None:
+            nonlocal last_plan
             now = time.monotonic()
-            if now - last_plan >= options["plan_every"]:
+            if last_plan is None or now - last_plan >= options["plan_every"]:
                 if not _waiting(plan_upcoming_reminders):
                     plan_upcoming_reminders.enqueue()
                 last_plan = now
             if not _waiting(send_due_reminders):
                 send_due_reminders.enqueue(limit=options["limit"])
-            ticks += 1
-            if options["max_ticks"] and ticks >= options["max_ticks"]:
-                break
-            deadline = time.monotonic() + options["interval"]
-            while running and time.monotonic() < deadline:
-                time.sleep(min(0.5, options["interval"]))
+
+        ticks = run_every(tick, every=options["interval"], max_ticks=options["max_ticks"])
         self.stdout.write(f"enqueued {ticks} send task(s)")

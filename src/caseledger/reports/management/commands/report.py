@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 from typing import Any
 
@@ -80,15 +79,14 @@ class Command(BaseCommand):
         )
 
     def anomalies_loop(self, options: dict[str, Any]) -> None:
+        from caseledger.core.loop import run_every
         from caseledger.reports.tasks import build_weekly_anomaly_report
 
-        ticks = 0
-        while True:
-            build_weekly_anomaly_report.enqueue()
-            ticks += 1
-            if options["max_ticks"] and ticks >= options["max_ticks"]:
-                break
-            time.sleep(options["every"])
+        ticks = run_every(
+            build_weekly_anomaly_report.enqueue,
+            every=options["every"],
+            max_ticks=options["max_ticks"],
+        )
         self.stdout.write(f"enqueued {ticks} anomaly report build(s)")
 
     def transparency(self, options: dict[str, Any]) -> None:

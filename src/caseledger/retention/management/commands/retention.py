@@ -7,8 +7,6 @@ officer. A rich progress bar per data class, then a summary table.
 
 from __future__ import annotations
 
-import signal
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -143,23 +141,12 @@ class Command(BaseCommand):
         console.print(table)
 
     def loop(self, options: dict[str, Any]) -> None:
+        from caseledger.core.loop import run_every
         from caseledger.retention.tasks import purge_due
 
-        running = True
-
-        def stop(_signum: int, _frame: Any) -> None:
-            nonlocal running
-            running = False
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        ticks = 0
-        while running:
-            purge_due.enqueue(batch_size=options["batch_size"])
-            ticks += 1
-            if options["max_ticks"] and ticks >= options["max_ticks"]:
-                break
-            deadline = time.monotonic() + options["every"]
-            while running and time.monotonic() < deadline:
-                time.sleep(min(0.5, options["every"]))
+        ticks = run_every(
+            lambda: purge_due.enqueue(batch_size=options["batch_size"]),
+            every=options["every"],
+            max_ticks=options["max_ticks"],
+        )
         self.stdout.write(f"enqueued {ticks} purge task(s)")

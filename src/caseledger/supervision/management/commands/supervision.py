@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -20,9 +19,9 @@ class Command(BaseCommand):
         sweep.add_argument("--every", type=int, default=300)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        while True:
-            opened = sweep_missed_windows()
-            if not options["loop"]:
-                self.stdout.write(f"opened {opened} reviews for missed windows")
-                return
-            time.sleep(max(10, options["every"]))
+        if not options["loop"]:
+            self.stdout.write(f"opened {sweep_missed_windows()} reviews for missed windows")
+            return
+        from caseledger.core.loop import run_every
+
+        run_every(sweep_missed_windows, every=max(10, options["every"]))
