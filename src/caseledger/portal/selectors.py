@@ -22,6 +22,7 @@ from caseledger.access.gate import deny, record_access, require_person, visible_
 from caseledger.accounts.models import Role
 from caseledger.cases import selectors as case_selectors
 from caseledger.core import clock
+from caseledger.core.ids import as_uuid
 from caseledger.ledger import selectors as ledger_selectors
 from caseledger.people import selectors as people_selectors
 from caseledger.people.models import Person
@@ -103,17 +104,10 @@ def amendment_scope(ctx: AccessContext) -> Q:
     return Q(person__in=visible_persons(ctx).values("pk"))
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def require_amendment(
     ctx: AccessContext, request_id: Any, *, action: str = "read"
 ) -> AmendmentRequest:
-    key = _uuid(request_id)
+    key = as_uuid(request_id)
     row = (
         AmendmentRequest.objects.filter(amendment_scope(ctx), pk=key)
         .select_related("person", "person__office")
@@ -280,7 +274,7 @@ def statements_for_person(ctx: AccessContext, person_id: Any) -> list[Disagreeme
     """Statements of disagreement attached to a person's record, for any page that shows the
     record (staff through the gate; the privacy officer; the person and representative)."""
     if sees_all_amendments(ctx):
-        pid = _uuid(person_id)
+        pid = as_uuid(person_id)
         if pid is None or not Person.objects.filter(pk=pid).exists():
             raise deny(
                 ctx,

@@ -4,7 +4,6 @@ transparency report holds only suppressed aggregate counts, for every staff role
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,7 @@ from caseledger.access.context import AccessContext
 from caseledger.access.gate import deny, record_access
 from caseledger.accounts.models import STAFF_ROLES
 from caseledger.core.errors import NotFound, PermissionDenied
+from caseledger.core.ids import as_uuid
 from caseledger.ledger.models import Event
 
 from . import anomalies, transparency
@@ -57,16 +57,9 @@ def report_items(ctx: AccessContext, report: AnomalyReport, *, status: str = "")
     return qs
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def get_item(ctx: AccessContext, item_id: Any, *, record: bool = True) -> AnomalyItem:
     require_privacy_officer(ctx)
-    key = _uuid(item_id)
+    key = as_uuid(item_id)
     item = (
         AnomalyItem.objects.select_related("report", "closed_by").filter(pk=key).first()
         if key

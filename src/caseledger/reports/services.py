@@ -13,6 +13,7 @@ from caseledger.access.context import AccessContext, Purpose
 from caseledger.accounts.models import STAFF_ROLES, Role, User
 from caseledger.core import clock
 from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from caseledger.core.ids import as_uuid
 from caseledger.ledger.services import SYSTEM, Actor, record_event
 from caseledger.people.names import search_key
 
@@ -233,7 +234,7 @@ def declare_household_member(
 
 def remove_household_member(*, user: User, member_id: Any, request_id: str = "") -> None:
     """A staff member withdraws one of their own declarations (e.g. a name declared twice)."""
-    member = HouseholdMember.objects.filter(pk=_uuid_or_none(member_id), user=user).first()
+    member = HouseholdMember.objects.filter(pk=as_uuid(member_id), user=user).first()
     if member is None:
         raise NotFound("No such declaration of yours.")
     with transaction.atomic():
@@ -247,12 +248,3 @@ def remove_household_member(*, user: User, member_id: Any, request_id: str = "")
             record_id=member.pk,
         )
         member.delete()
-
-
-def _uuid_or_none(value: Any) -> Any:
-    import uuid
-
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None

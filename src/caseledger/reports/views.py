@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from caseledger.access.web import context_for
 from caseledger.core.errors import DomainError, NotFound, PermissionDenied
 from caseledger.core.forms import UswdsForm
+from caseledger.core.ids import as_uuid
 
 from . import rendering, selectors, services
 from .models import FindingOutcome
@@ -182,11 +183,7 @@ def household(request: HttpRequest) -> HttpResponse:
 def household_remove(request: HttpRequest, member_id: str) -> HttpResponse:
     """Confirm, then withdraw one of one's own declarations."""
     if request.method == "GET":
-        member = (
-            selectors.my_household(request.user)
-            .filter(pk=services._uuid_or_none(member_id))
-            .first()
-        )
+        member = selectors.my_household(request.user).filter(pk=as_uuid(member_id)).first()
         if member is None:
             raise NotFound("No such declaration of yours.")
         return render(request, "reports/household_remove.html", {"member": member})

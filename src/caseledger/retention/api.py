@@ -126,7 +126,7 @@ def place_hold(request: HttpRequest, payload: HoldIn) -> Status:
         reason=payload.reason,
         data_class=payload.data_class,
     )
-    return Status(201, _hold_out(LegalHold.objects.select_related("placed_by").get(pk=hold.pk)))
+    return Status(201, _hold_out(hold))
 
 
 @router.post("/holds/{hold_id}/release", response={200: HoldOut, **ERRORS})
@@ -135,7 +135,7 @@ def release_hold(request: HttpRequest, hold_id: str, payload: ReleaseIn) -> Hold
     hold = services.release_hold(
         ctx=access_context(request), hold_id=hold_id, reason=payload.reason
     )
-    return _hold_out(LegalHold.objects.select_related("placed_by", "released_by").get(pk=hold.pk))
+    return _hold_out(hold)
 
 
 @router.get("/certificates", response={200: CertificatePage, **ERRORS})

@@ -15,6 +15,7 @@ from caseledger.access.context import AccessContext, Purpose
 from caseledger.access.gate import deny, record_access, require_related, visible_persons
 from caseledger.accounts.models import User
 from caseledger.core import clock
+from caseledger.core.ids import as_uuid
 from caseledger.ledger.services import Actor, record_read
 
 from .models import (
@@ -32,13 +33,6 @@ from .models import (
 from .services import active_enrolment_of, unseal
 
 REVIEWER_ROLES = frozenset({"case_officer", "supervisor"})
-
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def _require(
@@ -170,12 +164,12 @@ def review_image(*, ctx: AccessContext, review_id: Any, checkin_id: Any) -> byte
         )
     checkin = (
         CheckIn.objects.filter(
-            pk=_uuid(checkin_id),
+            pk=as_uuid(checkin_id),
             enrolment=review.enrolment,
             window_opens_at=review.window_opens_at,
             image_encrypted__isnull=False,
         ).first()
-        if _uuid(checkin_id)
+        if as_uuid(checkin_id)
         else None
     )
     if checkin is None:
@@ -452,7 +446,7 @@ def receipt_proof(*, user: User, checkin_id: Any) -> ReceiptProof:
     from caseledger.ledger import proofs
     from caseledger.ledger.models import Checkpoint, Entry, Event
 
-    key = _uuid(checkin_id)
+    key = as_uuid(checkin_id)
     checkin = (
         CheckIn.objects.filter(pk=key, enrolment__person__participant_account=user).first()
         if key
