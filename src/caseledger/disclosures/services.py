@@ -139,6 +139,22 @@ def canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _request_event(ctx: AccessContext, req: DisclosureRequest, action: str) -> None:
+    """The ledger event of a step of a request (create, decline, disclose); the transparency
+    report counts these by their detail."""
+    record_event(
+        actor=ctx.actor,
+        action=action,
+        category="disclosure",
+        purpose=ctx.purpose,
+        subject_id=req.person_id,
+        record_type=RECORD_TYPE,
+        record_id=req.pk,
+        request_id=ctx.request_id,
+        detail=_event_detail(req),
+    )
+
+
 def _event_detail(req: DisclosureRequest) -> dict[str, Any]:
     return {
         "authority": req.authority_code,
@@ -367,17 +383,7 @@ def create_request(ctx: AccessContext, data: RequestInput) -> DisclosureRequest:
             entered_by=ctx.user,
             entered_at=clock.now(),
         )
-        record_event(
-            actor=ctx.actor,
-            action="create",
-            category="disclosure",
-            purpose=ctx.purpose,
-            subject_id=person.pk,
-            record_type=RECORD_TYPE,
-            record_id=req.pk,
-            request_id=ctx.request_id,
-            detail=_event_detail(req),
-        )
+        _request_event(ctx, req, "create")
     return req
 
 
@@ -519,17 +525,7 @@ def decide(ctx: AccessContext, request_id: Any, *, decision: str, reason: str) -
                     "updated_at",
                 ]
             )
-            record_event(
-                actor=ctx.actor,
-                action="decline",
-                category="disclosure",
-                purpose=ctx.purpose,
-                subject_id=req.person_id,
-                record_type=RECORD_TYPE,
-                record_id=req.pk,
-                request_id=ctx.request_id,
-                detail=_event_detail(req),
-            )
+            _request_event(ctx, req, "decline")
             return req
         _check_cap(lock_agency(req.agency), exclude=req.pk)
         if req.routine_use and (
@@ -608,17 +604,7 @@ def decide(ctx: AccessContext, request_id: Any, *, decision: str, reason: str) -
             withheld_from_subject=req.withhold_from_subject,
             retain_until=add_years(released_on, rules.RETAIN_YEARS),
         )
-        record_event(
-            actor=ctx.actor,
-            action="disclose",
-            category="disclosure",
-            purpose=ctx.purpose,
-            subject_id=req.person_id,
-            record_type=RECORD_TYPE,
-            record_id=req.pk,
-            request_id=ctx.request_id,
-            detail=_event_detail(req),
-        )
+        _request_event(ctx, req, "disclose")
         close_grant(grant)
     return req
 
