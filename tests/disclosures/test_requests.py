@@ -243,6 +243,22 @@ def test_unknown_person_is_refused(users, person):
         )
     assert err.value.code == "unknown_person"
     _nothing_written(mark)
+    # The lookup that found nobody is recorded as a refused access.
+    denial = Event.objects.get(id__gt=mark)
+    assert (denial.outcome, denial.action, denial.record_id) == (
+        "denied",
+        "create",
+        "00000000-0000-4000-8000-000000000000",
+    )
+    # An unknown A-number too, without the A-number itself in the ledger.
+    mark = last_event_id()
+    with pytest.raises(NotFound):
+        services.create_request(
+            context(users["privacy"]), request_input(person, person="A999999999")
+        )
+    denial = Event.objects.get(id__gt=mark)
+    assert denial.outcome == "denied" and denial.record_id.startswith("sha256:")
+    assert "999999999" not in str(denial.detail) + denial.record_id
     with pytest.raises(ValidationError):
         services.create_request(context(users["privacy"]), request_input(person, person="x"))
     assert DisclosureRequest.objects.count() == 0

@@ -24,6 +24,7 @@ from django.db import transaction
 from caseledger.access.context import AccessContext, Purpose
 from caseledger.access.gate import (
     close_grant,
+    deny,
     open_privacy_review,
     record_access,
     require_person,
@@ -261,10 +262,10 @@ def _resolve_person(ctx: AccessContext, value: Any) -> Any:
             .first()
         )
         if found is None and ctx.user.role != Role.SUPERVISOR:
-            raise NotFound(
+            raise _unknown_person(
+                ctx,
+                text,
                 "No person has that A-number; a disclosure must name one existing record.",
-                field="person",
-                code="unknown_person",
             )
         text = str(found or uuid.uuid4())
     try:
@@ -278,12 +279,25 @@ def _resolve_person(ctx: AccessContext, value: Any) -> Any:
         return require_person(ctx, pid, category="disclosure", action="create")
     person = Person.objects.filter(pk=pid).first()
     if person is None:
-        raise NotFound(
-            "No person has that id; a disclosure must name one existing record.",
-            field="person",
-            code="unknown_person",
+        raise _unknown_person(
+            ctx, pid, "No person has that id; a disclosure must name one existing record."
         )
     return person
+
+
+def _unknown_person(ctx: AccessContext, value: Any, message: str) -> NotFound:
+    """A lookup that found nobody is recorded like any refused access (a denied event naming
+    the id or a hash of the A-number tried, never the A-number itself)."""
+    deny(
+        ctx,
+        action="create",
+        category="disclosure",
+        record_type="people.person",
+        record_id=value
+        if isinstance(value, uuid.UUID)
+        else "sha256:" + hashlib.sha256(str(value).encode()).hexdigest()[:32],
+    )
+    return NotFound(message, field="person", code="unknown_person")
 
 
 def create_request(ctx: AccessContext, data: RequestInput) -> DisclosureRequest:
