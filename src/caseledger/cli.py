@@ -3,12 +3,23 @@
 import os
 import sys
 
+HELP_FLAGS = frozenset({"-h", "--help", "help", "--version"})
+
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseledger.settings")
+    if len(sys.argv) < 2 or HELP_FLAGS.intersection(sys.argv[1:]):
+        # Help needs no configuration: settings then start without a secret key.
+        os.environ.setdefault("CASELEDGER_HELP_ONLY", "1")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as exc:
+        # Missing configuration is the operator's to fix: say what, without a traceback.
+        sys.stderr.write(f"caseledger: {exc}\n")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

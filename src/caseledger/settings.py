@@ -31,7 +31,8 @@ DEBUG = env_bool("CASELEDGER_DEBUG", default=False)
 
 SECRET_KEY = os.environ.get("CASELEDGER_SECRET_KEY", "")
 if not SECRET_KEY:
-    if DEMO or env_bool("CASELEDGER_TESTING"):
+    if DEMO or env_bool("CASELEDGER_TESTING") or env_bool("CASELEDGER_HELP_ONLY"):
+        # Demo, tests, and `caseledger ... --help` (which serves nothing) only.
         SECRET_KEY = "caseledger-demo-only-not-secret-" + "x" * 32
     else:
         from django.core.exceptions import ImproperlyConfigured
@@ -194,14 +195,18 @@ LEDGER_INTEGRATE_INTERVAL_SECONDS = float(os.environ.get("CASELEDGER_LEDGER_INTE
 # Signed checkpoints: the origin line (also the signing key's name), where the key is read
 # from (a file; or the environment variable CASELEDGER_LEDGER_SIGNING_KEY, which wins), how
 # often a checkpoint is signed when events arrived, and the directory checkpoints are also
-# written to (in production: write-once storage).
+# written to (in production: write-once storage, the same for every node).
+# The demo and the tests keep a signing key and a checkpoint store per database, under
+# var/ledgers/<log id>/ (the log id is made when the database is migrated), so deleting the
+# demo database, or a second database in the same checkout, starts a new log rather than
+# looking like a fork of the old one. Set either variable to choose the place yourself.
 LEDGER_ORIGIN = os.environ.get("CASELEDGER_LEDGER_ORIGIN", "caseledger.example/ledger")
-LEDGER_SIGNING_KEY_FILE = os.environ.get(
-    "CASELEDGER_LEDGER_SIGNING_KEY_FILE",
-    str(VAR_DIR / "ledger-signing.key") if DEMO or env_bool("CASELEDGER_TESTING") else "",
-)
+LEDGER_STATE_PER_DATABASE = DEMO or env_bool("CASELEDGER_TESTING")
+LEDGER_SIGNING_KEY_FILE = os.environ.get("CASELEDGER_LEDGER_SIGNING_KEY_FILE", "")
 LEDGER_CHECKPOINT_INTERVAL_SECONDS = float(os.environ.get("CASELEDGER_CHECKPOINT_INTERVAL", "5"))
-LEDGER_CHECKPOINT_DIR = os.environ.get("CASELEDGER_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints"))
+LEDGER_CHECKPOINT_DIR = os.environ.get(
+    "CASELEDGER_CHECKPOINT_DIR", "" if LEDGER_STATE_PER_DATABASE else str(VAR_DIR / "checkpoints")
+)
 
 # --- encryption at rest -------------------------------------------------------------------
 # Keys for biometric templates and evidence images: base64 of 32 random bytes, newest first,

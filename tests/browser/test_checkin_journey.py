@@ -2,7 +2,8 @@
 the real dlib face verifier; then the officer's review, the only thing that changes compliance.
 
 The camera shows a photo: scikit-image's `data.astronaut()` (the face enrolled) or matplotlib's
-`grace_hopper.jpg` (someone else), turned into a .y4m video with ffmpeg.
+`grace_hopper.jpg` (someone else), turned into a .y4m video here in Python (a y4m is a header
+and raw YUV planes), so the suite needs no ffmpeg.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from django.utils import timezone
 from matplotlib import cbook
@@ -49,14 +50,27 @@ def _png(array: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _y4m(photo: Path, out: Path) -> Path:
-    """A short 800x600 video of the photo (aspect kept, padded), for Chromium's fake camera."""
-    subprocess.run(
-        ["ffmpeg", "-loglevel", "error", "-y", "-loop", "1", "-i", str(photo), "-frames:v", "5",
-         "-r", "5", "-vf", "scale=-2:600,pad=800:600:(ow-iw)/2:0", "-pix_fmt", "yuv420p",
-         str(out)],
-        check=True,
-    )
+def _y4m(photo: Path, out: Path, *, width: int = 800, height: int = 600, frames: int = 5) -> Path:
+    """A short `width`x`height` video of the photo (aspect kept, centred on black), for
+    Chromium's fake camera: YUV4MPEG2, 4:2:0, BT.601 limited range."""
+    image = Image.open(photo).convert("RGB")
+    image.thumbnail((width, height), Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", (width, height))
+    canvas.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
+    rgb = np.asarray(canvas, dtype=np.float32) / 255.0
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    y = 16 + 219 * (0.299 * r + 0.587 * g + 0.114 * b)
+    cb = 128 + 224 * (-0.168736 * r - 0.331264 * g + 0.5 * b)
+    cr = 128 + 224 * (0.5 * r - 0.418688 * g - 0.081312 * b)
+
+    def subsample(plane: np.ndarray) -> np.ndarray:
+        return plane.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
+
+    planes = [y, subsample(cb), subsample(cr)]
+    frame = b"FRAME\n" + b"".join(np.clip(np.rint(p), 0, 255).astype(np.uint8).tobytes()
+                                   for p in planes)
+    header = f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode()
+    out.write_bytes(header + frame * frames)
     return out
 
 

@@ -4,6 +4,11 @@ The signing key is read from the file named by LEDGER_SIGNING_KEY_FILE or from t
 environment variable CASELEDGER_LEDGER_SIGNING_KEY; it never enters the database. The signer
 refuses to sign a tree that is not consistent with its last checkpoint, and every checkpoint
 is also written to LEDGER_CHECKPOINT_DIR (a stand-in for write-once storage).
+
+A checkpoint store belongs to one log: the first checkpoint written to it leaves the log's id
+(`LogIdentity`) in a `LOG_ID` file, and a database with another id is refused with a message
+that says what to do. In the demo and the tests the key and the store live under
+`var/ledgers/<log id>/` unless set explicitly, so each database has its own.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from caseledger.core import clock
 from caseledger_verify import note
 
 from . import tree
-from .models import Checkpoint, Entry
+from .models import Checkpoint, Entry, LogIdentity
 
 
 class CheckpointRefused(RuntimeError):
@@ -38,9 +43,40 @@ def _load_signer(key_file: str, env_value: str) -> note.Signer:
     return note.parse_signer_key(text)
 
 
+def log_id() -> str:
+    """This database's log identity (made by the ledger's migration; made here if a test
+    flushed it)."""
+    row = LogIdentity.objects.order_by("pk").first()
+    if row is None:
+        row = LogIdentity.objects.create()
+    return str(row.log_id)
+
+
+def state_dir() -> Path:
+    """Where the demo and the tests keep files that describe this database's log."""
+    return Path(settings.VAR_DIR) / "ledgers" / log_id()
+
+
+def key_file() -> Path | None:
+    """The signing key's file: the configured one, or (demo and tests) this log's own."""
+    if settings.LEDGER_SIGNING_KEY_FILE:
+        return Path(settings.LEDGER_SIGNING_KEY_FILE)
+    if settings.LEDGER_STATE_PER_DATABASE:
+        return state_dir() / "signing.key"
+    return None
+
+
+def checkpoint_dir() -> Path:
+    """The checkpoint store: the configured one, or (demo and tests) this log's own."""
+    if settings.LEDGER_CHECKPOINT_DIR:
+        return Path(settings.LEDGER_CHECKPOINT_DIR)
+    return state_dir() / "checkpoints"
+
+
 def signer() -> note.Signer:
-    return _load_signer(str(settings.LEDGER_SIGNING_KEY_FILE or ""),
-                        os.environ.get("CASELEDGER_LEDGER_SIGNING_KEY", ""))
+    env_value = os.environ.get("CASELEDGER_LEDGER_SIGNING_KEY", "")
+    path = None if env_value else key_file()
+    return _load_signer(str(path or ""), env_value)
 
 
 def verifier_key() -> str:
@@ -48,9 +84,11 @@ def verifier_key() -> str:
 
 
 def ensure_demo_key() -> Path | None:
-    """Demo and tests only: create a signing key file where settings point, if absent."""
-    path = Path(settings.LEDGER_SIGNING_KEY_FILE or "")
-    if not path.name or path.exists() or os.environ.get("CASELEDGER_LEDGER_SIGNING_KEY"):
+    """Demo and tests only: create this log's signing key file, if absent."""
+    if os.environ.get("CASELEDGER_LEDGER_SIGNING_KEY"):
+        return None
+    path = key_file()
+    if path is None or not path.name or path.exists():
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
     skey, _vkey = note.generate_signer(settings.LEDGER_ORIGIN)
@@ -96,12 +134,40 @@ def sign_checkpoint(*, force: bool = False) -> Checkpoint | None:
     return checkpoint
 
 
+LOG_ID_FILE = "LOG_ID"
+
+
 def _write_out(checkpoint: Checkpoint) -> None:
-    directory = Path(settings.LEDGER_CHECKPOINT_DIR)
+    directory = checkpoint_dir()
     directory.mkdir(parents=True, exist_ok=True)
+    _claim_store(directory)
     path = directory / str(checkpoint.size)
     if path.exists():
         if path.read_text() != checkpoint.note:
-            raise CheckpointRefused(f"{path.name} already holds a different checkpoint")
+            raise CheckpointRefused(
+                f"The checkpoint store {directory} already holds a different checkpoint "
+                f"{path.name}. Either the store belongs to another database (give each "
+                "database its own store: CASELEDGER_CHECKPOINT_DIR), or this log was rewritten "
+                "after that checkpoint was signed: run `caseledger ledger verify` and "
+                "investigate before signing again (docs/LEDGER.md).")
         return
     path.write_text(checkpoint.note)
+
+
+def _claim_store(directory: Path) -> None:
+    """Mark an unclaimed store as this log's; refuse a store that another log claimed."""
+    mine = log_id()
+    marker = directory / LOG_ID_FILE
+    if marker.exists():
+        theirs = marker.read_text().strip()
+        if theirs != mine:
+            raise CheckpointRefused(
+                f"The checkpoint store {directory} belongs to log {theirs}, but this database "
+                f"holds log {mine}. Each database needs its own store: set "
+                "CASELEDGER_CHECKPOINT_DIR to this database's store (or to a new, empty "
+                "directory for a new database), or point DATABASE_URL at the database that "
+                "wrote these checkpoints.")
+        return
+    if any(p.name.isdigit() for p in directory.iterdir()):
+        return  # a store from before log identities: its checkpoints are still compared
+    marker.write_text(mine + "\n")

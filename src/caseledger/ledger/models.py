@@ -152,3 +152,24 @@ class Checkpoint(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"checkpoint {self.size}"
+
+
+class LogIdentity(models.Model):
+    """The identity of this database's log: one row, made when the database is migrated.
+
+    Files that describe one log (the demo's signing key, the checkpoint store) are kept under
+    this id, so a second database in the same checkout, or a database made anew, is a new log
+    and not a "fork" of the old one."""
+
+    log_id = models.UUIDField(
+        unique=True, default=uuid.uuid4, editable=False,
+        db_comment="Random id of this database's log, made once when the database is created",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_comment="When the log was made")
+
+    class Meta:
+        db_table = "ledger_log_identity"
+        db_table_comment = "One row: the identity of the log this database holds"
+
+    def __str__(self) -> str:
+        return f"log {self.log_id}"

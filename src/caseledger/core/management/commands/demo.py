@@ -29,8 +29,9 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         from caseledger.ledger.checkpoints import ensure_demo_key
 
-        if ensure_demo_key():
-            self.stdout.write("Created a demo ledger signing key under var/.")
+        created = ensure_demo_key()
+        if created:
+            self.stdout.write(f"Created this demo database's ledger signing key: {created}")
         from caseledger.demo import DEMO_PASSWORD, PARTICIPANT, STAFF, seed
 
         if User.objects.exists():
