@@ -51,6 +51,7 @@ def test_happy_path_enter_approve_release(users, person, privacy2, events_since)
         "agency": "EOIR",
         "categories": ["identity", "hearings"],
         "request_id": str(req.pk),
+        "task": f"disclosure:{req.pk}",
     }
 
     mark = last_event_id()
@@ -76,6 +77,7 @@ def test_happy_path_enter_approve_release(users, person, privacy2, events_since)
         "agency": "EOIR",
         "categories": ["identity", "hearings"],
         "request_id": str(req.pk),
+        "task": f"disclosure:{req.pk}",
     }
     # The short-lived grant is closed after the release.
     grant = Grant.objects.get(user=privacy2, person=person, kind=GrantKind.PRIVACY_REVIEW)

@@ -54,7 +54,7 @@ def _about(events, req) -> list[Event]:
         for e in events
         if e.record_id == key
         or (e.detail or {}).get("request_id") == key
-        or e.request_id == f"disclosure-{key}"
+        or (e.detail or {}).get("task") == f"disclosure:{key}"
     ]
 
 
@@ -75,12 +75,14 @@ def withheld_and_open(users, subject, privacy2):
     return eoir, fbi
 
 
-def test_events_of_entering_and_deciding_share_one_request_id(users, subject, privacy2):
+def test_events_of_entering_and_deciding_share_one_server_named_task(users, subject, privacy2):
     mark = last_event_id()
     req = services.create_request(context(users["privacy"]), b7_input(subject))
     _approve(context(privacy2), req)
     events = list(Event.objects.filter(id__gt=mark).order_by("id"))
-    assert {e.request_id for e in events} == {f"disclosure-{req.pk}"}
+    # The server names the task of every event of the request; request ids are left alone.
+    assert {e.detail.get("task") for e in events} == {f"disclosure:{req.pk}"}
+    assert {e.request_id for e in events} == {""}
     actions = [e.action for e in events]
     assert actions[0] == "create" and "grant" in actions and actions[-1] == "disclose"
     grant = next(e for e in events if e.action == "grant")
@@ -245,7 +247,7 @@ def test_release_package_carries_the_statements_of_disagreement(
         if e.record_type == "portal.disagreement_statement" and e.action == "read"
     ]
     assert len(reads) == 1 and reads[0].subject_id == subject.pk
-    assert reads[0].request_id == f"disclosure-{req.pk}"
+    assert reads[0].detail["task"] == f"disclosure:{req.pk}"
     assert reads[0].detail["results"] == [str(statement.pk)]
 
 

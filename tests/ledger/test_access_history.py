@@ -98,13 +98,13 @@ def test_withheld_disclosure_is_not_in_the_persons_access_history(users, person_
     get_person(ctx=context(users["officer_east"]), person_id=person_with_login.pk)
     rows, total = access_history(ctx=context(users["participant"]), per_page=500)
     assert total == len(rows)
-    assert not [e for e in rows if e.request_id == f"disclosure-{req.pk}"
+    assert not [e for e in rows if e.detail.get("task") == f"disclosure:{req.pk}"
                 or e.record_id == str(req.pk) or e.actor_role == "privacy_officer"]
     assert any(e.actor_role == "case_officer" and e.action == "read" for e in rows)
     staff, staff_total = access_history(ctx=context(users["officer_east"]),
                                         person_id=person_with_login.pk, per_page=500)
     assert {"create", "grant", "disclose"} <= {
-        e.action for e in staff if e.request_id == f"disclosure-{req.pk}"}
+        e.action for e in staff if e.detail.get("task") == f"disclosure:{req.pk}"}
     assert staff_total > total
 
 

@@ -18,11 +18,13 @@ import pytest
 
 from caseledger.ledger import checkpoints
 from caseledger.ledger.models import LogIdentity
-from caseledger.ledger.services import SYSTEM, record_event
+from caseledger.ledger.services import SYSTEM, integrate_pending, record_event
 
 
 def _event() -> None:
+    """One event, placed in the log (PostgreSQL places events out of line)."""
     record_event(actor=SYSTEM, action="test", category="test", purpose="test")
+    integrate_pending()
 
 
 def _new_database_identity() -> str:

@@ -23,18 +23,36 @@ class Purpose(models.TextChoices):
     REPRESENTATION = "representation", "Representing the person"
     NOTICE = "notice", "Reminding the person of their own obligations"
 
+    @classmethod
+    def parse(cls, text: str) -> Purpose | None:
+        """The purpose a client declared (`break-glass` and `break_glass` alike), or None when
+        it is not one of ours. The client's text is never kept."""
+        value = text.strip().lower().replace("-", "_")
+        try:
+            return cls(value)
+        except ValueError:
+            return None
+
+
+#: The longest reason a client may give (break-glass); longer is refused, never cut.
+MAX_REASON_CHARS = 1000
+
 
 @dataclass(frozen=True)
 class AccessContext:
     """Passed to every selector that reads personal data, and to every service that writes it.
 
-    `reason` is required for break-glass; `request_id` ties ledger events to the request.
+    `reason` is required for break-glass; `request_id` ties ledger events to the request (the
+    server's id, never a client's). `task` is named by the server for events that belong to one
+    piece of work whatever request they came in (`disclosure:<id>`): the subject's access
+    history may leave a withheld disclosure's events out by it, so no client value can reach it.
     """
 
     user: User
     purpose: str
     reason: str = ""
     request_id: str = ""
+    task: str = ""
     actor: Actor = field(init=False)
 
     def __post_init__(self) -> None:

@@ -19,11 +19,11 @@ from django.db.models import Q, QuerySet
 
 from caseledger.accounts.models import Role, User
 from caseledger.core import clock
-from caseledger.core.errors import NotFound, PermissionDenied, ValidationError
+from caseledger.core.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from caseledger.ledger.models import Outcome
 from caseledger.ledger.services import record_event, record_read
 
-from .context import AccessContext, Purpose
+from .context import MAX_REASON_CHARS, AccessContext, Purpose, default_purpose
 from .models import Grant, GrantKind
 
 BREAK_GLASS_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR, Role.PRIVACY_OFFICER})
@@ -89,7 +89,8 @@ def can_see(ctx: AccessContext, person_id: uuid.UUID | str) -> bool:
 
 
 def _event_kwargs(ctx: AccessContext) -> dict[str, Any]:
-    return {"actor": ctx.actor, "purpose": ctx.purpose, "request_id": ctx.request_id}
+    return {"actor": ctx.actor, "purpose": ctx.purpose, "request_id": ctx.request_id,
+            "task": ctx.task}
 
 
 def record_access(
@@ -194,6 +195,38 @@ def require_person(ctx: AccessContext, person_id: Any, *, category: str, action:
     return person
 
 
+def refuse_declaration(
+    ctx: AccessContext, *, person_id: Any, code: str, message: str, field: str
+) -> DomainError:
+    """Record that a request was refused for what it declared (an unknown purpose, a reason
+    too long) and return the 400 to raise. The event names the person when the request named
+    a real one, carries a purpose from the closed set (the role's own) and never the client's
+    text, so nothing a client sends can make the event fail to write."""
+    from caseledger.people.models import Person
+
+    subject = None
+    if person_id is not None:
+        try:
+            pid = uuid.UUID(str(person_id))
+        except ValueError:
+            pid = None
+        if pid is not None and Person.objects.filter(pk=pid).exists():
+            subject = pid
+    record_read(
+        actor=ctx.actor,
+        purpose=default_purpose(ctx.user),
+        request_id=ctx.request_id,
+        action="read",
+        category="access",
+        outcome=Outcome.DENIED,
+        subject_id=subject,
+        record_type="people.person" if person_id is not None else "",
+        record_id=safe_record_id(person_id) if person_id is not None else "",
+        detail={"reason": code},
+    )
+    return DomainError(message, field=field, code=code)
+
+
 def grant_break_glass(*, user: User, person_id: Any, reason: str, request_id: str = "") -> Grant:
     """Open time-limited access to one person, with a stated reason, flagged for review."""
     from caseledger.people.models import Person
@@ -214,6 +247,11 @@ def grant_break_glass(*, user: User, person_id: Any, reason: str, request_id: st
                 detail={"reason": "role"},
             )
         raise PermissionDenied("Your role cannot use emergency access.", code="role")
+    if len(reason) > MAX_REASON_CHARS:
+        raise ValidationError(
+            f"Keep the reason under {MAX_REASON_CHARS} characters.", field="reason",
+            code="reason_too_long",
+        )
     if len(reason) < settings.BREAK_GLASS_MIN_REASON:
         raise ValidationError(
             f"State why you need access in at least {settings.BREAK_GLASS_MIN_REASON} "

@@ -46,6 +46,7 @@ ERRORS: dict[int, Any] = {
     409: ErrorOut,
     413: ErrorOut,
     422: ErrorOut,
+    429: ErrorOut,
     503: ErrorOut,
 }
 
@@ -63,19 +64,36 @@ class BearerAuth(HttpBearer):
 def access_context(request: HttpRequest, *, person_id: Any = None) -> Any:
     """The AccessContext for an API call. Break-glass is declared by headers:
     `X-Access-Purpose: break-glass` and `X-Access-Reason: <why, 20+ characters>`.
+
+    A declared purpose must be one of `Purpose`; anything else (and a reason over
+    `MAX_REASON_CHARS`) is a 400 that is itself recorded, with the person when one is named.
     """
-    from caseledger.access.context import AccessContext, Purpose, default_purpose
-    from caseledger.access.gate import grant_break_glass
+    from caseledger.access.context import MAX_REASON_CHARS, AccessContext, Purpose, default_purpose
+    from caseledger.access.gate import grant_break_glass, refuse_declaration
 
     user = request.user
     request_id = getattr(request, "request_id", "")
-    declared = request.headers.get("X-Access-Purpose", "").strip().lower().replace("-", "_")
-    if declared == Purpose.BREAK_GLASS:
-        reason = request.headers.get("X-Access-Reason", "")
+    ordinary = AccessContext(user=user, purpose=default_purpose(user), request_id=request_id)
+    declared = request.headers.get("X-Access-Purpose", "")
+    purpose = Purpose.parse(declared) if declared.strip() else None
+    if declared.strip() and purpose is None:
+        raise refuse_declaration(
+            ordinary, person_id=person_id, code="unknown_purpose", field="X-Access-Purpose",
+            message="X-Access-Purpose is not a purpose this system knows. Use one of: "
+            + ", ".join(p.value for p in Purpose) + " (or leave it out for your role's own).",
+        )
+    reason = request.headers.get("X-Access-Reason", "")
+    if len(reason) > MAX_REASON_CHARS:
+        raise refuse_declaration(
+            ordinary, person_id=person_id, code="reason_too_long", field="X-Access-Reason",
+            message=f"X-Access-Reason may hold at most {MAX_REASON_CHARS} characters.",
+        )
+    if purpose == Purpose.BREAK_GLASS:
         if person_id is not None:
             grant_break_glass(user=user, person_id=person_id, reason=reason, request_id=request_id)
         return AccessContext(
             user=user, purpose=Purpose.BREAK_GLASS, reason=reason, request_id=request_id
         )
-    purpose = declared or default_purpose(user)
+    if purpose is None:
+        return ordinary
     return AccessContext(user=user, purpose=purpose, request_id=request_id)

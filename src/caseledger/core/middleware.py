@@ -1,4 +1,4 @@
-"""Gives every request an id that ledger events carry."""
+"""Gives every request an id that ledger events carry: made by the server, always."""
 
 from __future__ import annotations
 
@@ -12,14 +12,23 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 class RequestIdMiddleware:
+    """`request.request_id` is a fresh server id (a UUID), whatever the client sends.
+
+    A client's `X-Request-Id` is a correlation value only: kept (if it is a short safe token)
+    as `request.correlation_id` and echoed as `X-Correlation-Id`, never written into a ledger
+    event and never used to decide what anyone sees or is hidden from."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-Id", "")
-        request.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
+        request.request_id = uuid.uuid4().hex  # type: ignore[attr-defined]
+        request.correlation_id = incoming if _SAFE_ID.match(incoming) else ""  # type: ignore[attr-defined]
         response = self.get_response(request)
         response["X-Request-Id"] = request.request_id  # type: ignore[attr-defined]
+        if request.correlation_id:  # type: ignore[attr-defined]
+            response["X-Correlation-Id"] = request.correlation_id  # type: ignore[attr-defined]
         return response
 
 

@@ -4,6 +4,7 @@ subject. Entered by `supervisor.east`, decided by `privacy` (two people)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from caseledger.access.context import AccessContext, default_purpose
@@ -110,9 +111,9 @@ def seed_demo(out: Any = None) -> None:
         withhold,
         decision,
     ) in plans:
-        # One request id per request (entering and deciding it), never one shared by all: the
-        # subject's access history leaves out every event of a withheld request by its id.
-        seed_id = f"demo-seed-disclosure-{made + 1}"
+        # The services name the task of each request (`disclosure:<id>`); the subject's access
+        # history leaves out a withheld request's events by it, not by any request id.
+        seed_id = uuid.uuid4().hex
         enter = AccessContext(user=enterer, purpose=default_purpose(enterer), request_id=seed_id)
         decide = AccessContext(user=decider, purpose=default_purpose(decider), request_id=seed_id)
         req = services.create_request(

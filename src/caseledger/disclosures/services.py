@@ -152,6 +152,7 @@ def _request_event(ctx: AccessContext, req: DisclosureRequest, action: str) -> N
         record_type=RECORD_TYPE,
         record_id=req.pk,
         request_id=ctx.request_id,
+        task=ctx.task,
         detail=_event_detail(req),
     )
 
@@ -165,13 +166,16 @@ def _event_detail(req: DisclosureRequest) -> dict[str, Any]:
     }
 
 
+def task_of(request_id: Any) -> str:
+    """The server's name for the work on one disclosure request."""
+    return f"disclosure:{request_id}"
+
+
 def tagged(ctx: AccessContext, request_id: Any) -> AccessContext:
-    """The context whose events all share one request id: the HTTP request's, or (outside a
-    request) `disclosure-<id>`. The subject's access history leaves out every event of a request
-    withheld from them (5 U.S.C. 552a(c)(3)) by this id: see `ledger.selectors`."""
-    if ctx.request_id:
-        return ctx
-    return replace(ctx, request_id=f"disclosure-{request_id}")
+    """The context whose events all carry the request's task (`disclosure:<id>`, named here,
+    never by a client). The subject's access history leaves out every event of a request
+    withheld from them (5 U.S.C. 552a(c)(3)) by it: see `ledger.selectors`."""
+    return replace(ctx, task=task_of(request_id))
 
 
 def lock_agency(agency: Agency) -> Agency:
@@ -553,12 +557,8 @@ def decide(ctx: AccessContext, request_id: Any, *, decision: str, reason: str) -
         grant = _open_grant(
             ctx, req.person_id, f"disclosure request {req.pk}", detail={"request_id": str(req.pk)}
         )
-        review = AccessContext(
-            user=ctx.user,
-            purpose=Purpose.PRIVACY_REVIEW,
-            reason=f"disclosure request {req.pk}",
-            request_id=ctx.request_id,
-        )
+        review = replace(ctx, purpose=Purpose.PRIVACY_REVIEW,
+                         reason=f"disclosure request {req.pk}")
         person = require_person(review, req.person_id, category="disclosure")
         data: dict[str, Any] = {}
         for code in req.categories:
@@ -691,6 +691,7 @@ def notify_prior_recipients(
                 record_type="disclosures.correctionnotice",
                 record_id=notice.pk,
                 request_id=ctx.request_id,
+                task=ctx.task,
                 detail={
                     "entry": str(entry.pk),
                     "request_id": str(entry.request_id),

@@ -53,11 +53,12 @@ def _withheld_from_subject(person_id: Any) -> Q | None:
     """Events about a disclosure withheld from the subject at a (b)(7) requester's written
     request (5 U.S.C. 552a(c)(3)), which the subject and their representative must not see
     in the access history: every event recording such a request (its record id), every event
-    sharing a request id with one of those (entering and deciding a request share one: the
-    grant, the reads of the released categories, the release), and the correction notices
-    sent to its recipient. None when there is nothing to leave out.
+    the work on it wrote (the server's task `disclosure:<id>` in the detail: the grant, the
+    reads of the released categories, the release), and the correction notices sent to its
+    recipient. None when there is nothing to leave out.
 
-    The disclosures app is looked up lazily: the ledger does not depend on it."""
+    Only values the server wrote decide this; a request id a client sends cannot hide or show
+    anything. The disclosures app is looked up lazily: the ledger does not depend on it."""
     try:
         requests = apps.get_model("disclosures", "DisclosureRequest")
     except LookupError:
@@ -70,13 +71,11 @@ def _withheld_from_subject(person_id: Any) -> Q | None:
     ]
     if not ids:
         return None
-    shared = (
-        Event.objects.filter(subject_id=person_id, record_type=WITHHELD_RECORD_TYPE,
-                             record_id__in=ids)
-        .exclude(request_id="")
-        .values("request_id")
+    # has_key first: for an event without a task the key lookup is NULL, and NOT (NULL) would
+    # leave the event out as well.
+    hidden = Q(record_type=WITHHELD_RECORD_TYPE, record_id__in=ids) | (
+        Q(detail__has_key="task") & Q(detail__task__in=[f"disclosure:{pk}" for pk in ids])
     )
-    hidden = Q(record_type=WITHHELD_RECORD_TYPE, record_id__in=ids) | Q(request_id__in=shared)
     try:
         notices = apps.get_model("disclosures", "CorrectionNotice")
     except LookupError:

@@ -76,8 +76,13 @@ def record_event(
     record_id: str | uuid.UUID = "",
     request_id: str = "",
     detail: Mapping[str, Any] | None = None,
+    task: str = "",
 ) -> Event:
-    """Append one event. Call inside the transaction of the change it describes."""
+    """Append one event. Call inside the transaction of the change it describes.
+
+    `task` (named by the server, e.g. `disclosure:<id>`) is kept in the detail as `task`."""
+    if task:
+        detail = {**(detail or {}), "task": task}
     event = Event(
         uuid=uuid.uuid4(),
         time=clock.now(),
