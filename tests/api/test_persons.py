@@ -117,7 +117,9 @@ def test_search_by_a_number_is_exact_and_normalised(users, east, make_person, qu
     assert ids(response) == [str(target.pk)]
     assert response.json()["items"][0]["a_number"] == "A123456789"
     [event] = search_events(mark)
-    assert event.detail == {"kind": "a_number", "results": [str(target.pk)]}
+    assert event.detail == {
+        "kind": "a_number", "results": [str(target.pk)], "subjects": [str(target.pk)]
+    }
 
 
 def test_search_never_returns_another_offices_person(users, east, make_person):

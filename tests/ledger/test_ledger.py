@@ -56,6 +56,9 @@ def bypass_protection():
             yield
         finally:
             with connection.cursor() as cur:
+                # The deferred foreign-key checks of the change (event subjects refer to
+                # events) must run before the triggers can be switched back on.
+                cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 for table in LEDGER_TABLES:
                     cur.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     else:

@@ -67,7 +67,10 @@ def test_each_listing_is_one_event_with_the_ids_shown(users, east_and_west):
     rows, _total = list_caseload(ctx=context(users["officer_east"]), per_page=1)
     event = Event.objects.get(id__gt=mark)
     assert (event.action, event.data_category, event.outcome) == ("list", "identity", "allowed")
-    assert event.detail == {"results": [str(rows[0].person.pk)], "page": 1}
+    shown = str(rows[0].person.pk)
+    assert event.detail == {"results": [shown], "page": 1, "subjects": [shown]}
+    # One subject row per person shown, so that person finds the listing in their history.
+    assert [str(s) for s in event.subject_rows.values_list("subject_id", flat=True)] == [shown]
 
 
 def test_pagination(users, make_person):

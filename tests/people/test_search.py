@@ -83,7 +83,9 @@ def test_a_number_is_matched_exactly(users, make_person, query):
     assert _ids(results) == [person.pk]
     assert results[0][1].score == 1.0
     event = Event.objects.get(id__gt=mark)
-    assert event.detail == {"kind": "a_number", "results": [str(person.pk)]}
+    assert event.detail == {
+        "kind": "a_number", "results": [str(person.pk)], "subjects": [str(person.pk)]
+    }
 
 
 def test_unknown_a_number_finds_nothing(users, make_person):

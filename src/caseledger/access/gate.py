@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -102,8 +102,12 @@ def record_access(
     record_type: str = "",
     record_id: Any = "",
     detail: dict[str, Any] | None = None,
+    subjects: Iterable[Any] | None = None,
 ) -> None:
-    """One ledger event for an allowed read; raises (fail closed) if it cannot be written."""
+    """One ledger event for an allowed read; raises (fail closed) if it cannot be written.
+
+    A search or list names every person it returned in `subjects` (one subject row each), so
+    each of them sees the event in "who accessed my record"."""
     record_read(
         **_event_kwargs(ctx),
         action=action,
@@ -112,6 +116,7 @@ def record_access(
         record_type=record_type,
         record_id=record_id or "",
         detail=detail,
+        subjects=subjects,
     )
 
 

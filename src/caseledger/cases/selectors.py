@@ -111,6 +111,7 @@ def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Cas
         category="case",
         record_type="cases.case",
         detail={"results": sorted({str(c.pk) for c, _ in due}), "view": "deadlines"},
+        subjects=[c.person_id for c, _ in due],
     )
     return due
 

@@ -113,6 +113,9 @@ def list_requests(
         category="disclosure",
         record_type=RECORD_TYPE,
         detail={"results": [str(r.pk) for r in rows], "page": page},
+        # A request withheld from its subject ((b)(7), 552a(c)(3)) must not surface as "your
+        # record appeared in a list of disclosure requests".
+        subjects=[r.person_id for r in rows if not r.withhold_from_subject],
     )
     return rows, total
 
@@ -190,7 +193,8 @@ def list_corrections(
 ) -> tuple[list[CorrectionNotice], int]:
     if ctx.user.role != Role.PRIVACY_OFFICER or ctx.purpose != Purpose.PRIVACY_REVIEW:
         raise PermissionDenied("Correction notices are for privacy officers.", code="role")
-    qs = CorrectionNotice.objects.select_related("agency", "entry").prefetch_related("log")
+    qs = CorrectionNotice.objects.select_related("agency", "entry", "entry__request")
+    qs = qs.prefetch_related("log")
     total = qs.count()
     page = max(1, page)
     rows = list(qs.order_by("-created_at")[(page - 1) * per_page : page * per_page])
@@ -200,5 +204,6 @@ def list_corrections(
         category="disclosure",
         record_type="disclosures.correctionnotice",
         detail={"results": [str(r.pk) for r in rows], "page": page},
+        subjects=[r.subject_id for r in rows if not r.entry.request.withhold_from_subject],
     )
     return rows, total

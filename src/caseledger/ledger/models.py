@@ -94,6 +94,30 @@ class Event(AppendOnlyModel):
         return f"{self.action} {self.record_type}:{self.record_id} ({self.outcome})"
 
 
+class EventSubject(AppendOnlyModel):
+    """One row per person a search or list returned: the index that lets "who accessed my
+    record" and the anomaly review find the event by that person.
+
+    The same ids are in the event's leaf (`detail["subjects"]`), so the rows are covered by
+    the hash chain: `caseledger ledger verify` checks that they match the leaf."""
+
+    event = models.ForeignKey(
+        Event, on_delete=models.PROTECT, related_name="subject_rows",
+        db_comment="The search or list event",
+    )
+    subject_id = models.UUIDField(db_index=True, db_comment="A person the event returned")
+
+    class Meta:
+        db_table = "ledger_event_subject"
+        db_table_comment = "Append-only: the persons a search or list event returned"
+        constraints = [
+            models.UniqueConstraint(fields=["event", "subject_id"], name="event_subject_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_id} in event {self.event_id}"
+
+
 class Entry(AppendOnlyModel):
     """The event at `position` in the log, chained to everything before it."""
 

@@ -13,7 +13,7 @@ from caseledger.access.gate import deny, record_access
 from caseledger.accounts.models import Role
 from caseledger.core.errors import ValidationError
 
-from .models import Event
+from .models import Event, EventSubject
 
 LEDGER_READER_ROLES = frozenset({Role.PRIVACY_OFFICER})
 
@@ -109,7 +109,11 @@ def access_history(*, ctx: AccessContext, person_id: Any = None, page: int = 1,
                        record_id="self")
     else:
         person = require_person(ctx, person_id, category="ledger")
-    qs = Event.objects.filter(subject_id=person.pk, actor_role__in=STAFF_ROLE_VALUES)
+    # The person's own events, and the searches and lists that returned them.
+    listed = EventSubject.objects.filter(subject_id=person.pk).values("event_id")
+    qs = Event.objects.filter(
+        Q(subject_id=person.pk) | Q(pk__in=listed), actor_role__in=STAFF_ROLE_VALUES
+    )
     if ctx.purpose in SUBJECT_PURPOSES:
         hidden = _withheld_from_subject(person.pk)
         if hidden is not None:

@@ -15,7 +15,7 @@ from caseledger.core import clock
 from caseledger.core.errors import LedgerUnavailable
 
 from . import encoding, tree
-from .models import Entry, Event, Node, Outcome
+from .models import Entry, Event, EventSubject, Node, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +77,18 @@ def record_event(
     request_id: str = "",
     detail: Mapping[str, Any] | None = None,
     task: str = "",
+    subjects: Iterable[uuid.UUID | str] | None = None,
 ) -> Event:
     """Append one event. Call inside the transaction of the change it describes.
 
-    `task` (named by the server, e.g. `disclosure:<id>`) is kept in the detail as `task`."""
+    `task` (named by the server, e.g. `disclosure:<id>`) is kept in the detail as `task`.
+    `subjects` are the persons a search or list returned: kept in the leaf (`detail.subjects`,
+    sorted) and as one `EventSubject` row each, so each of them can find the event."""
+    subject_ids = sorted({str(uuid.UUID(str(s))) for s in subjects or ()})
     if task:
         detail = {**(detail or {}), "task": task}
+    if subject_ids:
+        detail = {**(detail or {}), "subjects": subject_ids}
     event = Event(
         uuid=uuid.uuid4(),
         time=clock.now(),
@@ -102,6 +108,10 @@ def record_event(
     event.leaf = encoding.canonical_bytes(encoding.event_fields(event))
     event.leaf_hash = encoding.leaf_hash(event.leaf)
     event.save()
+    if subject_ids:
+        EventSubject.objects.bulk_create(
+            EventSubject(event=event, subject_id=uuid.UUID(sid)) for sid in subject_ids
+        )
     if settings.LEDGER_INTEGRATE_INLINE:
         _integrate(limit=None)
     return event

@@ -4,14 +4,17 @@ For every entry, in position order: positions are dense from 0; the event it nam
 re-encoding the event's fields gives exactly its stored leaf bytes; the leaf hash matches;
 the chain hash equals SHA-256(previous chain hash || leaf hash); and the Merkle tree root at
 each signed checkpoint's size equals the signed root. An altered field, a removed row or two
-swapped rows each break one of these at the first affected position. A rewrite of the whole
-log from some point on, or a cut tail, is caught by the signed checkpoints (their signatures
-are checked with the configured key); one that also replaces the checkpoints in the database
-is caught by the auditor's copies (`caseledger-verify`), which the database cannot reach.
+swapped rows each break one of these at the first affected position. The subject rows of a
+search or list event (`ledger_event_subject`) must be exactly the subjects in its leaf.
+A rewrite of the whole log from some point on, or a cut tail, is caught by the signed
+checkpoints (their signatures are checked with the configured key); one that also replaces
+the checkpoints in the database is caught by the auditor's copies (`caseledger-verify`),
+which the database cannot reach.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -22,7 +25,7 @@ from caseledger_verify import merkle, note
 
 from . import checkpoints as checkpoints_mod
 from . import encoding, tree
-from .models import Checkpoint, Entry, Event
+from .models import Checkpoint, Entry, Event, EventSubject
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ def verify_ledger(
         if not entries:
             break
         events = {e.id: e for e in Event.objects.filter(id__in=[x.event_id for x in entries])}
+        subject_rows = _subject_rows(list(events))
         for entry in entries:
             fail = partial(_failure, head=previous, position=entry.position)
             if entry.position != expected_position:
@@ -85,6 +89,11 @@ def verify_ledger(
             if encoding.canonical_bytes(encoding.event_fields(event)) != leaf:
                 return fail(
                     "event fields do not match its recorded bytes (altered)", str(event.uuid)
+                )
+            if subject_rows.get(event.id, set()) != set((event.detail or {}).get("subjects", [])):
+                return fail(
+                    "the persons recorded as returned by this event do not match its bytes "
+                    "(a subject row was added or removed)", str(event.uuid)
                 )
             digest = encoding.leaf_hash(leaf)
             if digest != bytes(event.leaf_hash) or digest != bytes(entry.leaf_hash):
@@ -113,6 +122,15 @@ def verify_ledger(
     if problem:
         return VerifyResult(False, expected_position, pending, previous.hex(), problem)
     return VerifyResult(True, expected_position, pending, previous.hex())
+
+
+def _subject_rows(event_ids: list[int]) -> dict[int, set[str]]:
+    rows: dict[int, set[str]] = defaultdict(set)
+    for event_id, subject in EventSubject.objects.filter(event_id__in=event_ids).values_list(
+        "event_id", "subject_id"
+    ):
+        rows[event_id].add(str(subject))
+    return rows
 
 
 def _check_checkpoints(checkpoints: dict[int, Checkpoint], size: int,

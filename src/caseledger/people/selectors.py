@@ -127,6 +127,7 @@ def search_persons(*, ctx: AccessContext, query: str) -> list[tuple[Person, Sear
         category="identity",
         record_type="people.person",
         detail={"kind": kind, "results": [str(h.person_id) for h in hits]},
+        subjects=[h.person_id for h in hits],
     )
     persons = (
         Person.objects.filter(pk__in=[h.person_id for h in hits])
@@ -265,6 +266,7 @@ def list_caseload(
         category="identity",
         record_type="people.person",
         detail={"results": [str(p.pk) for p in rows], "page": page},
+        subjects=[p.pk for p in rows],
     )
     return [CaseloadRow(p, p.next_hearing, p.open_cases) for p in rows], total
 

@@ -84,6 +84,7 @@ def my_clients(*, ctx: AccessContext) -> list[ClientRow]:
         category="identity",
         record_type="people.person",
         detail={"view": "my_clients", "results": [str(p.pk) for p in persons]},
+        subjects=[p.pk for p in persons],
     )
     return [ClientRow(p.pk, str(p), p.a_number or "") for p in persons]
 
@@ -197,6 +198,7 @@ def amendment_queue(
         category=CATEGORY,
         record_type=RECORD_TYPE,
         detail={"view": "amendment_queue", "page": page, "results": [str(r.pk) for r in rows]},
+        subjects=[r.person_id for r in rows],
     )
     return [QueueRow(r, str(r.person), next_due(r), overdue(r)) for r in rows], total
 
@@ -220,6 +222,7 @@ def corrections_to_make(*, ctx: AccessContext) -> list[AmendmentRequest]:
         category=CATEGORY,
         record_type=RECORD_TYPE,
         detail={"view": "corrections", "results": [str(r.pk) for r in rows]},
+        subjects=[r.person_id for r in rows],
     )
     return rows
 

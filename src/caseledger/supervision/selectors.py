@@ -110,6 +110,7 @@ def review_queue(*, ctx: AccessContext, include_decided: bool = False) -> list[R
         category="supervision",
         record_type="supervision.review",
         detail={"results": [str(r.pk) for r in reviews]},
+        subjects=[r.enrolment.person_id for r in reviews],
     )
     return reviews
 
@@ -342,6 +343,7 @@ def supervision_dashboard(*, ctx: AccessContext) -> tuple[list[SupervisionRow], 
         category="supervision",
         record_type="supervision.enrolment",
         detail={"results": [str(e.person_id) for e in enrolments]},
+        subjects=[e.person_id for e in enrolments],
     )
     return rows, weekly
 
@@ -385,6 +387,7 @@ def pending_changes(*, ctx: AccessContext) -> list[ChangeRequest]:
         category="supervision",
         record_type="supervision.change_request",
         detail={"results": [str(c.pk) for c in changes]},
+        subjects=[c.enrolment.person_id for c in changes],
     )
     return changes
 
@@ -483,6 +486,7 @@ def recent_departures(*, ctx: AccessContext, days: int = 30) -> list[Departure]:
         category="supervision",
         record_type="supervision.departure",
         detail={"results": [str(d.pk) for d in departures]},
+        subjects=[d.enrolment.person_id for d in departures],
     )
     return departures
 
