@@ -126,7 +126,9 @@ def test_successful_staff_login_is_recorded_with_the_request_id(users):
         HTTP_X_REQUEST_ID="req-auth-test-0001",
     )
     assert response.status_code == 200
-    assert response["X-Request-Id"] == "req-auth-test-0001"
+    # The server names the request; the client's id is only echoed back for correlation.
+    assert response["X-Correlation-Id"] == "req-auth-test-0001"
+    assert response["X-Request-Id"] != "req-auth-test-0001"
     [event] = login_events(mark)
     assert event.outcome == "allowed"
     assert (event.actor_id, event.actor_role, event.office) == (
@@ -134,7 +136,7 @@ def test_successful_staff_login_is_recorded_with_the_request_id(users):
         "case_officer",
         "west",
     )
-    assert event.request_id == "req-auth-test-0001"
+    assert event.request_id == response["X-Request-Id"]
     assert event.detail == {"channel": "api"}
     assert event.purpose == "authentication"
 
@@ -315,3 +317,25 @@ def test_every_attempt_leaves_one_login_event_with_its_outcome(users):
     assert [e.outcome for e in events] == [a[2] for a in attempts]
     assert all(e.data_category == "account" and e.detail["channel"] == "api" for e in events)
     assert Event.objects.filter(id__gt=mark).count() == len(attempts)
+
+
+def test_token_revocation_is_documented_with_its_statuses(db):
+    spec = Client().get(f"{API}/openapi.json").json()
+    operations = spec["paths"][TOKEN]
+    revoke = operations["delete"]
+    assert revoke["security"], "DELETE needs the bearer token it revokes"
+    assert {"204", "401", "422", "503"} <= set(revoke["responses"])
+    assert "content" not in revoke["responses"]["204"]  # no body
+    assert revoke["responses"]["401"]["content"]["application/json"]["schema"]
+    assert "security" not in operations["post"]
+
+
+def test_delete_token_then_the_token_is_401(users, api_client, error_of):
+    client = api_client(users["participant"])
+    response = client.delete(TOKEN)
+    assert response.status_code == 204, response.content
+    assert ApiToken.objects.get(user=users["participant"]).revoked_at is not None
+    again = client.get(f"{API}/persons")
+    assert again.status_code == 401
+    assert error_of(again)["code"] == "unauthenticated"
+    assert error_of(client.delete(TOKEN))["code"] == "unauthenticated"

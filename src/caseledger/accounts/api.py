@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from pydantic import BaseModel, Field
 
 from caseledger.core import clock
@@ -33,3 +33,22 @@ def token(request: HttpRequest, payload: TokenIn) -> TokenOut:
         request=request, username=payload.username, password=payload.password, otp=payload.otp
     )
     return TokenOut(token=value, expires_at=clock.now() + settings.API_TOKEN_TTL)
+
+
+def _bearer_token(request: HttpRequest) -> str:
+    """The token of the `Authorization: Bearer <token>` header, split as django-ninja's
+    `HttpBearer` splits it (the bearer auth has already accepted it for this request)."""
+    return " ".join(request.headers.get("Authorization", "").split(" ")[1:])
+
+
+@router.delete("/token", response={204: None, **ERRORS})
+def revoke_token(request: HttpRequest) -> Status:
+    """Revoke the bearer token this request carries (sign out of the API). Afterwards that
+    token gets 401; other tokens of the account keep working. A missing, unknown, expired or
+    already revoked token is 401."""
+    services.revoke_token(
+        user=request.auth,
+        token=_bearer_token(request),
+        request_id=getattr(request, "request_id", ""),
+    )
+    return Status(204, None)

@@ -8,6 +8,7 @@ from typing import Any
 
 import qrcode
 import qrcode.image.svg
+from axes.helpers import get_client_username
 from django import forms
 from django.contrib.auth import authenticate, login, logout
 from django.db import transaction
@@ -23,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from caseledger.core.forms import UswdsForm
 from caseledger.ledger.services import SYSTEM, Actor, record_event
 
+from . import services
 from .models import User
 from .services import mfa_required
 
@@ -64,8 +66,20 @@ def _login_event(request: HttpRequest, actor: Actor, outcome: str, **detail: str
 
 
 def locked_out(
-    request: HttpRequest, credentials: dict | None = None, *args, **kwargs
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
 ) -> HttpResponse:
+    """django-axes' lockout response (`AXES_LOCKOUT_CALLABLE`, called as (request, response,
+    credentials)): on the failure that locks an account and on every attempt while it is
+    locked. The locked account's API tokens are revoked here; axes has no other hook for the
+    lock itself but a signal, and audit does not use signals."""
+    username = get_client_username(
+        request, credentials or getattr(request, "axes_credentials", None)
+    )
+    services.revoke_tokens_on_lockout(
+        username=username or "", request_id=getattr(request, "request_id", "")
+    )
     if request.path.startswith("/api/"):
         from django.http import JsonResponse
 
@@ -172,5 +186,13 @@ def mfa_view(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["POST"])
 def logout_view(request: HttpRequest) -> HttpResponse:
+    """Sign out: the session ends and so do the account's API tokens."""
+    if request.user.is_authenticated:
+        services.revoke_all_tokens(
+            request.user,
+            "logout",
+            actor=Actor.of(request.user),
+            request_id=getattr(request, "request_id", ""),
+        )
     logout(request)
     return redirect("accounts:login")
