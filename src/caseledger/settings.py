@@ -3,16 +3,19 @@
 `DATABASE_URL` picks the database (default: a SQLite file under `var/`). It is read here,
 before Django sets anything up, so that the test runner and the CLI agree on the engine.
 `CASELEDGER_DEMO=1` turns on the demo conveniences (well-known passwords, no MFA step); it
-must never be set in a deployment.
+must never be set in a deployment. Outside the demo and the tests the site is HTTPS only
+(Secure cookies, HSTS, redirect to https): see "transport security" below.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = Path(os.environ.get("CASELEDGER_HOME", Path.cwd()))
@@ -24,6 +27,22 @@ def env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """`X-Forwarded-Proto` -> ("HTTP_X_FORWARDED_PROTO", "https"), Django's form of the header
+    a TLS-terminating proxy sets; empty -> None (the request's own scheme counts)."""
+    name = name.strip()
+    if not name:
+        return None
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", name):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"CASELEDGER_PROXY_SSL_HEADER must be a header name such as X-Forwarded-Proto, "
+            f"not {name!r}."
+        )
+    return ("HTTP_" + name.upper().replace("-", "_"), "https")
 
 
 DEMO = env_bool("CASELEDGER_DEMO")
@@ -84,6 +103,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "caseledger.core.middleware.RequestIdMiddleware",
+    # After WhiteNoise: static files are public and cacheable; everything else gets the CSP,
+    # the Permissions-Policy and `Cache-Control: no-store` (caseledger/core/security.py).
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "caseledger.core.security.BrowserPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -110,6 +133,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
                 "caseledger.core.context_processors.site",
             ],
         },
@@ -134,10 +158,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Column comments document the schema on PostgreSQL; SQLite simply has none.
+# Column and table comments document the schema on PostgreSQL; SQLite simply has none.
 # Lockout is per account (the issue asks for it): an address shared by a whole office must
 # not lock everyone out. Per-address rate limits belong in the reverse proxy.
-SILENCED_SYSTEM_CHECKS = ["fields.W163", "axes.W006"]
+SILENCED_SYSTEM_CHECKS = ["fields.W163", "models.W046", "axes.W006"]
 
 # --- accounts, passwords, sessions, lockout ---------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -175,8 +199,7 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("CASELEDGER_SECURE_COOKIES", default=False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Secure (HTTPS-only) cookies: see "transport security" below.
 
 API_TOKEN_TTL = timedelta(hours=int(os.environ.get("CASELEDGER_API_TOKEN_HOURS", "8")))
 
@@ -297,6 +320,63 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# --- transport security (HTTPS) -------------------------------------------------------------
+# A deployment is served over HTTPS only: Secure cookies, HSTS and the redirect to https are
+# on by default, except in the demo and the test suite (both serve http://localhost). A
+# plain-HTTP lab switches each off: CASELEDGER_SECURE_COOKIES=0, CASELEDGER_HSTS_SECONDS=0,
+# CASELEDGER_SSL_REDIRECT=0. Behind a proxy that terminates TLS, set
+# CASELEDGER_PROXY_SSL_HEADER=X-Forwarded-Proto (the proxy must overwrite that header on every
+# request): a request is then taken as HTTPS when the header says "https".
+HTTPS_ONLY_DEFAULT = not (DEMO or env_bool("CASELEDGER_TESTING"))
+SESSION_COOKIE_SECURE = env_bool("CASELEDGER_SECURE_COOKIES", default=HTTPS_ONLY_DEFAULT)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = int(
+    os.environ.get("CASELEDGER_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS_ONLY_DEFAULT else 0)
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CASELEDGER_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading is a commitment for the whole domain that is slow to undo: the operator opts in.
+SECURE_HSTS_PRELOAD = env_bool("CASELEDGER_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+SECURE_SSL_REDIRECT = env_bool("CASELEDGER_SSL_REDIRECT", default=HTTPS_ONLY_DEFAULT)
+# A load balancer's health probe may speak plain HTTP; the answer is "ok" and nothing else.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header(os.environ.get("CASELEDGER_PROXY_SSL_HEADER", ""))
+
+# Photo uploads (check-in submissions, refused ones too) per participant and per client address
+# within the window; 0 turns a limit off. Behind a reverse proxy REMOTE_ADDR is the proxy's, so
+# the per-address limit is off there unless set explicitly (the proxy should limit instead).
+CHECKIN_UPLOADS_PER_PARTICIPANT = int(
+    os.environ.get("CASELEDGER_CHECKIN_UPLOADS_PER_PARTICIPANT", "10")
+)
+CHECKIN_UPLOADS_PER_ADDRESS = int(
+    os.environ.get(
+        "CASELEDGER_CHECKIN_UPLOADS_PER_ADDRESS", "0" if SECURE_PROXY_SSL_HEADER else "30"
+    )
+)
+CHECKIN_UPLOAD_WINDOW_SECONDS = int(
+    os.environ.get("CASELEDGER_CHECKIN_UPLOAD_WINDOW_SECONDS", "600")
+)
+
+# --- browser policy ---------------------------------------------------------------------------
+# The Content-Security-Policy applies everywhere, demo and tests included (the browser tests
+# run every page under it). No inline script: every <script> is a file of ours and carries
+# the per-response nonce ({{ csp_nonce }}); no inline style (scripts may still set element
+# styles through the DOM, which CSP does not govern). Photos preview as blob: and data: images.
+# Permissions-Policy and Cache-Control: caseledger/core/security.py.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:", "blob:"],
+    "media-src": [CSP.SELF, "blob:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"

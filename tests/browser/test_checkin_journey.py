@@ -167,7 +167,8 @@ def _check_in_with_camera(page: Page, shot: str) -> None:
     page.wait_for_url("**/me/check-in/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Presentarse")
     expect(page.locator("[data-camera-status]")).to_contain_text("Cámara encendida")
-    page.wait_for_function("document.querySelector('[data-camera] video').videoWidth > 0")
+    # A property wait, not wait_for_function: the page's CSP refuses the eval that needs.
+    expect(page.locator("[data-camera] video")).not_to_have_js_property("videoWidth", 0)
     page.get_by_role("button", name="Tomar foto").click()
     expect(page.get_by_role("img", name="La foto que tomó")).to_be_visible()
     assert page.evaluate("document.getElementById('id_image').files.length") == 1

@@ -177,7 +177,7 @@ def test_check_in_form(participant):
     for name in ("latitude", "longitude", "accuracy", "submission_id"):
         assert f'<input type="hidden" name="{name}"' in html
     assert 'data-facing="user"' in html
-    assert '<script src="/static/caseledger/checkin.js" defer></script>' in html
+    assert re.search(r'<script nonce="[^"]+" src="/static/caseledger/checkin.js" defer>', html)
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)  # no inline script
     assert "comparte su ubicación una vez, solo con esta presentación" in html
 

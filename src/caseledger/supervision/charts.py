@@ -96,6 +96,9 @@ def _inline(svg: str, title_id: str) -> str:
     svg = re.sub(r"<metadata>.*?</metadata>", "", svg, count=1, flags=re.DOTALL)
     # matplotlib's stylesheet is `*{...}`: inline, it would apply to the whole page.
     svg = re.sub(r"<style[^>]*>.*?</style>", "", svg, count=1, flags=re.DOTALL)
+    # The page's Content-Security-Policy refuses style attributes; SVG presentation
+    # attributes (fill="...", stroke="...") say the same and are not styles.
+    svg = re.sub(r'\sstyle="([^"]*)"', _presentation_attributes, svg)
     return re.sub(
         r'<svg[^>]*?(viewBox="[^"]+")[^>]*>',
         lambda m: (
@@ -106,3 +109,9 @@ def _inline(svg: str, title_id: str) -> str:
         svg,
         count=1,
     )
+
+
+def _presentation_attributes(match: re.Match[str]) -> str:
+    """` style="fill: #fff; stroke-width: 0.6"` -> ` fill="#fff" stroke-width="0.6"`."""
+    pairs = (part.split(":", 1) for part in match.group(1).split(";") if ":" in part)
+    return "".join(f' {name.strip()}="{value.strip()}"' for name, value in pairs)
