@@ -54,6 +54,7 @@ BENCHMARKS = (
     "who_accessed",
     "retention",
     "anomaly",
+    "decode",
 )
 
 
@@ -238,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
             "DATABASE_URL=sqlite:///var/bench.sqlite3 (a new file) for SQLite.\n",
         )
     os.environ["CASELEDGER_TESTING"] = "1"
+    # The check-in benchmarks post many photos from one address for a few participants: the
+    # per-participant and per-address upload limits (a defence against floods) are off here.
+    os.environ.setdefault("CASELEDGER_CHECKIN_UPLOADS_PER_PARTICIPANT", "0")
+    os.environ.setdefault("CASELEDGER_CHECKIN_UPLOADS_PER_ADDRESS", "0")
     os.environ["DJANGO_SETTINGS_MODULE"] = "caseledger.settings"
     var_dir = None
     if not os.environ.get("CASELEDGER_VAR"):

@@ -9,7 +9,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from caseledger.core.api import BearerAuth
-from caseledger.core.errors import DomainError
+from caseledger.core.errors import DomainError, RateLimited
 
 api = NinjaAPI(
     title="caseledger API",
@@ -34,7 +34,10 @@ def _error(
 
 @api.exception_handler(DomainError)
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return _error(request, exc.status_code, exc.message, exc.code, exc.field)
+    response = _error(request, exc.status_code, exc.message, exc.code, exc.field)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(NinjaValidationError)

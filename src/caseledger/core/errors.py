@@ -44,3 +44,22 @@ class LedgerUnavailable(DomainError):
 
     status_code = 503
     code = "ledger_unavailable"
+
+
+class RateLimited(DomainError):
+    """Too many requests of one kind in a short time; `retry_after` is in seconds (sent as the
+    `Retry-After` header)."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: int,
+        field: str | None = None,
+        code: str | None = None,
+    ):
+        super().__init__(message, field=field, code=code)
+        self.retry_after = max(1, int(retry_after))

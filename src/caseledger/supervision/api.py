@@ -43,9 +43,34 @@ class ReceiptOut(BaseModel):
         description="Ledger event of this check-in (ask for its "
         "inclusion proof once a checkpoint covers it)"
     )
+    repeated: bool = Field(
+        default=False,
+        description="True when this answers a retry: the same submission_id with the same "
+        "photo was already received, and this is its receipt (nothing new was stored)",
+    )
 
 
-@router.post("/checkins", response={201: ReceiptOut, **ERRORS})
+RATE_LIMITED_DOC = {
+    "responses": {
+        429: {
+            "description": "Too many photos in a short time, from this participant or from "
+            "this address (refused photos count too). Wait the time given, then try again.",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before the next upload is accepted",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+        }
+    }
+}
+
+
+@router.post(
+    "/checkins",
+    response={201: ReceiptOut, 200: ReceiptOut, **ERRORS},
+    openapi_extra=RATE_LIMITED_DOC,
+)
 def check_in(
     request: HttpRequest,
     image: File[UploadedFile],
@@ -55,7 +80,13 @@ def check_in(
     submission_id: Form[str] = "",
 ) -> Status:
     """A participant's check-in: selfie and the location of this moment, in one submission.
-    `outcome` is `verified`, or `review` when the face did not match (a person will look)."""
+    `outcome` is `verified`, or `review` when the face did not match (a person will look).
+
+    Idempotent by `submission_id`: sending the same id with the same photo again (after a lost
+    answer) returns the first receipt with status 200 and `repeated: true`; the same id with
+    another photo is a 409 `replay`. Photo uploads are rate-limited per participant and per
+    client address, refused photos included: over a limit the answer is 429 with
+    `Retry-After`."""
     if request.user.role != "participant":
         raise PermissionDenied("Only participants check in.")
     receipt = services.submit_check_in(
@@ -66,8 +97,9 @@ def check_in(
         accuracy=accuracy,
         submission_id=submission_id or None,
         request_id=getattr(request, "request_id", ""),
+        client_address=request.META.get("REMOTE_ADDR", ""),
     )
-    return Status(201, ReceiptOut(**receipt.__dict__))
+    return Status(200 if receipt.repeated else 201, ReceiptOut(**receipt.__dict__))
 
 
 class CheckInOut(BaseModel):

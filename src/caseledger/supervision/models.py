@@ -190,6 +190,40 @@ class CheckIn(BaseModel):
         indexes = [
             models.Index(fields=["enrolment", "window_opens_at"], name="supervision_checkin_window")
         ]
+        constraints = [
+            # The backstop of the per-window try limit: two check-ins racing for the same
+            # attempt number cannot both be stored (the service also locks the enrolment).
+            models.UniqueConstraint(
+                fields=["enrolment", "window_opens_at", "attempt"],
+                name="supervision_checkin_one_per_attempt",
+            ),
+        ]
+
+
+class UploadAttempt(BaseModel):
+    """One photo upload (check-in submission), accepted or refused, for the upload rate
+    limits per participant and per client address. Rows older than the limits' window are
+    deleted by the check-in path (the participant's own) and by the sweep (all)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_comment="The participant's login that sent the photo",
+    )
+    address_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        db_comment="Keyed HMAC-SHA256 of the client address (IPv6: its /64); never the address",
+    )
+    at = models.DateTimeField(db_comment="When the upload arrived (UTC)")
+
+    class Meta:
+        db_table = "supervision_upload_attempt"
+        indexes = [
+            models.Index(fields=["user", "at"], name="supervision_upload_user"),
+            models.Index(fields=["address_hash", "at"], name="supervision_upload_address"),
+        ]
 
 
 class ReviewKind(models.TextChoices):

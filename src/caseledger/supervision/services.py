@@ -8,15 +8,18 @@ termination needs a second person; photos and templates are stored encrypted.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import math
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
@@ -26,9 +29,16 @@ from caseledger.accounts.models import Role, User
 from caseledger.biometrics import verifier as faces
 from caseledger.cases.models import Case, CaseStatus
 from caseledger.core import clock, crypto
-from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from caseledger.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ValidationError,
+)
 from caseledger.ledger.models import Outcome
-from caseledger.ledger.services import SYSTEM, Actor, record_event
+from caseledger.ledger.services import SYSTEM, Actor, record_event, record_read
 from caseledger.notices import services as notices
 
 from . import consent as consent_notice
@@ -51,6 +61,7 @@ from .models import (
     Review,
     ReviewKind,
     Schedule,
+    UploadAttempt,
 )
 
 STAFF_WRITERS = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR})
@@ -300,6 +311,18 @@ def _caseload_officer(person: Any) -> User:
 
 
 # --- check-in -------------------------------------------------------------------------------
+# Photo upload rate limits. A refused photo costs no try, so without these nothing would bound
+# how often one participant (or one network) makes the server decode and compare a face.
+# Every submission that reaches the service counts, refused ones included; a submission
+# refused for the rate itself does not. Settings of the same names override these; 0 turns a
+# limit off (e.g. the per-address one where many participants share one address).
+CHECKIN_UPLOADS_PER_PARTICIPANT = 10
+CHECKIN_UPLOADS_PER_ADDRESS = 30
+CHECKIN_UPLOAD_WINDOW_SECONDS = 600
+# Key space of the PostgreSQL advisory locks that serialise the count of one address ("UPLD").
+_ADDRESS_LOCK_CLASS = 0x55504C44
+
+
 @dataclass(frozen=True)
 class Receipt:
     id: uuid.UUID
@@ -310,6 +333,71 @@ class Receipt:
     attempts_left: int
     window_closes_at: datetime
     event_id: uuid.UUID
+    repeated: bool = False  # the receipt of an earlier upload with this submission id
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    per_participant: int
+    per_address: int
+    window: timedelta
+
+    @classmethod
+    def current(cls) -> UploadLimits:
+        """The limits now: a setting of the same name wins over the module's default."""
+
+        def setting(name: str) -> int:
+            return int(getattr(settings, name, globals()[name]))
+
+        return cls(
+            setting("CHECKIN_UPLOADS_PER_PARTICIPANT"),
+            setting("CHECKIN_UPLOADS_PER_ADDRESS"),
+            timedelta(seconds=max(1, setting("CHECKIN_UPLOAD_WINDOW_SECONDS"))),
+        )
+
+
+@dataclass(frozen=True)
+class _Refuse:
+    """Refuse a check-in: one ledger event with the person, in its own transaction (so it
+    survives the rollback of a refused write), then the error."""
+
+    actor: Actor
+    enrolment: Enrolment
+    request_id: str
+
+    def __call__(self, error: DomainError) -> NoReturn:
+        with transaction.atomic():
+            _event(
+                self.actor,
+                self.enrolment.person_id,
+                action="checkin",
+                category="supervision",
+                purpose=Purpose.SELF_SERVICE,
+                outcome=Outcome.FAILED,
+                request_id=self.request_id,
+                record_type="supervision.enrolment",
+                record_id=self.enrolment.pk,
+                detail={"reason": error.code},
+            )
+        raise error
+
+
+@dataclass(frozen=True)
+class _Submission:
+    """A check-in that passed the checks that need no face: what is stored if it is kept."""
+
+    user: User
+    enrolment: Enrolment
+    schedule: Schedule
+    sid: uuid.UUID
+    image: bytes
+    image_sha: str
+    latitude: Decimal
+    longitude: Decimal
+    accuracy: float
+    opens: datetime
+    now: datetime
+    request_id: str
 
 
 def _coordinate(value: Any, low: int, high: int, name: str) -> Decimal:
@@ -351,6 +439,7 @@ def submit_check_in(
     submission_id: Any = None,
     request_id: str = "",
     language: str | None = None,
+    client_address: str = "",
 ) -> Receipt:
     """One check-in: the selfie and the location of that moment, in one transaction.
 
@@ -358,10 +447,16 @@ def submit_check_in(
     message in `language` (the page's) or else the participant's preferred language, and
     leaves one ledger event and no row. A face that does not match is accepted with outcome
     `review`: a person looks at it; it is never a violation.
+
+    Every call counts against the upload rate limits (per participant, and per
+    `client_address`, the peer address of the request); over a limit it is refused with
+    `RateLimited` (429). Sending the same `submission_id` with the same photo again (a retry
+    after a lost answer) returns the first receipt, marked `repeated`; the same id with
+    another photo, or the same photo again in the window, is refused as a replay.
     """
     with override(language or user.preferred_language or "en"):
         return _submit_check_in(
-            user, image, latitude, longitude, accuracy, submission_id, request_id
+            user, image, latitude, longitude, accuracy, submission_id, request_id, client_address
         )
 
 
@@ -373,93 +468,148 @@ def _submit_check_in(
     accuracy: Any,
     submission_id: Any,
     request_id: str,
+    client_address: str,
 ) -> Receipt:
-    actor = Actor.of(user)
+    """In this order: count the upload (rate limits); read the input and the open window;
+    look at the window's tries without a lock; compare the face (slow, no lock held); then
+    lock the enrolment, look again and store the numbered try (`_store_check_in`)."""
     enrolment = active_enrolment_of(user)
-    person_id = enrolment.person_id
     now = clock.now()
-
-    def refuse(error: ValidationError | Conflict) -> None:
-        with transaction.atomic():
-            _event(
-                actor,
-                person_id,
-                action="checkin",
-                category="supervision",
-                purpose=Purpose.SELF_SERVICE,
-                outcome=Outcome.FAILED,
-                request_id=request_id,
-                record_type="supervision.enrolment",
-                record_id=enrolment.pk,
-                detail={"reason": error.code},
-            )
-        raise error
-
+    refuse = _Refuse(Actor.of(user), enrolment, request_id)
+    limited = _count_upload(user, enrolment, client_address, now)
+    if limited is not None:
+        refuse(limited)
     try:
-        sid = uuid.UUID(str(submission_id)) if submission_id else uuid.uuid4()
-    except ValueError:
-        refuse(
-            ValidationError(
-                _("This check-in could not be read. Please try again."),
-                field="submission_id",
-                code="bad_submission",
-            )
-        )
-    lat = lon = None
-    try:
-        lat = _coordinate(latitude, -90, 90, "latitude")
-        lon = _coordinate(longitude, -180, 180, "longitude")
-        acc = float(accuracy)
-        if not 0 < acc <= 100_000:
-            raise ValueError
+        sid = _submission_id(submission_id)
+        lat, lon, acc = _location(latitude, longitude, accuracy)
+        opens = _open_window(enrolment.schedule, now)
     except ValidationError as exc:
         refuse(exc)
+    submission = _Submission(
+        user=user,
+        enrolment=enrolment,
+        schedule=enrolment.schedule,
+        sid=sid,
+        image=image,
+        image_sha=hashlib.sha256(image or b"").hexdigest(),
+        latitude=lat,
+        longitude=lon,
+        accuracy=acc,
+        opens=opens,
+        now=now,
+        request_id=request_id,
+    )
+    try:  # without a lock first: a refusal here costs no face comparison
+        earlier = _window_state(submission)
+    except Conflict as exc:
+        refuse(exc)
+    if isinstance(earlier, CheckIn):
+        return _repeated_receipt(submission, earlier)
+    decision = _compare(submission, refuse)
+    try:
+        stored = _store_check_in(submission, decision)
+    except Conflict as exc:
+        refuse(exc)
+    if isinstance(stored, CheckIn):  # the same upload was stored meanwhile (a double send)
+        return _repeated_receipt(submission, stored)
+    return stored
+
+
+def _submission_id(value: Any) -> uuid.UUID:
+    """The client's id of this submission (a new one when it sent none)."""
+    if not value:
+        return uuid.uuid4()
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError(
+            _("This check-in could not be read. Please try again."),
+            field="submission_id",
+            code="bad_submission",
+        ) from None
+
+
+def _location(latitude: Any, longitude: Any, accuracy: Any) -> tuple[Decimal, Decimal, float]:
+    lat = _coordinate(latitude, -90, 90, "latitude")
+    lon = _coordinate(longitude, -180, 180, "longitude")
+    try:
+        acc = float(accuracy)
     except (TypeError, ValueError):
-        refuse(
-            ValidationError(
-                _("The location could not be read. Allow location access and try again."),
-                field="accuracy",
-                code="bad_location",
-            )
+        acc = -1.0
+    if not 0 < acc <= 100_000:
+        raise ValidationError(
+            _("The location could not be read. Allow location access and try again."),
+            field="accuracy",
+            code="bad_location",
         )
-    schedule = enrolment.schedule
+    return lat, lon, acc
+
+
+def _open_window(schedule: Schedule, now: datetime) -> datetime:
+    """When the window open now opened; refused when none is open."""
     window = schedule.current_window(now)
     if window is None:
         opens, _closes, _until = schedule.next_window(now)
-        refuse(
-            ValidationError(
-                _("Check-in is not open now. Your next check-in opens on %(when)s.")
-                % {"when": opens.strftime("%Y-%m-%d %H:%M UTC")},
-                code="outside_window",
-            )
+        raise ValidationError(
+            _("Check-in is not open now. Your next check-in opens on %(when)s.")
+            % {"when": opens.strftime("%Y-%m-%d %H:%M UTC")},
+            code="outside_window",
         )
-    opens, closes, until = window  # type: ignore[misc]
-    image_sha = hashlib.sha256(image or b"").hexdigest()
-    in_window = CheckIn.objects.filter(enrolment=enrolment, window_opens_at=opens)
-    if (
-        CheckIn.objects.filter(submission_id=sid).exists()
-        or in_window.filter(quality__image_sha256=image_sha).exists()
-    ):
-        refuse(Conflict(_("This check-in was already received."), code="replay"))
+    return window[0]
+
+
+# --- check-in: the try limit ------------------------------------------------------------------
+def _lock_enrolment(enrolment: Enrolment) -> None:
+    """Serialise one participant's check-in writes: a row lock on PostgreSQL (held to the end
+    of the transaction); SQLite runs one writer at a time already (BEGIN IMMEDIATE)."""
+    locked = (
+        Enrolment.objects.select_for_update()
+        .filter(pk=enrolment.pk, status=EnrolmentStatus.ACTIVE)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if locked is None:
+        raise NotFound(_("You have no active check-in schedule."), code="not_enrolled")
+
+
+def _window_state(submission: _Submission) -> CheckIn | int:
+    """The tries used in the open window, or the earlier check-in of which this is a retry
+    (same submission id, same photo). Refuses a replay, a window already verified and a
+    window whose tries are used. Called before the face comparison and again under the lock."""
+    earlier = CheckIn.objects.filter(submission_id=submission.sid).first()
+    if earlier is not None:
+        same = earlier.enrolment_id == submission.enrolment.pk and (
+            earlier.quality.get("image_sha256") == submission.image_sha
+        )
+        if same and earlier.ledger_event is not None:
+            return earlier
+        raise Conflict(_("This check-in was already received."), code="replay")
+    in_window = CheckIn.objects.filter(
+        enrolment=submission.enrolment, window_opens_at=submission.opens
+    )
+    if in_window.filter(quality__image_sha256=submission.image_sha).exists():
+        raise Conflict(_("This check-in was already received."), code="replay")
     if in_window.filter(outcome=CheckInOutcome.VERIFIED).exists():
-        refuse(
-            Conflict(
-                _("You have already checked in for this period. Thank you."),
-                code="already_checked_in",
-            )
+        raise Conflict(
+            _("You have already checked in for this period. Thank you."),
+            code="already_checked_in",
         )
     attempts = in_window.count()
-    if attempts >= schedule.max_attempts:
-        refuse(
-            Conflict(
-                _(
-                    "You have used all your tries for this check-in. Your officer will "
-                    "contact you; this is not a violation."
-                ),
-                code="attempts_used",
-            )
+    if attempts >= submission.schedule.max_attempts:
+        raise Conflict(
+            _(
+                "You have used all your tries for this check-in. Your officer will "
+                "contact you; this is not a violation."
+            ),
+            code="attempts_used",
         )
-    reference = enrolment.photos.filter(active=True).order_by("-created_at").first()
+    return attempts
+
+
+def _compare(submission: _Submission, refuse: _Refuse) -> Any:
+    """The face comparison, outside any transaction (it takes 100-250 ms); a photo that
+    cannot be used is refused here."""
+    reference = submission.enrolment.photos.filter(active=True).order_by("-created_at").first()
     if reference is None:
         refuse(
             ValidationError(
@@ -468,53 +618,85 @@ def _submit_check_in(
             )
         )
     template = unseal(reference.template_encrypted, reference.pk, "face_template")
-    decision = faces.get_verifier().compare(template, image)
+    decision = faces.get_verifier().compare(template, submission.image)
     if decision.photo_problem:
         refuse(ValidationError(str(decision.message), field="image", code=decision.outcome))
+    return decision
+
+
+def _store_check_in(submission: _Submission, decision: Any) -> Receipt | CheckIn:
+    """Lock the enrolment, check the window again (another check-in may have been stored
+    while the face was compared), number the try and store it with its ledger event, in one
+    transaction. A refusal here writes no row. Returns the earlier check-in instead when the
+    same upload was stored meanwhile."""
+    try:
+        with transaction.atomic():
+            _lock_enrolment(submission.enrolment)
+            state = _window_state(submission)
+            if isinstance(state, CheckIn):
+                return state
+            return _insert_check_in(submission, decision, attempt=state + 1)
+    except IntegrityError as exc:  # the constraints are the backstop of the lock
+        if CheckIn.objects.filter(submission_id=submission.sid).exists():
+            raise Conflict(_("This check-in was already received."), code="replay") from exc
+        raise Conflict(
+            _(
+                "Another check-in of yours arrived at the same moment. Look at your "
+                "check-ins before you try again."
+            ),
+            code="attempt_taken",
+        ) from exc
+
+
+def _insert_check_in(submission: _Submission, decision: Any, *, attempt: int) -> Receipt:
+    s = submission
     verified = decision.match
-    location_until = (now + timedelta(days=settings.LOCATION_RETENTION_DAYS)).date()
-    quality = dict(decision.quality, image_sha256=image_sha)
-    with transaction.atomic():
-        checkin = CheckIn(
-            enrolment=enrolment,
-            submission_id=sid,
-            window_opens_at=opens,
-            attempt=attempts + 1,
-            submitted_at=now,
-            outcome=CheckInOutcome.VERIFIED if verified else CheckInOutcome.REVIEW,
-            face_outcome=decision.outcome,
-            distance=decision.distance,
-            model_id=decision.model_id,
-            threshold=decision.threshold,
-            threshold_version=decision.threshold_version,
-            quality=quality,
-            latitude=lat,
-            longitude=lon,
-            accuracy_m=acc,
-            location_delete_after=location_until,
-        )
-        if not verified:  # matched images are never kept
-            checkin.image_encrypted = _seal(image, checkin.pk, "checkin_image")
-        event = _event(
-            actor,
-            person_id,
-            action="checkin",
-            category="supervision",
-            purpose=Purpose.SELF_SERVICE,
-            request_id=request_id,
-            record_type="supervision.checkin",
-            record_id=checkin.pk,
-            detail={
-                "outcome": checkin.outcome,
-                "face": decision.outcome,
-                "attempt": checkin.attempt,
-                "location": True,
-            },
-        )
-        checkin.ledger_event = event.uuid
-        checkin.save(force_insert=True)
-        if not verified:
-            _open_review(enrolment, opens, ReviewKind.FAILED_CHECK, checkin, now, actor)
+    checkin = CheckIn(
+        enrolment=s.enrolment,
+        submission_id=s.sid,
+        window_opens_at=s.opens,
+        attempt=attempt,
+        submitted_at=s.now,
+        outcome=CheckInOutcome.VERIFIED if verified else CheckInOutcome.REVIEW,
+        face_outcome=decision.outcome,
+        distance=decision.distance,
+        model_id=decision.model_id,
+        threshold=decision.threshold,
+        threshold_version=decision.threshold_version,
+        quality=dict(decision.quality, image_sha256=s.image_sha),
+        latitude=s.latitude,
+        longitude=s.longitude,
+        accuracy_m=s.accuracy,
+        location_delete_after=(s.now + timedelta(days=settings.LOCATION_RETENTION_DAYS)).date(),
+    )
+    if not verified:  # matched images are never kept
+        checkin.image_encrypted = _seal(s.image, checkin.pk, "checkin_image")
+    actor = Actor.of(s.user)
+    event = _event(
+        actor,
+        s.enrolment.person_id,
+        action="checkin",
+        category="supervision",
+        purpose=Purpose.SELF_SERVICE,
+        request_id=s.request_id,
+        record_type="supervision.checkin",
+        record_id=checkin.pk,
+        detail={
+            "outcome": checkin.outcome,
+            "face": decision.outcome,
+            "attempt": checkin.attempt,
+            "location": True,
+        },
+    )
+    checkin.ledger_event = event.uuid
+    checkin.save(force_insert=True)
+    if not verified:
+        _open_review(s.enrolment, s.opens, ReviewKind.FAILED_CHECK, checkin, s.now, actor)
+    return _receipt(checkin, s.schedule)
+
+
+def _receipt(checkin: CheckIn, schedule: Schedule, *, repeated: bool = False) -> Receipt:
+    verified = checkin.outcome == CheckInOutcome.VERIFIED
     message = (
         _("Thank you. Your check-in is complete.")
         if verified
@@ -523,16 +705,143 @@ def _submit_check_in(
             "This is not a violation; you do not need to do anything now."
         )
     )
+    if repeated:
+        # Not an f-string: xgettext does not look inside them.
+        again = _("This check-in was already received; here is its receipt again.")
+        message = again + " " + message
     return Receipt(
         checkin.pk,
-        now,
+        checkin.submitted_at,
         checkin.outcome,
         message,
         checkin.attempt,
-        schedule.max_attempts - checkin.attempt,
-        closes,
-        event.uuid,
+        max(0, schedule.max_attempts - checkin.attempt),
+        checkin.window_opens_at + timedelta(hours=schedule.window_hours),
+        checkin.ledger_event,  # type: ignore[arg-type]
+        repeated,
     )
+
+
+def _repeated_receipt(submission: _Submission, checkin: CheckIn) -> Receipt:
+    """A retried upload (the answer to the first was lost): the first receipt again. Showing
+    it is a read of the person's check-in, recorded like any other."""
+    record_read(
+        actor=Actor.of(submission.user),
+        purpose=Purpose.SELF_SERVICE,
+        request_id=submission.request_id,
+        action="read",
+        category="supervision",
+        subject_id=submission.enrolment.person_id,
+        record_type="supervision.checkin",
+        record_id=str(checkin.pk),
+        detail={"repeated_submission": True},
+    )
+    return _receipt(checkin, submission.schedule, repeated=True)
+
+
+# --- check-in: the upload rate limits ----------------------------------------------------------
+def address_key(address: str) -> str:
+    """What is stored of a client address: a keyed hash (HMAC-SHA256 with the secret key), so
+    the table cannot be turned back into addresses. An IPv6 address counts by its /64 (what
+    one subscriber gets); empty when there is no address."""
+    text = (address or "").strip()[:64]
+    if not text:
+        return ""
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        pass
+    else:
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+            text = str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+        else:
+            text = str(getattr(ip, "ipv4_mapped", None) or ip)
+    return salted_hmac(
+        "caseledger.supervision.upload-address", text, algorithm="sha256"
+    ).hexdigest()
+
+
+def _lock_address(key: str) -> None:
+    """On PostgreSQL, serialise the count of one address across participants (an advisory
+    lock until the end of the transaction). SQLite runs one writer at a time already."""
+    if not key or connection.vendor != "postgresql":
+        return
+    number = int.from_bytes(bytes.fromhex(key[:8]), "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADDRESS_LOCK_CLASS, number])
+
+
+def _count_upload(
+    user: User, enrolment: Enrolment, address: str, now: datetime
+) -> RateLimited | None:
+    """Count this upload, or return the refusal when a limit is reached.
+
+    Counted and recorded in one transaction under the enrolment's lock (and the address's),
+    so that simultaneous uploads cannot all slip under a limit; committed on its own, so a
+    photo refused afterwards still counts. The participant's own expired rows go here; the
+    sweep removes the rest (`purge_upload_attempts`)."""
+    limits = UploadLimits.current()
+    since = now - limits.window
+    key = address_key(address)
+    with transaction.atomic():
+        _lock_enrolment(enrolment)
+        _lock_address(key)
+        UploadAttempt.objects.filter(user=user, at__lte=since).delete()
+        refusal = _over_limit(
+            UploadAttempt.objects.filter(user=user), limits.per_participant, limits, now
+        )
+        if refusal is None and key:
+            refusal = _over_limit(
+                UploadAttempt.objects.filter(address_hash=key),
+                limits.per_address,
+                limits,
+                now,
+                code="rate_limited_address",
+            )
+        if refusal is None:
+            UploadAttempt.objects.create(user=user, address_hash=key, at=now)
+    return refusal
+
+
+def _over_limit(
+    uploads: Any, limit: int, limits: UploadLimits, now: datetime, code: str = "rate_limited"
+) -> RateLimited | None:
+    """A refusal when `limit` uploads (or more) fall in the window; it says to wait until the
+    oldest of the last `limit` leaves the window."""
+    if limit <= 0:
+        return None
+    recent = list(
+        uploads.filter(at__gt=now - limits.window)
+        .order_by("-at")
+        .values_list("at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return None
+    seconds = (recent[-1] + limits.window - now).total_seconds()
+    wait = min(max(1, math.ceil(seconds)), int(limits.window.total_seconds()))
+    return RateLimited(_rate_message(code, wait), retry_after=wait, code=code)
+
+
+def _rate_message(code: str, seconds: int) -> str:
+    minutes = math.ceil(seconds / 60)
+    why = (
+        _("You have sent many photos in a short time.")
+        if code == "rate_limited"
+        else _("Many photos were sent from this network in a short time.")
+    )
+    wait = (
+        _("Please wait a minute, then try again.")
+        if minutes <= 1
+        else _("Please wait %(minutes)s minutes, then try again.") % {"minutes": minutes}
+    )
+    not_a_violation = _("This is not a violation.")  # not in an f-string: xgettext skips those
+    return f"{why} {wait} {not_a_violation}"
+
+
+def purge_upload_attempts(*, now: datetime | None = None) -> int:
+    """Delete upload records older than the rate limits' window (they count for nothing)."""
+    since = (now or clock.now()) - UploadLimits.current().window
+    return UploadAttempt.objects.filter(at__lte=since).delete()[0]
 
 
 def _open_review(
@@ -570,6 +879,7 @@ def sweep_missed_windows(*, now: datetime | None = None) -> int:
     """Open a review for every window that closed (with its grace) without a check-in that
     was verified or is already under review. Idempotent; run every few minutes."""
     now = now or clock.now()
+    purge_upload_attempts(now=now)
     opened = 0
     for schedule in Schedule.objects.select_related("enrolment").filter(
         enrolment__status=EnrolmentStatus.ACTIVE, first_window_at__lte=now

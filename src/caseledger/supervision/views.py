@@ -32,7 +32,7 @@ from caseledger.biometrics import images
 from caseledger.biometrics.verifier import PHOTO_PROBLEMS
 from caseledger.cases import selectors as case_selectors
 from caseledger.core import clock
-from caseledger.core.errors import DomainError, PermissionDenied
+from caseledger.core.errors import DomainError, PermissionDenied, RateLimited
 from caseledger.people import selectors as people_selectors
 
 from . import charts, consent, selectors, services
@@ -157,6 +157,8 @@ def _next_step(code: str) -> str:
         return _("Do not try again. Your officer will contact you.")
     if code == "outside_window":
         return _("Come back when your check-in opens.")
+    if code in {"rate_limited", "rate_limited_address"}:
+        return _("Wait as long as it says above, then open the check-in page again.")
     return _("Please try again. If it keeps failing, call your officer.")
 
 
@@ -179,13 +181,19 @@ def portal_check_in(request: HttpRequest) -> HttpResponse:
                 accuracy=c["accuracy"],
                 submission_id=c["submission_id"] or None,
                 request_id=getattr(request, "request_id", ""),
+                client_address=request.META.get("REMOTE_ADDR", ""),
             )
         except DomainError as exc:
             refusal = exc
         else:
-            return render(request, "portal/receipt.html", {"receipt": receipt}, status=201)
+            return render(
+                request,
+                "portal/receipt.html",
+                {"receipt": receipt},
+                status=200 if receipt.repeated else 201,
+            )
     if refusal is not None:
-        return render(
+        response = render(
             request,
             "portal/check_in.html",
             {
@@ -195,6 +203,9 @@ def portal_check_in(request: HttpRequest) -> HttpResponse:
             },
             status=refusal.status_code,
         )
+        if isinstance(refusal, RateLimited):
+            response["Retry-After"] = str(refusal.retry_after)
+        return response
     status = selectors.participant_status(
         user=request.user, request_id=getattr(request, "request_id", "")
     )
