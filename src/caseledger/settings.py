@@ -251,7 +251,14 @@ if not ENCRYPTION_KEYS and (DEMO or env_bool("CASELEDGER_TESTING")):
 FACE_MATCH_THRESHOLD = float(os.environ.get("CASELEDGER_FACE_THRESHOLD", "0.5"))
 FACE_THRESHOLD_VERSION = os.environ.get("CASELEDGER_FACE_THRESHOLD_VERSION", "2026-11-dlib-v1")
 FACE_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
-FACE_MAX_PIXELS = 40_000_000
+FACE_MAX_PIXELS = 40_000_000  # the most pixels any header may declare
+# The decode budget (biometrics/decode_budget.py): decoded pixels (larger JPEGs are scaled down
+# by libjpeg while decoding), estimated memory of one decode, decodes at once per process, and
+# how long a photo waits for a decode slot before it is refused as "busy".
+FACE_DECODE_MAX_PIXELS = 12_000_000
+FACE_DECODE_MAX_BYTES = 128 * 1024 * 1024
+FACE_DECODE_CONCURRENCY = int(os.environ.get("CASELEDGER_FACE_DECODE_CONCURRENCY", "2"))
+FACE_DECODE_WAIT_SECONDS = 20
 
 # --- supervision --------------------------------------------------------------------------
 REVIEW_SLA_HOURS = int(os.environ.get("CASELEDGER_REVIEW_SLA_HOURS", "24"))

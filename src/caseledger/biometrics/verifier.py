@@ -108,6 +108,7 @@ OUTCOME_MESSAGES: dict[str, Promise] = {
     UNREADABLE: _("We could not read this file as a photo. Please take the photo again."),
     TOO_MANY_PIXELS: _("This picture is too big. Please take a normal photo with your camera."),
     UNSUPPORTED_TYPE: _("This kind of picture is not accepted. Please send a JPEG or PNG photo."),
+    **images.MESSAGES,  # the decode budget's refusals (too_many_scans, polyglot, busy, ...)
 }
 
 # --- templates -----------------------------------------------------------------------------
