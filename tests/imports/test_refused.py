@@ -32,7 +32,7 @@ def test_shifted_header_is_refused_naming_the_columns(users, write_csv, run_impo
 def test_extra_and_reordered_columns_are_refused(users, write_csv, run_import):
     extra = [*COLUMNS["persons"], "ssn"]
     message = refused(run_import, write_csv("persons", [[*GOOD[0], "x"]], header=extra))
-    assert "unexpected column(s): 'ssn'" in message
+    assert "unexpected column(s): column 17" in message and "ssn" not in message
 
     trailing = [*COLUMNS["persons"], ""]
     message = refused(run_import, write_csv("persons", [[*GOOD[0], ""]], header=trailing))
@@ -58,7 +58,7 @@ def test_latin1_file_is_refused_with_the_byte_offset(users, write_csv, run_impor
     offset = path.read_bytes().index(b"\xe9")
     message = refused(run_import, path)
     assert "is not UTF-8" in message
-    assert f"byte 0xE9 at byte offset {offset} (line 2)" in message
+    assert f"the byte at byte offset {offset} (line 2)" in message
     assert "Latin-1" in message
 
 

@@ -3,6 +3,10 @@
 A file is refused as a whole, before anything is applied, when it is not UTF-8, is not
 well-formed CSV, or its header row is not exactly the format's. Problems of single rows
 (a row with the wrong number of fields, a bad value) are quarantined row by row instead.
+
+A refusal names lines, byte offsets and column numbers, and quotes only the format's own
+column names, never what the file holds: the command may be pointed at the wrong file (a key,
+a password file) by mistake, and its message ends up in terminals, logs and tickets.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 LIST_SEPARATOR = ";"
 MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_NAMED = 10  # columns listed by number in a refusal; the rest are counted
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
@@ -96,7 +101,7 @@ def decode(data: bytes, name: str) -> str:
         offset = skipped + exc.start
         line = data.count(b"\n", 0, offset) + 1
         raise FileRefused(
-            f"{name} is not UTF-8: the byte 0x{data[offset]:02X} at byte offset {offset} "
+            f"{name} is not UTF-8: the byte at byte offset {offset} "
             f"(line {line}) is not valid UTF-8. The file is probably in another encoding "
             "(Latin-1 or Windows-1252?). Save it as UTF-8 (\"CSV UTF-8\") and import it "
             "again. Nothing was imported."
@@ -113,6 +118,8 @@ def decode(data: bytes, name: str) -> str:
 
 
 def check_header(header: list[str], kind: str, name: str) -> None:
+    """Refuse a header that is not exactly the format's. The message quotes only names of the
+    format's columns; a column the format does not have is named by its number."""
     expected = list(COLUMNS[kind])
     if header == expected:
         return
@@ -132,27 +139,39 @@ def check_header(header: list[str], kind: str, name: str) -> None:
         )
     problems = []
     missing = [c for c in expected if c not in header]
-    extra = [c for c in header if c not in expected]
-    repeated = sorted({c for c in header if header.count(c) > 1})
+    extra = [(i, c) for i, c in enumerate(header, start=1) if c not in expected]
+    repeated = sorted({c for c in header if c in expected and header.count(c) > 1})
     if missing:
         problems.append("missing column(s): " + ", ".join(f"'{c}'" for c in missing))
     if extra:
         problems.append(
             "unexpected column(s): "
-            + ", ".join(f"'{c}'" if c else "an unnamed one (a trailing comma?)" for c in extra)
+            + ", ".join(_unexpected(i, c, expected) for i, c in extra[:MAX_NAMED])
+            + (f" and {len(extra) - MAX_NAMED} more" if len(extra) > MAX_NAMED else "")
         )
     if repeated:
         problems.append("repeated column(s): " + ", ".join(f"'{c}'" for c in repeated))
-    if not problems:
+    if not problems:  # the same columns in another order: header[at] is one of the format's
         at = next(i for i, (a, b) in enumerate(zip(header, expected, strict=True)) if a != b)
         problems.append(
             f"the columns are in another order: column {at + 1} is '{header[at]}' where "
             f"'{expected[at]}' is expected"
         )
     raise FileRefused(
-        f"The header row of {name} does not match the {kind} format ({'; '.join(problems)}). "
-        f"The header must be exactly: {listed}. Nothing was imported."
+        f"The header row (line 1) of {name} does not match the {kind} format "
+        f"({'; '.join(problems)}). The header must be exactly: {listed}. Nothing was imported."
     )
+
+
+def _unexpected(number: int, cell: str, expected: list[str]) -> str:
+    """An unexpected header cell, by its column number; never its text (a known column name
+    written with other spaces or capitals is named by the known name)."""
+    if not cell.strip():
+        return f"an unnamed one (a trailing comma?) in column {number}"
+    known = cell.strip().lower()
+    if known in expected:
+        return f"column {number} (is it '{known}'? the names are lower case, without spaces)"
+    return f"column {number}"
 
 
 def read_rows(text: str, kind: str, name: str) -> list[Row]:

@@ -75,6 +75,8 @@ def checkpoint_dir() -> Path:
 
 def signer() -> note.Signer:
     env_value = os.environ.get("CASELEDGER_LEDGER_SIGNING_KEY", "")
+    if not (env_value or settings.LEDGER_SIGNING_KEY_FILE) and settings.LEDGER_STATE_PER_DATABASE:
+        ensure_demo_key()  # demo and tests: this database's own key, made on first use
     path = None if env_value else key_file()
     return _load_signer(str(path or ""), env_value)
 

@@ -1,9 +1,13 @@
-"""`caseledger ledger verify|integrate`."""
+"""`caseledger ledger verify|integrate|checkpoint|export|keygen`.
+
+`export --out DIR` refuses a non-empty folder unless --force; `keygen --out FILE` never
+replaces an existing file (there is no --force for it): an overwritten signing key is lost for
+good, and the log could no longer sign checkpoints that auditors verify with the key they hold."""
 
 from __future__ import annotations
 
+import argparse
 import itertools
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +15,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from caseledger.core.cli_files import prepare_output_dir, write_output
+from caseledger.core.loop import run_every
 from caseledger.ledger import checkpoints
 from caseledger.ledger.export import export_ledger
 from caseledger.ledger.models import Entry
@@ -33,13 +39,24 @@ class Command(BaseCommand):
             "--loop",
             action="store_true",
             help="Keep integrating every LEDGER_INTEGRATE_INTERVAL_SECONDS and sign a checkpoint "
-            "every LEDGER_CHECKPOINT_INTERVAL_SECONDS when events arrived.",
+            "every LEDGER_CHECKPOINT_INTERVAL_SECONDS when events arrived; SIGTERM or SIGINT "
+            "stops it after the batch in hand.",
         )
+        integrate.add_argument("--max-ticks", type=int, default=0, help=argparse.SUPPRESS)
         sub.add_parser("checkpoint", help="Integrate what is pending and sign a checkpoint now.")
         export = sub.add_parser("export", help="Write entries, checkpoints and key for auditors.")
         export.add_argument("--out", required=True, type=Path, help="Directory to write.")
+        export.add_argument(
+            "--force",
+            action="store_true",
+            help="Write into a non-empty directory (replaces an earlier export's files).",
+        )
         keygen = sub.add_parser("keygen", help="Create a signing key (print it, or --out FILE).")
-        keygen.add_argument("--out", type=Path, help="File to write the secret key to (0600).")
+        keygen.add_argument(
+            "--out",
+            type=Path,
+            help="File to write the secret key to (0600); an existing file is never replaced.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, options["action"])(options)
@@ -57,10 +74,11 @@ class Command(BaseCommand):
         self.stdout.write(f"{state} checkpoint {current.size}: {bytes(current.root).hex()}")
 
     def export(self, options: dict[str, Any]) -> None:
-        integrate_pending()
         out: Path = options["out"]
-        if out.exists() and any(out.iterdir()):
-            raise CommandError(f"{out} is not empty; export into a new directory.")
+        prepare_output_dir(out, force=options["force"])
+        if options["force"]:
+            _remove_exported_checkpoints(out)
+        integrate_pending()
         total = Entry.objects.count()
         from rich.progress import Progress
 
@@ -75,10 +93,12 @@ class Command(BaseCommand):
         secret, public = note.generate_signer(settings.LEDGER_ORIGIN)
         if options["out"]:
             path: Path = options["out"]
-            if path.exists():
-                raise CommandError(f"{path} exists; refusing to overwrite a signing key.")
-            path.write_text(secret + "\n")
-            path.chmod(0o600)
+            if path.exists() or path.is_symlink():
+                raise CommandError(
+                    f"{path} exists; refusing to overwrite a signing key (move it away first)."
+                )
+            # Created 0600 in one step (O_EXCL): the secret is never readable by others.
+            write_output(path, (secret + "\n").encode(), mode=0o600)
             self.stdout.write(f"secret key written to {path}\npublic key: {public}")
         else:
             self.stdout.write(secret)
@@ -105,11 +125,31 @@ class Command(BaseCommand):
             return
         interval = settings.LEDGER_INTEGRATE_INTERVAL_SECONDS
         every = max(1, round(settings.LEDGER_CHECKPOINT_INTERVAL_SECONDS / interval))
-        for tick in itertools.count():  # a service loop, stopped by its supervisor
+        counter = itertools.count()
+
+        def tick() -> None:
+            """One batch: integrate, and every `every` ticks sign a checkpoint. SIGTERM or
+            SIGINT during a tick lets it finish; the loop stops before the next one."""
+            n = next(counter)
+            if n == 0:
+                self.stdout.write(f"integrating every {interval:g} s (stop: SIGTERM or SIGINT)")
+                self.stdout.flush()
             integrate_pending()
-            if tick % every == 0:
+            if n % every == 0:
                 try:
                     checkpoints.sign_checkpoint()
                 except checkpoints.CheckpointRefused as exc:
                     self.stderr.write(f"checkpoint refused: {exc}")
-            time.sleep(interval)
+
+        ticks = run_every(tick, every=interval, max_ticks=options["max_ticks"])
+        self.stdout.write(f"stopped after {ticks} integration rounds")
+
+
+def _remove_exported_checkpoints(out: Path) -> None:
+    """Before an export over an earlier one (--force): drop the earlier checkpoint files, so
+    the folder holds exactly this ledger's checkpoints. Only files named like checkpoints."""
+    folder = out / "checkpoints"
+    if folder.is_dir():
+        for item in folder.iterdir():
+            if item.name.isdigit() and item.is_file() and not item.is_symlink():
+                item.unlink()

@@ -1,5 +1,6 @@
 """`caseledger report anomalies --week 2026-W47` and
-`caseledger report transparency --period 2026-Q4 --format html|pdf|json [--out FILE]`."""
+`caseledger report transparency --period 2026-Q4 --format html|pdf|json [--out FILE [--force]]`.
+An existing --out FILE is never overwritten without --force (caseledger.core.cli_files)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from caseledger.core.cli_files import check_output_file, write_output
 from caseledger.core.errors import DomainError
 
 
@@ -37,6 +39,9 @@ class Command(BaseCommand):
         transp.add_argument("--format", choices=("html", "pdf", "json"), default="json")
         transp.add_argument(
             "--out", default="", help="File to write (default: standard output; required for pdf)"
+        )
+        transp.add_argument(
+            "--force", action="store_true", help="Replace the --out file if it exists."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -96,10 +101,12 @@ class Command(BaseCommand):
         fmt, out = options["format"], options["out"]
         if fmt == "pdf" and not out:
             raise CommandError("A PDF needs --out FILE.")
+        if out:  # refused before the report is built; write_output checks again
+            check_output_file(Path(out), force=options["force"])
         data = transparency_report(None, options["period"])
         body = rendering.render(data, fmt)
         if out:
-            Path(out).write_bytes(body)
+            write_output(Path(out), body, force=options["force"])
             self.stdout.write(f"wrote {out} ({len(body)} bytes)")
         else:
             self.stdout.write(body.decode(), ending="")
