@@ -20,6 +20,7 @@ OUT_COMMANDS = {
     ("report", "transparency"): "refuses without --force",
     ("ledger", "export"): "refuses a non-empty folder without --force",
     ("ledger", "keygen"): "never overwrites (a signing key)",
+    ("backup",): "refuses a non-empty folder without --force",
     # Writes only the generated section between its markers and keeps the rest of the file.
     ("faces", "calibrate"): "updates its marked section",
 }
