@@ -1,13 +1,8 @@
-from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from caseledger.api import api
-
-
-def healthz(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("ok", content_type="text/plain")
-
+from caseledger.core.views import healthz
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="people:dashboard", permanent=False)),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import connection, transaction
 
 from caseledger.core import clock
 from caseledger_verify import note
@@ -110,8 +110,9 @@ def sign_checkpoint(*, force: bool = False) -> Checkpoint | None:
     Returns the new checkpoint, or None when there was nothing new to sign.
     """
     with transaction.atomic():
+        _lock_signer()
         size = Entry.objects.count()
-        last = Checkpoint.objects.select_for_update().order_by("-size").first()
+        last = Checkpoint.objects.order_by("-size").first()
         if last is not None and size == last.size:
             return None
         if last is None and size == 0 and not force:
@@ -134,6 +135,19 @@ def sign_checkpoint(*, force: bool = False) -> Checkpoint | None:
                                                signed_at=clock.now())
         _write_out(checkpoint)
     return checkpoint
+
+
+#: Key of the PostgreSQL advisory lock that lets one signer at a time work on a checkpoint.
+SIGNER_LOCK_KEY = 0x6361_7365_6C66  # "caself"
+
+
+def _lock_signer() -> None:
+    """One signer at a time, until the end of the transaction: a transaction-scoped advisory
+    lock needs no UPDATE right on the append-only checkpoint table (SQLite serialises writers
+    anyway)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SIGNER_LOCK_KEY])
 
 
 LOG_ID_FILE = "LOG_ID"

@@ -24,9 +24,12 @@ class Command(BaseCommand):
         if not options["loop"]:
             self.once(options)
             return
-        from caseledger.core.loop import run_every
+        from caseledger.core.singleton import run_as_leader
 
-        run_every(
+        # One node at a time: delivery does not claim a notice, so two nodes retrying the
+        # same due notice would send it twice.
+        run_as_leader(
+            "send_corrections",
             lambda: self.once({**options, "quiet": True}),
             every=options["every"],
             max_ticks=options["max_ticks"],

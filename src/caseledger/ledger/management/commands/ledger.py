@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from caseledger.core.cli_files import prepare_output_dir, write_output
 from caseledger.core.loop import run_every
+from caseledger.core.singleton import Leadership
 from caseledger.ledger import checkpoints
 from caseledger.ledger.export import export_ledger
 from caseledger.ledger.models import Entry
@@ -128,12 +129,16 @@ class Command(BaseCommand):
         counter = itertools.count()
 
         def tick() -> None:
-            """One batch: integrate, and every `every` ticks sign a checkpoint. SIGTERM or
+            """One batch: integrate, and every `every` ticks sign a checkpoint; only on the
+            node that leads this loop (core/singleton.py), so one node signs. SIGTERM or
             SIGINT during a tick lets it finish; the loop stops before the next one."""
             n = next(counter)
             if n == 0:
                 self.stdout.write(f"integrating every {interval:g} s (stop: SIGTERM or SIGINT)")
                 self.stdout.flush()
+            if not leadership.acquire():
+                return
+            leadership.runs += 1
             integrate_pending()
             if n % every == 0:
                 try:
@@ -141,8 +146,11 @@ class Command(BaseCommand):
                 except checkpoints.CheckpointRefused as exc:
                     self.stderr.write(f"checkpoint refused: {exc}")
 
-        ticks = run_every(tick, every=interval, max_ticks=options["max_ticks"])
-        self.stdout.write(f"stopped after {ticks} integration rounds")
+        with Leadership("ledger integrate") as leadership:
+            ticks = run_every(tick, every=interval, max_ticks=options["max_ticks"])
+        self.stdout.write(
+            f"stopped after {ticks} integration rounds ({leadership.runs} led by this node)"
+        )
 
 
 def _remove_exported_checkpoints(out: Path) -> None:

@@ -70,7 +70,7 @@ class Command(BaseCommand):
         self.stdout.write(" ".join(f"{k}={v}" for k, v in result.as_dict().items()))
 
     def loop(self, options: dict[str, Any]) -> None:
-        from caseledger.core.loop import run_every
+        from caseledger.core.singleton import run_as_leader
         from caseledger.notices.tasks import plan_upcoming_reminders, send_due_reminders
 
         last_plan: float | None = None
@@ -85,5 +85,9 @@ class Command(BaseCommand):
             if not _waiting(send_due_reminders):
                 send_due_reminders.enqueue(limit=options["limit"])
 
-        ticks = run_every(tick, every=options["interval"], max_ticks=options["max_ticks"])
+        # One node enqueues (the "still waiting?" check and the enqueue are not atomic across
+        # nodes); sending itself is safe anywhere: reminders are claimed with row locks.
+        ticks = run_as_leader(
+            "notices send-due", tick, every=options["interval"], max_ticks=options["max_ticks"]
+        )
         self.stdout.write(f"enqueued {ticks} send task(s)")

@@ -84,10 +84,12 @@ class Command(BaseCommand):
         )
 
     def anomalies_loop(self, options: dict[str, Any]) -> None:
-        from caseledger.core.loop import run_every
+        from caseledger.core.singleton import run_as_leader
         from caseledger.reports.tasks import build_weekly_anomaly_report
 
-        ticks = run_every(
+        # One node enqueues (a second build of a week would only return the first one).
+        ticks = run_as_leader(
+            "report anomalies",
             build_weekly_anomaly_report.enqueue,
             every=options["every"],
             max_ticks=options["max_ticks"],

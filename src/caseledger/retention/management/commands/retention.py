@@ -141,10 +141,12 @@ class Command(BaseCommand):
         console.print(table)
 
     def loop(self, options: dict[str, Any]) -> None:
-        from caseledger.core.loop import run_every
+        from caseledger.core.singleton import run_as_leader
         from caseledger.retention.tasks import purge_due
 
-        ticks = run_every(
+        # One node enqueues: the daily purge runs once a day, not once per node a day.
+        ticks = run_as_leader(
+            "retention run",
             lambda: purge_due.enqueue(batch_size=options["batch_size"]),
             every=options["every"],
             max_ticks=options["max_ticks"],

@@ -22,6 +22,8 @@ class Command(BaseCommand):
         if not options["loop"]:
             self.stdout.write(f"opened {sweep_missed_windows()} reviews for missed windows")
             return
-        from caseledger.core.loop import run_every
+        from caseledger.core.singleton import run_as_leader
 
-        run_every(sweep_missed_windows, every=max(10, options["every"]))
+        # One node sweeps at a time: the one-review-per-window constraint already prevents a
+        # duplicate, but two sweeps racing would end one of them with an IntegrityError.
+        run_as_leader("supervision sweep", sweep_missed_windows, every=max(10, options["every"]))
