@@ -284,3 +284,36 @@ def test_a_statement_of_disagreement_is_sent_to_earlier_recipients(
     assert notice.agency.code == "NARA" and notice.categories == ["cases"]
     assert "Statement of disagreement" in notice.reason
     assert "I disagree" not in notice.reason, "the statement's text is not copied out"
+
+
+def test_a_notice_is_sent_once_when_two_senders_race(
+    users, subject, released, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """The request's first attempt and the retry loop (or another node) reach one notice at
+    once: the first claims it, the second finds it taken and sends nothing."""
+    settings.VAR_DIR = tmp_path
+    sends: list[str] = []
+
+    def outbox(notice, subject_line, body):
+        sends.append(str(notice.pk))
+        # While this attempt is sending, a second sender gets to the same notice.
+        again = delivery.deliver(notice)
+        assert again.status == NoticeStatus.PENDING
+
+    with mock.patch.dict(delivery.ADAPTERS, {"outbox": outbox}):
+        with django_capture_on_commit_callbacks(execute=True):
+            (notice,) = services.notify_prior_recipients(
+                context(users["officer_east"]),
+                person_id=subject.pk,
+                categories=["cases"],
+                reason="Case reference corrected.",
+            )
+        # The retry loop, later, finds nothing due.
+        with mock.patch(
+            "caseledger.core.clock.now", return_value=clock.now() + timedelta(hours=2)
+        ):
+            assert delivery.retry_due() == {"sent": 0, "retry": 0, "failed": 0}
+    notice.refresh_from_db()
+    assert sends == [str(notice.pk)]
+    assert notice.status == NoticeStatus.SENT and notice.attempts == 1
+    assert DeliveryLog.objects.filter(notice=notice).count() == 1

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import F, Q
 
 from caseledger.core import clock
 
@@ -98,10 +99,35 @@ def send(notice: CorrectionNotice) -> None:
     ADAPTERS[notice.channel](notice, subject, body)
 
 
+#: How long an attempt holds its notice; a sender that died gives it back after this.
+CLAIM_SECONDS = 600
+
+
+def _claim(notice: CorrectionNotice) -> bool:
+    """Take the notice for one attempt (compare-and-swap on its row version). A second sender
+    (the request's first attempt racing the retry loop, or another node) finds it taken and
+    leaves it: a correction is sent once."""
+    now = clock.now()
+    taken = CorrectionNotice.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        pk=notice.pk,
+        row_version=notice.row_version,
+        status__in=[NoticeStatus.PENDING, NoticeStatus.RETRY],
+    ).update(
+        next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
+        row_version=F("row_version") + 1,
+        updated_at=now,
+    )
+    if taken:
+        notice.row_version += 1
+    return bool(taken)
+
+
 def deliver(notice: CorrectionNotice) -> CorrectionNotice:
-    """One attempt; the result and the log row are saved whatever happens."""
+    """One attempt, if this caller claims the notice; the result and the log row are saved
+    whatever happens."""
     notice = CorrectionNotice.objects.select_related("entry", "agency").get(pk=notice.pk)
-    if notice.status in (NoticeStatus.SENT, NoticeStatus.FAILED):
+    if notice.status in (NoticeStatus.SENT, NoticeStatus.FAILED) or not _claim(notice):
         return notice
     now = clock.now()
     attempt = notice.attempts + 1
