@@ -55,6 +55,7 @@ BENCHMARKS = (
     "retention",
     "anomaly",
     "decode",
+    "load",
 )
 
 
