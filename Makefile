@@ -6,7 +6,7 @@ VENV := .venv
 export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test bench lint ci system-deps browser-deps postgres-deps clean
+.PHONY: demo test fuzz bench lint ci system-deps browser-deps postgres-deps clean
 
 $(UV):
 	python3 -m venv .tools
@@ -23,6 +23,10 @@ demo: $(VENV)/.synced
 ## test: install (Chromium and PostgreSQL too, as root), run the suite on SQLite and PostgreSQL
 test: $(VENV)/.synced system-deps
 	scripts/test.sh
+
+## fuzz: Schemathesis against a live server on a fresh demo database (CI runs it after test)
+fuzz: $(VENV)/.synced
+	$(VENV)/bin/python scripts/api_fuzz.py
 
 ## system-deps: Debian packages the suite needs (browser tests, a PostgreSQL server)
 system-deps:

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
-from caseledger.core.api import BearerAuth
+from caseledger.core.api import BearerAuth, NotJson, require_json
 from caseledger.core.errors import DomainError, RateLimited
+
+
+class JsonParser(Parser):
+    """Bodies are read as JSON only when they say they are (`require_json`). A JSON body sent
+    as `multipart/form-data` without a boundary once reached the sign-in view while
+    django-axes, reading the same request as a form, failed before it counted the attempt:
+    passwords could be tried without a lockout."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        require_json(request)
+        return super().parse_body(request)
+
 
 api = NinjaAPI(
     title="caseledger API",
@@ -21,6 +37,7 @@ api = NinjaAPI(
     ),
     auth=BearerAuth(),
     urls_namespace="api-v1",
+    parser=JsonParser(),
 )
 
 
@@ -67,8 +84,21 @@ def on_404(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _error(request, 404, "No such record, or you do not have access to it.", "not_found")
 
 
+@api.exception_handler(NotJson)
+def on_not_json(request: HttpRequest, exc: NotJson) -> HttpResponse:
+    detail = "Send the request body as application/json."
+    return _error(request, 415, detail, "unsupported_media_type")
+
+
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    return _error(request, 400, "The multipart/form-data body cannot be read.", "bad_multipart")
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, NotJson):  # django-ninja wraps what the parser raises
+        return on_not_json(request, exc.__cause__)
     return _error(request, exc.status_code, str(exc), "error")
 
 

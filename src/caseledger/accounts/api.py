@@ -26,9 +26,24 @@ class TokenOut(BaseModel):
     expires_at: datetime
 
 
-@router.post("/token", auth=None, response={200: TokenOut, **ERRORS})
+TOKEN_REFUSALS = {
+    "responses": {
+        403: {"description": "Wrong username or password (`bad_credentials`), or a missing or "
+              "wrong one-time code (`otp_required`)"},
+        429: {"description": f"The account is locked (`locked`) after "
+              f"{settings.AXES_FAILURE_LIMIT} failed sign-ins in a row, for "
+              f"{int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)} minutes; every attempt "
+              "meanwhile gets this answer, the right password too"},
+    }
+}
+
+
+@router.post(
+    "/token", auth=None, response={200: TokenOut, **ERRORS}, openapi_extra=TOKEN_REFUSALS
+)
 def token(request: HttpRequest, payload: TokenIn) -> TokenOut:
-    """Exchange a username and password (and a one-time code for staff) for a bearer token."""
+    """Exchange a username and password (and a one-time code for staff) for a bearer token.
+    Failed attempts count per account; too many in a row lock it for a while (429)."""
     value = services.issue_api_token(
         request=request, username=payload.username, password=payload.password, otp=payload.otp
     )

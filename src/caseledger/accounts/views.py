@@ -10,6 +10,7 @@ import qrcode
 import qrcode.image.svg
 from axes.helpers import get_client_username
 from django import forms
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -83,7 +84,7 @@ def locked_out(
     if request.path.startswith("/api/"):
         from django.http import JsonResponse
 
-        return JsonResponse(
+        response = JsonResponse(
             {
                 "detail": "Too many failed sign-ins. This account is locked for 15 minutes.",
                 "code": "locked",
@@ -91,6 +92,8 @@ def locked_out(
             },
             status=429,
         )
+        response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+        return response
     form = LoginForm(request.POST or None)
     return render(
         request,

@@ -8,9 +8,10 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import BaseModel, Field
 
-from caseledger.core.api import ERRORS, StrictIn, access_context
+from caseledger.core.api import ERRORS, RowVersion, StrictIn, access_context, links, text_pattern
 
 from . import selectors, services
+from .models import CalendarType, CaseStatus
 
 router = Router(tags=["cases"])
 
@@ -72,9 +73,10 @@ class CaseOut(BaseModel):
 
 
 class TransitionIn(StrictIn):
-    to_status: str = Field(max_length=32)
+    # The service checks the status (with its own message); the schema lists them.
+    to_status: str = Field(max_length=32, json_schema_extra={"enum": CaseStatus.values})
     reason: str = Field(default="", max_length=500)
-    row_version: int | None = Field(default=None, ge=1)
+    row_version: RowVersion | None = None
 
 
 def _case_out(detail: selectors.CaseDetail) -> CaseOut:
@@ -120,7 +122,24 @@ def _case_out(detail: selectors.CaseDetail) -> CaseOut:
     )
 
 
-@router.get("/{case_id}", response={200: CaseOut, **ERRORS})
+HEARING_OPS = ("get_hearing", "move_hearing", "adjourn_hearing", "cancel_hearing")
+
+
+def _hearing_links(status: int, where: str, also: dict | None = None) -> dict:
+    """OpenAPI links from an answer holding a hearing's id to the operations taking it."""
+    hearing = {"hearing_id": f"$response.body#{where}"}
+    return links(status, {**{f"caseledger_cases_api_{op}": hearing for op in HEARING_OPS},
+                          **(also or {})})  # fmt: skip
+
+
+CASE = {"case_id": "$response.body#/id"}
+CASE_LINKS = _hearing_links(200, "/proceedings/0/hearings/0/id", {
+    "caseledger_cases_api_transition": CASE,
+    "caseledger_cases_api_schedule_hearing": CASE,
+})  # fmt: skip
+
+
+@router.get("/{case_id}", response={200: CaseOut, **ERRORS}, openapi_extra=CASE_LINKS)
 def get_case(request: HttpRequest, case_id: str) -> CaseOut:
     ctx = access_context(request)
     return _case_out(selectors.get_case(ctx=ctx, case_id=case_id))
@@ -150,9 +169,10 @@ class HearingDetailOut(HearingOut):
 
 
 class ScheduleHearingIn(StrictIn):
-    calendar: str = Field(max_length=32)
+    calendar: str = Field(max_length=32, json_schema_extra={"enum": CalendarType.values})
     scheduled_at: str = Field(
         max_length=40,
+        json_schema_extra=text_pattern(),
         description="ISO 8601 with an offset, or a local time 'YYYY-MM-DD HH:MM' in the "
         "court's time zone",
     )
@@ -161,12 +181,16 @@ class ScheduleHearingIn(StrictIn):
 
 
 class MoveHearingIn(StrictIn):
-    scheduled_at: str = Field(max_length=40)
-    row_version: int | None = Field(default=None, ge=1)
+    scheduled_at: str = Field(
+        max_length=40,
+        json_schema_extra=text_pattern(),
+        description="The new time, as for scheduling; an empty one is refused (adjourn instead)",
+    )
+    row_version: RowVersion | None = None
 
 
 class HearingVersionIn(StrictIn):
-    row_version: int | None = Field(default=None, ge=1)
+    row_version: RowVersion | None = None
 
 
 def _hearing_out(h: Any) -> HearingDetailOut:
@@ -183,7 +207,11 @@ def _hearing_out(h: Any) -> HearingDetailOut:
     )
 
 
-@router.post("/{case_id}/hearings", response={201: HearingDetailOut, **ERRORS})
+@router.post(
+    "/{case_id}/hearings",
+    response={201: HearingDetailOut, **ERRORS},
+    openapi_extra=_hearing_links(201, "/id"),
+)
 def schedule_hearing(request: HttpRequest, case_id: str, payload: ScheduleHearingIn) -> Status:
     """Schedule a hearing in the case's open proceeding; its reminders are planned."""
     ctx = access_context(request)

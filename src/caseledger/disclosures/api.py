@@ -16,7 +16,15 @@ from ninja import Query, Router, Status
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from caseledger.core.api import ERRORS, StrictIn, access_context
+from caseledger.core.api import (
+    ERRORS,
+    UUID_TEXT,
+    StrictIn,
+    access_context,
+    links,
+    require_json,
+    text_pattern,
+)
 from caseledger.core.errors import ValidationError
 
 from . import rules, selectors, services
@@ -38,6 +46,7 @@ class DisclosureIn(StrictIn):
         max_length=64,
         description="The id of the ONE person the request is "
         "about (a list or a `persons` key is refused with 422)",
+        json_schema_extra=UUID_TEXT,
     )
     agency: str = Field(max_length=32, description="Requesting agency code, e.g. FBI")
     official_name: str = Field(max_length=200)
@@ -94,7 +103,11 @@ class ListParams(BaseModel):
 
 class DecisionIn(StrictIn):
     decision: Literal["approve", "decline"]
-    reason: str = Field(max_length=2000, description="Reasons for the decision")
+    reason: str = Field(
+        max_length=2000,
+        description="Reasons for the decision (10 characters or more)",
+        json_schema_extra=text_pattern(10),
+    )
 
 
 class AccountingEntryOut(BaseModel):
@@ -144,6 +157,7 @@ def _out(req) -> DisclosureOut:  # type: ignore[no-untyped-def]
 
 
 def _body(request: HttpRequest) -> object:
+    require_json(request)
     try:
         return json.loads(request.body or b"")
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -157,10 +171,18 @@ def _pydantic_error(exc: PydanticValidationError) -> ValidationError:
     return ValidationError(f"{where}: {err.get('msg', 'invalid')}", field=loc[0] if loc else None)
 
 
+def _request_links(status: int, where: str) -> dict:
+    """OpenAPI links from an answer holding a request's id to the operations taking it."""
+    ops = ("get_disclosure", "decide_disclosure", "disclosure_package")
+    request = {"request_id": f"$response.body#{where}"}
+    return links(status, {f"caseledger_disclosures_api_{op}": request for op in ops})
+
+
 @router.post(
     "",
     response={201: DisclosureOut, **ERRORS},
     openapi_extra={
+        **_request_links(201, "/id"),
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": DisclosureIn.model_json_schema()}},
@@ -196,7 +218,9 @@ def create_disclosure(request: HttpRequest) -> Status:
     return Status(201, _out(req))
 
 
-@router.get("", response={200: DisclosurePage, **ERRORS})
+@router.get(
+    "", response={200: DisclosurePage, **ERRORS}, openapi_extra=_request_links(200, "/items/0/id")
+)
 def list_disclosures(request: HttpRequest, params: Query[ListParams]) -> DisclosurePage:
     """Requests, pending first (privacy officers: all; supervisors: their office's)."""
     rows, total = selectors.list_requests(

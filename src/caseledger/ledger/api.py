@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 from pydantic import BaseModel, Field
 
-from caseledger.core.api import ERRORS, ErrorOut, access_context
+from caseledger.core.api import ERRORS, UUID_TEXT, ErrorOut, access_context, links
 from caseledger.core.errors import NotFound
 
 from . import checkpoints, proofs, selectors
@@ -41,11 +41,17 @@ class EventPage(BaseModel):
 
 
 class EventParams(BaseModel):
-    subject: str = Field(max_length=64, description="Person id")
+    subject: str = Field(max_length=64, description="Person id", json_schema_extra=UUID_TEXT)
     page: int = Field(default=1, ge=1, le=100_000)
 
 
-@router.get("/events", response={200: EventPage, **ERRORS})
+# An event's id leads to its inclusion proof.
+EVENT_LINK = links(
+    200, {"caseledger_ledger_api_inclusion_proof": {"event": "$response.body#/items/0/id"}}
+)
+
+
+@router.get("/events", response={200: EventPage, **ERRORS}, openapi_extra=EVENT_LINK)
 def events(request: HttpRequest, params: Query[EventParams]) -> EventPage:
     """Every ledger event about one person (privacy officers only), newest first."""
     ctx = access_context(request)
@@ -90,7 +96,7 @@ class ConsistencyOut(BaseModel):
 
 
 class InclusionParams(BaseModel):
-    event: str = Field(max_length=64, description="Event id (UUID)")
+    event: str = Field(max_length=64, description="Event id (UUID)", json_schema_extra=UUID_TEXT)
     size: int | None = Field(
         default=None, ge=1, description="Tree size; default: the latest checkpoint's"
     )

@@ -7,8 +7,17 @@ from typing import Annotated, Literal
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
-from caseledger.core.api import ERRORS, StrictIn, access_context
+from caseledger.core.api import (
+    ERRORS,
+    IsoDate,
+    RowVersion,
+    StrictIn,
+    access_context,
+    links,
+    text_pattern,
+)
 from caseledger.core.errors import ValidationError
 
 from . import selectors, services
@@ -16,7 +25,12 @@ from .services import AddressInput, ContactInput, NameInput, PersonInput
 
 router = Router(tags=["persons"])
 
-LooseDate = Annotated[date, Field(strict=False)]
+# ISO codes as the validators take them (case and surrounding spaces do not matter); whether a
+# code exists is checked against pycountry.
+COUNTRY = {"pattern": r"^\s*[A-Za-z]{2}\s*$"}
+LANGUAGE = {"pattern": r"^\s*[A-Za-z]{2,3}\s*$"}
+Country = Annotated[str, Field(max_length=8, json_schema_extra=COUNTRY)]
+Language = Annotated[str, Field(max_length=8, json_schema_extra=LANGUAGE)]
 
 
 class NameIn(StrictIn):
@@ -27,13 +41,13 @@ class NameIn(StrictIn):
 
 
 class AddressIn(StrictIn):
-    line1: str = Field(max_length=200)
+    line1: str = Field(max_length=200, json_schema_extra=text_pattern())
     line2: str = Field(default="", max_length=200)
-    city: str = Field(max_length=120)
+    city: str = Field(max_length=120, json_schema_extra=text_pattern())
     region: str = Field(default="", max_length=64)
     postal_code: str = Field(default="", max_length=16)
-    country: str = Field(default="US", min_length=2, max_length=2)
-    valid_from: LooseDate
+    country: str = Field(default="US", min_length=2, max_length=2, json_schema_extra=COUNTRY)
+    valid_from: IsoDate
 
 
 class ContactIn(StrictIn):
@@ -45,23 +59,27 @@ class ContactIn(StrictIn):
 class PersonIn(StrictIn):
     name: NameIn
     aliases: list[NameIn] = Field(default_factory=list, max_length=20)
-    date_of_birth: LooseDate | None = None
+    date_of_birth: IsoDate | None = None
     a_number: str | None = Field(default=None, max_length=16)
-    citizenship: list[str] = Field(default_factory=list, max_length=5)
-    languages: list[str] = Field(default_factory=list, max_length=8)
+    citizenship: list[Country] = Field(default_factory=list, max_length=5)
+    languages: list[Language] = Field(default_factory=list, max_length=8)
     interpreter_needed: bool = False
     address: AddressIn | None = None
     contacts: list[ContactIn] = Field(default_factory=list, max_length=10)
 
 
 class PersonPatch(StrictIn):
-    row_version: int = Field(ge=1, description="The row_version you read; a stale one gets 409")
-    name: NameIn | None = None
-    date_of_birth: LooseDate | None = None
+    """Only the fields sent change. `date_of_birth` and `a_number` may be null (cleared); the
+    others may be left out but not null (`patch_person` refuses null with its own message, so
+    the schema does not offer it)."""
+
+    row_version: RowVersion = Field(description="The row_version you read; a stale one gets 409")
+    name: NameIn | SkipJsonSchema[None] = None
+    date_of_birth: IsoDate | None = None
     a_number: str | None = Field(default=None, max_length=16)
-    citizenship: list[str] | None = Field(default=None, max_length=5)
-    languages: list[str] | None = Field(default=None, max_length=8)
-    interpreter_needed: bool | None = None
+    citizenship: Annotated[list[Country], Field(max_length=5)] | SkipJsonSchema[None] = None
+    languages: Annotated[list[Language], Field(max_length=8)] | SkipJsonSchema[None] = None
+    interpreter_needed: bool | SkipJsonSchema[None] = None
 
 
 class NameOut(BaseModel):
@@ -169,7 +187,19 @@ class SearchParams(BaseModel):
     page: int = Field(default=1, ge=1, le=10_000)
 
 
-@router.get("", response={200: PersonPage, **ERRORS})
+def _person_links(status: int, where: str) -> dict:
+    """OpenAPI links from an answer holding a person's id to the operations taking it."""
+    person = {"person_id": f"$response.body#{where}"}
+    ops = ("people_api_get_person", "people_api_add_address", "disclosures_api_person_accounting")
+    return links(status, {f"caseledger_{op}": person for op in ops})
+
+
+CASE_LINK = links(200, {"caseledger_cases_api_get_case": {"case_id": "$response.body#/cases/0/id"}})
+
+
+@router.get(
+    "", response={200: PersonPage, **ERRORS}, openapi_extra=_person_links(200, "/items/0/id")
+)
 def list_persons(request: HttpRequest, params: Query[SearchParams]) -> PersonPage:
     """Search by name or A-number; without `q`, the persons of your ordinary work."""
     ctx = access_context(request)
@@ -200,7 +230,7 @@ def list_persons(request: HttpRequest, params: Query[SearchParams]) -> PersonPag
     return PersonPage(items=items, total=total, page=params.page)
 
 
-@router.post("", response={201: PersonOut, **ERRORS})
+@router.post("", response={201: PersonOut, **ERRORS}, openapi_extra=_person_links(201, "/id"))
 def create_person(request: HttpRequest, payload: PersonIn) -> Status:
     ctx = access_context(request)
     data = PersonInput(
@@ -218,7 +248,7 @@ def create_person(request: HttpRequest, payload: PersonIn) -> Status:
     return Status(201, _detail_out(selectors.get_person(ctx=ctx, person_id=person.pk)))
 
 
-@router.get("/{person_id}", response={200: PersonOut, **ERRORS})
+@router.get("/{person_id}", response={200: PersonOut, **ERRORS}, openapi_extra=CASE_LINK)
 def get_person(request: HttpRequest, person_id: str) -> PersonOut:
     ctx = access_context(request, person_id=person_id)
     return _detail_out(selectors.get_person(ctx=ctx, person_id=person_id))

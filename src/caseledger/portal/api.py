@@ -16,9 +16,10 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 from pydantic import BaseModel, Field
 
-from caseledger.core.api import ERRORS, StrictIn, access_context
+from caseledger.core.api import ERRORS, StrictIn, access_context, text_pattern
 
 from . import selectors, services
+from .models import AmendmentCategory
 
 router = Router(tags=["portal"])
 
@@ -39,6 +40,9 @@ def my_record(request: HttpRequest, params: Query[RecordParams]) -> dict[str, An
     return selectors.export_record(ctx, params.person, fmt="json")
 
 
+TEXT = {**text_pattern(), "maxLength": services.MAX_TEXT}
+
+
 class AmendmentIn(StrictIn):
     person: str | None = Field(
         default=None,
@@ -47,11 +51,14 @@ class AmendmentIn(StrictIn):
     )
     category: str = Field(
         max_length=32,
-        description="Part of the record: identity, language, "
-        "address, contact, case, hearing, decision, supervision",
+        description="Part of the record",
+        json_schema_extra={"enum": AmendmentCategory.values},
     )
-    what_is_wrong: str = Field(max_length=20_000)
-    correction: str = Field(max_length=20_000, description="The correction asked for")
+    # Longer texts are refused by the service, with its own message (its limit is documented).
+    what_is_wrong: str = Field(max_length=20_000, json_schema_extra=TEXT)
+    correction: str = Field(
+        max_length=20_000, description="The correction asked for", json_schema_extra=TEXT
+    )
 
 
 class StatementOut(BaseModel):

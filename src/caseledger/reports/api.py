@@ -8,21 +8,33 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Query, Router, Status
 from pydantic import BaseModel, Field
 
-from caseledger.core.api import ERRORS, StrictIn, access_context
+from caseledger.core.api import ERRORS, JsonInt, StrictIn, access_context, links, text_pattern
 
 from . import selectors, services, transparency
+
+# What `periods.parse_week` and `parse_period` take, years MIN_YEAR to MAX_YEAR (a test keeps
+# the two in step); the parsers check and explain. ISO week 53 exists in some years only.
+_YEAR = r"(?:20[0-9]{2}|2100)"
+WEEK = {"pattern": rf"^(?:\s*{_YEAR}-W(?:0[1-9]|[1-4][0-9]|5[0-3])\s*)?$"}
+PERIOD = {"pattern": rf"^\s*{_YEAR}(?:-Q[1-4]|-(?:0[1-9]|1[0-2]))?\s*$"}
 
 router = Router(tags=["reports"])
 
 
+class PeriodParams(BaseModel):
+    period: str = Field(
+        max_length=16, description="2026-Q4, 2026-11 or 2026", json_schema_extra=PERIOD
+    )
+
+
 @router.get("/transparency", response={200: dict[str, Any], **ERRORS})
-def transparency_report(request: HttpRequest, period: str) -> Any:
+def transparency_report(request: HttpRequest, params: Query[PeriodParams]) -> Any:
     """The transparency report of a period (`2026-Q4`, `2026-11` or `2026`), as JSON: every
     figure counted from ledger events; figures from 1 to 9 read "fewer than 10"."""
-    data = selectors.transparency_report(access_context(request), period)
+    data = selectors.transparency_report(access_context(request), params.period)
     # the same bytes as `caseledger report transparency --format json`
     return json.loads(transparency.to_json(data.report))
 
@@ -93,10 +105,28 @@ def _item(i: Any) -> ItemOut:
     )
 
 
-@router.get("/anomalies", response={200: list[ReportOut], **ERRORS})
-def anomaly_reports(request: HttpRequest, week: str = "", limit: int = 10) -> list[ReportOut]:
+class AnomalyParams(BaseModel):
+    week: str = Field(
+        "", max_length=16, description="One ISO week, e.g. 2026-W47", json_schema_extra=WEEK
+    )
+    limit: int = Field(10, description="How many of the latest reports (1 to 52)")
+
+
+def _item_link(where: str, *statuses: int) -> dict:
+    """OpenAPI link from an answer (of each status) holding an item's id to closing it."""
+    item = {"caseledger_reports_api_close_item": {"item_id": f"$response.body#{where}"}}
+    return {"responses": {s: links(s, item)["responses"][s] for s in statuses}}
+
+
+@router.get(
+    "/anomalies",
+    response={200: list[ReportOut], **ERRORS},
+    openapi_extra=_item_link("/0/items/0/id", 200),
+)
+def anomaly_reports(request: HttpRequest, params: Query[AnomalyParams]) -> list[ReportOut]:
     """Privacy officers: the latest weekly anomaly reports with their items (or one `week`)."""
     ctx = access_context(request)
+    week, limit = params.week, params.limit
     if week:
         reports = [selectors.get_report(ctx, week)]
     else:
@@ -105,10 +135,16 @@ def anomaly_reports(request: HttpRequest, week: str = "", limit: int = 10) -> li
 
 
 class BuildIn(StrictIn):
-    week: str = Field(min_length=1, max_length=16, description="ISO week, e.g. 2026-W47")
+    week: str = Field(
+        min_length=1, max_length=16, description="ISO week, e.g. 2026-W47", json_schema_extra=WEEK
+    )
 
 
-@router.post("/anomalies", response={200: ReportOut, 201: ReportOut, **ERRORS})
+@router.post(
+    "/anomalies",
+    response={200: ReportOut, 201: ReportOut, **ERRORS},
+    openapi_extra=_item_link("/items/0/id", 200, 201),
+)
 def build_anomaly_report(request: HttpRequest, payload: BuildIn) -> Status[ReportOut]:
     """Privacy officers: build the anomaly report of a week that has ended (201), or get the
     report already built (200). A week that has not ended is refused (422 `week_not_over`):
@@ -119,9 +155,13 @@ def build_anomaly_report(request: HttpRequest, payload: BuildIn) -> Status[Repor
 
 
 class FindingIn(StrictIn):
-    finding: str = Field(min_length=1, max_length=services.FINDING_MAX)
+    finding: str = Field(
+        min_length=1,
+        max_length=services.FINDING_MAX,
+        json_schema_extra=text_pattern(services.FINDING_MIN),
+    )
     outcome: Literal["justified", "referred", "training"]
-    row_version: int | None = None
+    row_version: JsonInt | None = None
 
 
 @router.post("/anomalies/items/{item_id}/finding", response={200: ItemOut, **ERRORS})

@@ -13,10 +13,11 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import BaseModel, Field
 
-from caseledger.core.api import ERRORS, StrictIn, access_context
+from caseledger.core.api import ERRORS, UUID_TEXT, StrictIn, access_context, links, text_pattern
 
 from . import selectors, services
-from .models import LegalHold
+from .classes import NOT_PURGED
+from .models import DataClass, LegalHold
 
 router = Router(tags=["retention"])
 
@@ -45,14 +46,29 @@ class HoldOut(BaseModel):
     release_reason: str
 
 
+REASON = text_pattern(services.MIN_REASON)
+# The classes `services.place_hold` takes: a hold on a class not purged per person is refused.
+HOLDABLE = [c for c in DataClass.values if c not in NOT_PURGED and c != DataClass.IMPORT_QUARANTINE]
+
+
 class HoldIn(StrictIn):
-    person: str = Field(description="The person's id (UUID); one person per hold")
-    reason: str = Field(description="Why the data must be kept (10 characters or more)")
-    data_class: str = Field("", description="One data class code; empty: every class")
+    person: str = Field(
+        description="The person's id (UUID); one person per hold", json_schema_extra=UUID_TEXT
+    )
+    reason: str = Field(
+        description="Why the data must be kept (10 characters or more)", json_schema_extra=REASON
+    )
+    data_class: str = Field(
+        "",
+        description="One data class code; empty: every class",
+        json_schema_extra={"enum": ["", *HOLDABLE]},
+    )
 
 
 class ReleaseIn(StrictIn):
-    reason: str = Field(description="Why the hold ends (10 characters or more)")
+    reason: str = Field(
+        description="Why the hold ends (10 characters or more)", json_schema_extra=REASON
+    )
 
 
 class CertificateOut(BaseModel):
@@ -110,14 +126,22 @@ def schedules(request: HttpRequest) -> list[ScheduleOut]:
     ]
 
 
-@router.get("/holds", response={200: list[HoldOut], **ERRORS})
+def _hold_links(status: int, where: str) -> dict:
+    """OpenAPI link from an answer holding a hold's id to its release."""
+    return links(status, {"caseledger_retention_api_release_hold": {
+        "hold_id": f"$response.body#{where}"}})  # fmt: skip
+
+
+@router.get(
+    "/holds", response={200: list[HoldOut], **ERRORS}, openapi_extra=_hold_links(200, "/0/id")
+)
 def holds(request: HttpRequest, active_only: bool = False) -> list[HoldOut]:
     """Legal holds, those in force first."""
     rows = selectors.holds(access_context(request), include_released=not active_only)
     return [_hold_out(h) for h in rows]
 
 
-@router.post("/holds", response={201: HoldOut, **ERRORS})
+@router.post("/holds", response={201: HoldOut, **ERRORS}, openapi_extra=_hold_links(201, "/id"))
 def place_hold(request: HttpRequest, payload: HoldIn) -> Status:
     """Place a legal hold on one person's data (one data class, or every class)."""
     hold = services.place_hold(

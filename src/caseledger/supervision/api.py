@@ -12,8 +12,8 @@ from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 from pydantic import BaseModel, Field
 
-from caseledger.core.api import ERRORS, StrictIn, access_context
-from caseledger.core.errors import PermissionDenied, ValidationError
+from caseledger.core.api import ERRORS, StrictIn, access_context, links
+from caseledger.core.errors import ValidationError
 
 from . import selectors, services
 from .models import Disposition
@@ -87,8 +87,6 @@ def check_in(
     another photo is a 409 `replay`. Photo uploads are rate-limited per participant and per
     client address, refused photos included: over a limit the answer is 429 with
     `Retry-After`."""
-    if request.user.role != "participant":
-        raise PermissionDenied("Only participants check in.")
     receipt = services.submit_check_in(
         user=request.user,
         image=_read_upload(image, "image"),
@@ -163,7 +161,13 @@ def _review_out(review, attempts=()) -> ReviewOut:  # type: ignore[no-untyped-de
     )
 
 
-@router.get("/reviews", response={200: list[ReviewOut], **ERRORS})
+REVIEW = {"review_id": "$response.body#/0/id"}
+REVIEW_LINKS = links(
+    200, {f"caseledger_supervision_api_{op}": REVIEW for op in ("review", "disposition")}
+)
+
+
+@router.get("/reviews", response={200: list[ReviewOut], **ERRORS}, openapi_extra=REVIEW_LINKS)
 def reviews(request: HttpRequest, include_decided: bool = False) -> list[ReviewOut]:
     """Open reviews of your caseload (supervisors: office), the most overdue first."""
     ctx = access_context(request)
