@@ -30,7 +30,7 @@ def test_anomaly_review_and_transparency_pages(page, live_server, users):
             MONDAY + timedelta(hours=14, minutes=i),
             action="disclose",
             category="disclosure",
-            purpose="disclosure",
+            purpose="privacy_review",
             detail={"authority": "b7", "agency": "CBP" if i else "FBI"},
         )
     build_anomaly_report(WEEK)

@@ -244,7 +244,7 @@ def test_release_package_carries_the_statements_of_disagreement(
     reads = [
         e
         for e in events_since(mark)
-        if e.record_type == "portal.disagreement_statement" and e.action == "read"
+        if e.record_type == "portal.disagreementstatement" and e.action == "read"
     ]
     assert len(reads) == 1 and reads[0].subject_id == subject.pk
     assert reads[0].detail["task"] == f"disclosure:{req.pk}"

@@ -144,7 +144,7 @@ def test_good_rows_are_created_and_bad_rows_quarantined_with_reasons(
     for external_id, person in persons.items():
         mine = [(e.action, e.record_type) for e in events if e.subject_id == person.pk]
         assert sorted(mine) == [
-            ("assign", "accounts.caseload"),
+            ("assign", "accounts.caseloadassignment"),
             ("create", "people.person"),
             ("import", "people.person"),
         ], external_id

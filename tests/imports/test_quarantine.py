@@ -37,7 +37,7 @@ def test_importer_reads_the_rows_and_the_read_is_recorded(users, batch):
     event = Event.objects.get(id__gt=mark)
     assert (event.action, event.record_type, event.record_id, event.outcome) == (
         "read",
-        "imports.batch",
+        "imports.importbatch",
         str(batch.pk),
         "allowed",
     )

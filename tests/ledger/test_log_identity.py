@@ -23,7 +23,7 @@ from caseledger.ledger.services import SYSTEM, integrate_pending, record_event
 
 def _event() -> None:
     """One event, placed in the log (PostgreSQL places events out of line)."""
-    record_event(actor=SYSTEM, action="test", category="test", purpose="test")
+    record_event(actor=SYSTEM, action="read", category="ledger", purpose="administration")
     integrate_pending()
 
 

@@ -65,7 +65,10 @@ def test_days_before_are_configurable(notice_settings, make_hearing):
 
 
 def test_a_hearing_soon_gets_only_the_reminders_still_ahead(notice_settings, make_hearing):
-    hearing = make_hearing(days=4, hour=9)
+    # Five days ahead: the 7-day reminder is past, the 3-day one at least 34 hours ahead (at
+    # four days it fell inside the 12 hours after the announcement late in the court's
+    # evening, and was rightly left out: the test then failed by the time of day).
+    hearing = make_hearing(days=5, hour=9)
     assert kinds(reminders(hearing)) == ["1d", "3d", "scheduled"]
 
 

@@ -224,7 +224,10 @@ def test_roles_that_do_not_create_persons_are_refused(users, role):
         create_person(ctx=context(users[role]), data=_full_input())
     assert err.value.status_code == 403
     assert "case officers and supervisors" in err.value.message
-    assert _counts() == before
+    # Nothing is written but the refusal's own event.
+    assert _counts() == {**before, "event": before["event"] + 1}
+    refusal = Event.objects.order_by("-id").first()
+    assert (refusal.action, refusal.outcome, refusal.subject_id) == ("create", "denied", None)
 
 
 # --- update_person ---------------------------------------------------------------------------
@@ -385,7 +388,7 @@ def test_add_name_is_an_alias_even_if_asked_for_primary(users, make_person):
     assert name.search_key == "mhmd hdd"
     assert person.names.filter(kind=NameKind.PRIMARY).get().full_name == "Mohammed Haddad"
     event = Event.objects.get(id__gt=mark)
-    assert (event.record_type, event.record_id) == ("people.name", str(name.pk))
+    assert (event.record_type, event.record_id) == ("people.personname", str(name.pk))
     assert "محمد".encode() not in bytes(event.leaf) and b"mhmd" not in bytes(event.leaf)
 
 

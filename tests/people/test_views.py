@@ -306,7 +306,7 @@ def test_create_person_form_with_a_duplicate_a_number(users, officer, make_perso
 
 def test_create_person_form_refused_to_an_administrator(users, web_client):
     response = web_client(users["admin"]).post("/persons/new/", _person_form())
-    assert response.status_code == 422
+    assert response.status_code == 403
     assert "Only case officers and supervisors" in _text(response)
     assert not Person.objects.exists()
 

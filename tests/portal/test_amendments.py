@@ -393,7 +393,7 @@ def test_statement_on_someone_elses_request_is_not_found(users, rosa, make_perso
         services.file_statement(ctx=context(stranger), request_id=request.pk, text="Mine now.")
     assert_nothing_written(mark, rows=1)
     denial = Event.objects.get(id__gt=mark, outcome="denied")
-    assert (denial.subject_id, denial.record_type) == (rosa.pk, "portal.amendment_request")
+    assert (denial.subject_id, denial.record_type) == (rosa.pk, "portal.amendmentrequest")
 
 
 # --- the staff queue --------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def test_api_closes_an_item_with_a_finding(report, users, api_client):
         content_type="application/json",
     )
     assert missing.status_code == 404
-    assert not Event.objects.filter(id__gt=mark, action="close").exists()
+    assert not Event.objects.filter(id__gt=mark, action="close", outcome="allowed").exists()
     item.refresh_from_db()
     assert item.is_open
     short = client.post(
@@ -105,10 +105,10 @@ def test_api_closes_an_item_with_a_finding(report, users, api_client):
     )
     assert ok.status_code == 200, ok.content
     assert ok.json()["status"] == "closed" and ok.json()["outcome"] == "referred"
-    [event] = Event.objects.filter(id__gt=mark, action="close")
+    [event] = Event.objects.filter(id__gt=mark, action="close", outcome="allowed")
     assert (event.data_category, event.record_type, event.record_id) == (
         "anomaly",
-        "reports.anomaly_item",
+        "reports.anomalyitem",
         str(item.pk),
     )
     assert event.detail == {
@@ -132,7 +132,7 @@ def test_api_transparency(users, api_client):
         MONDAY,
         action="disclose",
         category="disclosure",
-        purpose="disclosure",
+        purpose="privacy_review",
         detail={"authority": "b7", "agency": "CBP"},
     )
     response = api_client(users["officer_east"]).get(f"{API}/transparency", {"period": "2026-11"})
@@ -165,7 +165,7 @@ def test_pages_list_report_item_events_and_close_with_confirmation(report, users
     html = detail.content.decode()
     assert detail.status_code == 200 and "60 ledger events" in html
     [read] = Event.objects.filter(id__gt=mark)
-    assert (read.action, read.record_type) == ("read", "reports.anomaly_item")
+    assert (read.action, read.record_type) == ("read", "reports.anomalyitem")
     first_event = Event.objects.filter(actor_id=item.actor_id).order_by("time").first()
     event_page = client.get(f"/reports/events/{first_event.pk}/")
     assert event_page.status_code == 200
@@ -227,7 +227,7 @@ def test_a_week_that_has_not_ended_is_refused_by_the_page_and_the_api(
     assert refused.json()["code"] == "week_not_over"
     assert "Monday 14 December 2026 at 00:00 UTC" in refused.json()["detail"]
     assert AnomalyReport.objects.count() == 0
-    assert not Event.objects.filter(id__gt=mark, data_category="anomaly").exists()
+    assert not Event.objects.filter(id__gt=mark, data_category="anomaly", action="create").exists()
     built = api.post(f"{API}/anomalies", {"week": WEEK}, content_type="application/json")
     assert built.status_code == 201 and built.json()["week"] == WEEK
     again = api.post(f"{API}/anomalies", {"week": WEEK}, content_type="application/json")
@@ -246,7 +246,7 @@ def test_transparency_page_and_downloads(users, web_client):
             MONDAY + timedelta(minutes=i),
             action="disclose",
             category="disclosure",
-            purpose="disclosure",
+            purpose="privacy_review",
             detail={"authority": "b7", "agency": "CBP" if i else "FBI"},
         )
     client = web_client(users["supervisor_east"])

@@ -67,7 +67,7 @@ def activity(enrolled, users):  # noqa: F811
             day + timedelta(hours=i),
             action="disclose",
             category="disclosure",
-            purpose="disclosure",
+            purpose="privacy_review",
             detail={
                 "authority": "b7",
                 "agency": "CBP" if i < 10 else "FBI",
@@ -81,7 +81,7 @@ def activity(enrolled, users):  # noqa: F811
             day + timedelta(days=1, hours=i),
             action="decline",
             category="disclosure",
-            purpose="disclosure",
+            purpose="privacy_review",
             detail={"authority": "b3", "agency": "DOS", "categories": [], "request_id": f"d{i}"},
         )
     write(
@@ -123,7 +123,7 @@ def activity(enrolled, users):  # noqa: F811
         Q4_START - timedelta(microseconds=1),
         action="disclose",
         category="disclosure",
-        purpose="disclosure",
+        purpose="privacy_review",
         detail={"authority": "b7", "agency": "CBP", "categories": [], "request_id": "x"},
     )
     write(

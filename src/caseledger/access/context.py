@@ -5,33 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db import models
-
 from caseledger.ledger.services import Actor
+from caseledger.ledger.vocabulary import Purpose
 
 if TYPE_CHECKING:
     from caseledger.accounts.models import User
-
-
-class Purpose(models.TextChoices):
-    CASELOAD = "caseload", "Managing my caseload"
-    OFFICE_SUPERVISION = "office_supervision", "Supervising my office's cases"
-    PRIVACY_REVIEW = "privacy_review", "Privacy review"
-    BREAK_GLASS = "break_glass", "Emergency access (break-glass)"
-    ADMINISTRATION = "administration", "System administration"
-    SELF_SERVICE = "self_service", "The person's own record"
-    REPRESENTATION = "representation", "Representing the person"
-    NOTICE = "notice", "Reminding the person of their own obligations"
-
-    @classmethod
-    def parse(cls, text: str) -> Purpose | None:
-        """The purpose a client declared (`break-glass` and `break_glass` alike), or None when
-        it is not one of ours. The client's text is never kept."""
-        value = text.strip().lower().replace("-", "_")
-        try:
-            return cls(value)
-        except ValueError:
-            return None
 
 
 #: The longest reason a client may give (break-glass); longer is refused, never cut.

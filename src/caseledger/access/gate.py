@@ -247,6 +247,7 @@ def grant_break_glass(*, user: User, person_id: Any, reason: str, request_id: st
                 action="break_glass",
                 category="access",
                 outcome=Outcome.DENIED,
+                subject_id=real_person(person_id),
                 record_type="people.person",
                 record_id=safe_record_id(person_id),
                 detail={"reason": "role"},
@@ -359,3 +360,52 @@ def close_grant(grant: Grant) -> None:
     """End a grant now (its task is done)."""
     grant.expires_at = clock.now()
     grant.save(update_fields=["expires_at", "updated_at"])
+
+
+def real_person(value: Any) -> uuid.UUID | None:
+    """`value` as the id of an existing person, else None: a refusal names the person a
+    request named when (and only when) that person exists."""
+    from caseledger.people.models import Person
+
+    try:
+        pid = uuid.UUID(str(value))
+    except ValueError:
+        return None
+    return pid if Person.objects.filter(pk=pid).exists() else None
+
+
+def subject_of(model: Any, pk: Any, *, person_path: str = "person") -> uuid.UUID | None:
+    """The person a record of `model` belongs to (None when `pk` names no such record), for
+    the event of a refusal that happens before the record is read."""
+    try:
+        key = uuid.UUID(str(pk))
+    except ValueError:
+        return None
+    return model.objects.filter(pk=key).values_list(person_path, flat=True).first()
+
+
+def refuse_role(
+    ctx: AccessContext,
+    *,
+    action: str,
+    category: str,
+    record_type: str,
+    record_id: Any = "",
+    subject_id: Any = None,
+    message: str = "Your role may not do this.",
+    code: str = "role",
+) -> PermissionDenied:
+    """Record that the context's role may not do this (a denied event naming the person when
+    `subject_id` is a real person's id) and return the 403 to raise. Call it outside the
+    transaction of the refused write, so the event survives the rollback."""
+    record_read(
+        **_event_kwargs(ctx),
+        action=action,
+        category=category,
+        outcome=Outcome.DENIED,
+        subject_id=real_person(subject_id),
+        record_type=record_type,
+        record_id=safe_record_id(record_id) if record_id not in (None, "") else "",
+        detail={"reason": code},
+    )
+    return PermissionDenied(message, code=code)

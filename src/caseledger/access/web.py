@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest
 
 from caseledger.core import clock
+from caseledger.core.errors import PermissionDenied
 
 from .context import AccessContext, Purpose, default_purpose
-from .gate import BREAK_GLASS_ROLES, can_see
+from .gate import BREAK_GLASS_ROLES, can_see, refuse_role, subject_of
 from .models import Grant, GrantKind
 
 
@@ -45,3 +47,33 @@ def active_grant(request: HttpRequest, person_id: Any) -> Grant | None:
         kind=GrantKind.BREAK_GLASS,
         expires_at__gt=clock.now(),
     ).first()
+
+
+#: URL keyword -> (model, path to its person, record type) of the record a page names; a
+#: model of None means the keyword is the person's id itself.
+PageRecords = Mapping[str, tuple[Any, str, str]]
+PERSON_RECORD: PageRecords = {"person_id": (None, "", "people.person")}
+
+
+def refuse_page(
+    request: HttpRequest,
+    kwargs: Mapping[str, Any],
+    *,
+    category: str,
+    message: str,
+    records: PageRecords = PERSON_RECORD,
+    action: str = "",
+) -> PermissionDenied:
+    """A page the user's role may not use: one denied event (naming the person the URL names,
+    when it names a real one's record) and the 403 to raise."""
+    ctx = context_for(request)
+    action = action or ("read" if request.method in ("GET", "HEAD") else "update")
+    for name, (model, path, record_type) in records.items():
+        if name in kwargs:
+            pk = kwargs[name]
+            subject = pk if model is None else subject_of(model, pk, person_path=path)
+            return refuse_role(ctx, action=action, category=category, record_type=record_type,
+                               record_id=pk, subject_id=subject, message=message)
+    match = getattr(request, "resolver_match", None)  # a page of no record: named by its view
+    return refuse_role(ctx, action=action, category=category, record_type="",
+                       record_id=match.view_name if match else "", message=message)

@@ -81,7 +81,7 @@ def assign_caseload(
             category="caseload",
             purpose="caseload",
             subject_id=person.pk,
-            record_type="accounts.caseload",
+            record_type="accounts.caseloadassignment",
             record_id=assignment.pk,
             request_id=request_id,
             detail={"officer": str(officer.pk)},

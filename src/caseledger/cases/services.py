@@ -14,10 +14,10 @@ from django.db import transaction
 from django.db.models import F
 
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import deny, require_person
+from caseledger.access.gate import deny, refuse_role, require_person, subject_of
 from caseledger.accounts.models import Role
 from caseledger.core import clock
-from caseledger.core.errors import Conflict, PermissionDenied, ValidationError
+from caseledger.core.errors import Conflict, ValidationError
 from caseledger.ledger.services import record_event
 
 from .models import (
@@ -89,7 +89,12 @@ def open_case(
     opened_on: date | None = None,
     reference: str | None = None,
 ) -> Case:
-    """A new case with its first (removal) proceeding before `court_code`."""
+    """A new case with its first (removal) proceeding before `court_code` (case officers and
+    supervisors)."""
+    if ctx.user.role not in CASE_EDITORS:
+        raise refuse_role(ctx, action="create", category="case", record_type="people.person",
+                          record_id=person_id, subject_id=person_id,
+                          message="Only case officers and supervisors open cases.")
     person = require_person(ctx, person_id, category="case", action="create")
     _choice(case_type, CaseType, "case type")
     court = _court(court_code)
@@ -131,7 +136,9 @@ def schedule_hearing(
     """Schedule a hearing in the case's open proceeding. `scheduled_at` is an aware datetime,
     or a local time (naive, or 'YYYY-MM-DD HH:MM') in the court's time zone."""
     if ctx.user.role not in HEARING_EDITORS:
-        raise PermissionDenied("Only case officers and supervisors schedule hearings.")
+        raise refuse_role(ctx, action="create", category="hearing", record_type="cases.case",
+                          record_id=case_id, subject_id=subject_of(Case, case_id),
+                          message="Only case officers and supervisors schedule hearings.")
     case = require_case(ctx, case_id, action="update", category="hearing")
     _choice(calendar, CalendarType, "calendar type")
     proceeding = case.proceedings.filter(ended_on__isnull=True).order_by("-started_on").first()
@@ -173,6 +180,10 @@ def record_decision(
     oral: bool = True,
     served_on: date | None = None,
 ) -> Decision:
+    if ctx.user.role not in CASE_EDITORS:
+        raise refuse_role(ctx, action="update", category="decision", record_type="cases.case",
+                          record_id=case_id, subject_id=subject_of(Case, case_id),
+                          message="Only case officers and supervisors record decisions.")
     case = require_case(ctx, case_id, action="update", category="decision")
     _choice(kind, DecisionKind, "decision kind")
     if decided_on > clock.today():
@@ -205,7 +216,12 @@ def transition_case(
     reason: str = "",
     row_version: int | None = None,
 ) -> Case:
-    """Move the case to `to_status` if the workflow allows it; otherwise a clear refusal."""
+    """Move the case to `to_status` if the workflow allows it; otherwise a clear refusal.
+    Case officers and supervisors only: the person and their representative see the case."""
+    if ctx.user.role not in CASE_EDITORS:
+        raise refuse_role(ctx, action="transition", category="case", record_type="cases.case",
+                          record_id=case_id, subject_id=subject_of(Case, case_id),
+                          message="Only case officers and supervisors change a case's status.")
     case = require_case(ctx, case_id, action="transition")
     if to_status not in CaseStatus.values:
         raise ValidationError(
@@ -276,6 +292,8 @@ def _plan_deadlines(case: Case) -> None:
 
 # --- moving, adjourning and cancelling a hearing ----------------------------------------------
 HEARING_EDITORS = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR})
+#: Who opens cases and changes their status.
+CASE_EDITORS = HEARING_EDITORS
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
@@ -329,7 +347,11 @@ def hearing_time(value: datetime | str, time_zone: str) -> datetime:
 
 def _require_hearing(ctx: AccessContext, hearing_id: Any, action: str) -> tuple[Hearing, Case]:
     if ctx.user.role not in HEARING_EDITORS:
-        raise PermissionDenied("Only case officers and supervisors change hearings.")
+        raise refuse_role(
+            ctx, action=action, category="hearing", record_type="cases.hearing",
+            record_id=hearing_id,
+            subject_id=subject_of(Hearing, hearing_id, person_path="proceeding__case__person"),
+            message="Only case officers and supervisors change hearings.")
     try:
         hid = uuid.UUID(str(hearing_id))
     except ValueError:

@@ -94,7 +94,7 @@ def case_transition(request: HttpRequest, case_id: str) -> HttpResponse:
             row_version=form.cleaned_data["row_version"],
         )
     except DomainError as exc:
-        if exc.status_code == 404:
+        if exc.status_code in (403, 404):  # access refusals: recorded, error page
             raise
         messages.error(request, exc.message)
     else:
@@ -132,7 +132,7 @@ def hearing_new(request: HttpRequest, case_id: str) -> HttpResponse:
                 judge=form.cleaned_data["judge"],
             )
         except DomainError as exc:
-            if exc.status_code == 404:
+            if exc.status_code in (403, 404):  # access refusals: recorded, error page
                 raise
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -187,7 +187,7 @@ def hearing_move(request: HttpRequest, case_id: str, hearing_id: str) -> HttpRes
                 row_version=form.cleaned_data["row_version"],
             )
         except DomainError as exc:
-            if exc.status_code == 404:
+            if exc.status_code in (403, 404):  # access refusals: recorded, error page
                 raise
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -248,7 +248,7 @@ def hearing_confirm(
                     ctx=ctx, hearing_id=hearing_id, row_version=form.cleaned_data["row_version"]
                 )
             except DomainError as exc:
-                if exc.status_code == 404:
+                if exc.status_code in (403, 404):  # access refusals: recorded, error page
                     raise
                 error = exc.message
             else:

@@ -7,17 +7,17 @@ each list, view and download is recorded in the ledger (category `disclosure`).
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from caseledger.access.context import AccessContext, Purpose
-from caseledger.access.gate import record_access
+from caseledger.access.gate import deny, record_access, refuse_role, subject_of
 from caseledger.accounts.models import Role
 from caseledger.core import crypto
 from caseledger.core.errors import NotFound, PermissionDenied
+from caseledger.core.ids import as_uuid
 
 from .models import (
     AccountingEntry,
@@ -72,7 +72,20 @@ def accounting_for_person(ctx: AccessContext, person_id: Any) -> AccountingView:
 
 
 # --- requests (staff) -------------------------------------------------------------------------
-def _scope(ctx: AccessContext) -> QuerySet[DisclosureRequest]:
+def _refuse_role(
+    ctx: AccessContext, request_id: Any, action: str, message: str
+) -> PermissionDenied:
+    """A role that may not do this: one denied event (naming the request's person, under the
+    request's record id, which the subject's history leaves out for a withheld request)."""
+    key = as_uuid(request_id)
+    return refuse_role(ctx, action=action, category="disclosure", record_type=RECORD_TYPE,
+                       record_id=key or request_id or "",
+                       subject_id=subject_of(DisclosureRequest, key) if key else None,
+                       message=message)
+
+
+def _scope(ctx: AccessContext, *, action: str = "list",
+           request_id: Any = None) -> QuerySet[DisclosureRequest]:
     qs = DisclosureRequest.objects.select_related("agency", "routine_use")
     if ctx.user.role == Role.PRIVACY_OFFICER and ctx.purpose == Purpose.PRIVACY_REVIEW:
         return qs
@@ -82,9 +95,8 @@ def _scope(ctx: AccessContext) -> QuerySet[DisclosureRequest]:
         and ctx.user.office_id
     ):
         return qs.filter(person__office_id=ctx.user.office_id)
-    raise PermissionDenied(
-        "Disclosure requests are for privacy officers and supervisors.", code="role"
-    )
+    raise _refuse_role(ctx, request_id, action,
+                       "Disclosure requests are for privacy officers and supervisors.")
 
 
 def list_requests(
@@ -120,15 +132,16 @@ def list_requests(
     return rows, total
 
 
-def _get(ctx: AccessContext, request_id: Any) -> DisclosureRequest:
-    qs = _scope(ctx)
-    try:
-        key = uuid.UUID(str(request_id))
-    except ValueError:
-        raise NotFound("No such disclosure request.") from None
-    req = qs.select_related("entered_by", "decided_by").filter(pk=key).first()
+def _get(ctx: AccessContext, request_id: Any, *, action: str = "read") -> DisclosureRequest:
+    """The request if the context may see it; otherwise a denial event (naming the person of
+    a request that exists) and NotFound."""
+    qs = _scope(ctx, action=action, request_id=request_id)
+    key = as_uuid(request_id)
+    req = qs.select_related("entered_by", "decided_by").filter(pk=key).first() if key else None
     if req is None:
-        raise NotFound("No such disclosure request.")
+        raise deny(ctx, action=action, category="disclosure", record_type=RECORD_TYPE,
+                   record_id=key or request_id,
+                   subject_id=subject_of(DisclosureRequest, key) if key else None)
     return req
 
 
@@ -146,7 +159,7 @@ def get_request(ctx: AccessContext, request_id: Any) -> DisclosureRequest:
 
 
 def letter(ctx: AccessContext, request_id: Any) -> tuple[DisclosureRequest, bytes]:
-    req = _get(ctx, request_id)
+    req = _get(ctx, request_id, action="download")
     data = crypto.decrypt(bytes(req.letter_encrypted), associated_data=letter_ad(req.pk))
     record_access(
         ctx,
@@ -165,9 +178,12 @@ def package(
 ) -> tuple[DisclosureRequest, bytes]:
     """The release package (`json` or `pdf`) of an approved request: privacy officers only."""
     if ctx.user.role != Role.PRIVACY_OFFICER:
-        raise PermissionDenied("Only privacy officers download release packages.", code="role")
-    req = _get(ctx, request_id)
+        raise _refuse_role(ctx, request_id, "download",
+                           "Only privacy officers download release packages.")
+    req = _get(ctx, request_id, action="download")
     if req.status != RequestStatus.APPROVED or kind not in ("json", "pdf"):
+        deny(ctx, action="download", category="disclosure", record_type=RECORD_TYPE,
+             record_id=req.pk, subject_id=req.person_id)
         raise NotFound("This request has no release package.")
     token = req.package_json_encrypted if kind == "json" else req.package_pdf_encrypted
     data = crypto.decrypt(bytes(token), associated_data=package_ad(req.pk, kind))
@@ -192,7 +208,9 @@ def list_corrections(
     ctx: AccessContext, *, page: int = 1, per_page: int = 25
 ) -> tuple[list[CorrectionNotice], int]:
     if ctx.user.role != Role.PRIVACY_OFFICER or ctx.purpose != Purpose.PRIVACY_REVIEW:
-        raise PermissionDenied("Correction notices are for privacy officers.", code="role")
+        raise refuse_role(ctx, action="list", category="disclosure",
+                          record_type="disclosures.correctionnotice",
+                          message="Correction notices are for privacy officers.")
     qs = CorrectionNotice.objects.select_related("agency", "entry", "entry__request")
     qs = qs.prefetch_related("log")
     total = qs.count()

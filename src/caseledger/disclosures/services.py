@@ -27,12 +27,15 @@ from caseledger.access.gate import (
     deny,
     open_privacy_review,
     record_access,
+    refuse_role,
     require_person,
+    subject_of,
 )
 from caseledger.access.models import Grant
 from caseledger.accounts.models import Role
 from caseledger.core import clock, crypto
-from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from caseledger.core.errors import Conflict, NotFound, ValidationError
+from caseledger.core.ids import as_uuid
 from caseledger.core.pdf import render_pdf
 from caseledger.ledger.services import record_event
 
@@ -307,8 +310,11 @@ def _unknown_person(ctx: AccessContext, value: Any, message: str) -> NotFound:
 def create_request(ctx: AccessContext, data: RequestInput) -> DisclosureRequest:
     """Enter a written request for one person's record (privacy officer or supervisor)."""
     if ctx.user.role not in ENTRY_ROLES:
-        raise PermissionDenied(
-            "Only a privacy officer or a supervisor enters disclosure requests.", code="role"
+        named = data.person if isinstance(data.person, str | uuid.UUID) else None
+        raise refuse_role(
+            ctx, action="create", category="disclosure", record_type="people.person",
+            record_id=named or "", subject_id=named,
+            message="Only a privacy officer or a supervisor enters disclosure requests.",
         )
     categories = _check_categories(data.categories)
     agency = Agency.objects.filter(code=str(data.agency or "").strip().upper(), active=True).first()
@@ -502,16 +508,27 @@ def decide(ctx: AccessContext, request_id: Any, *, decision: str, reason: str) -
     Approval reads the listed categories through the gate under a short privacy-review grant
     (one ledger read per category), builds the package (JSON and PDF, SHA-256), stores it
     encrypted, writes the accounting entry and the `disclose` event, then closes the grant."""
+    key = as_uuid(request_id)
+    if key is not None:
+        ctx = tagged(ctx, key)
+    person_id = subject_of(DisclosureRequest, key) if key else None
+    refusal = {"action": "decide", "category": "disclosure", "record_type": RECORD_TYPE,
+               "record_id": key or request_id, "subject_id": person_id}
     if ctx.user.role != Role.PRIVACY_OFFICER:
-        raise PermissionDenied("Only a privacy officer decides disclosure requests.", code="role")
+        raise refuse_role(ctx, **refusal,
+                          message="Only a privacy officer decides disclosure requests.")
     if decision not in ("approve", "decline"):
         raise ValidationError("The decision is 'approve' or 'decline'.", field="decision")
     reason = _text(reason, "reason", "reasons for the decision", minimum=10)
-    try:
-        key = uuid.UUID(str(request_id))
-    except ValueError:
-        raise NotFound("No such disclosure request.") from None
-    ctx = tagged(ctx, key)
+    # Refusals are recorded before the transaction, so that their events survive it.
+    if person_id is None:
+        raise deny(ctx, **refusal)
+    if DisclosureRequest.objects.filter(pk=key, entered_by=ctx.user).exists():
+        raise refuse_role(
+            ctx, **refusal, code="four_eyes",
+            message="You entered this request; another privacy officer must decide it (two "
+            "people).",
+        )
     with transaction.atomic():
         req = DisclosureRequest.objects.select_for_update().filter(pk=key).first()
         if req is None:
@@ -522,11 +539,6 @@ def decide(ctx: AccessContext, request_id: Any, *, decision: str, reason: str) -
         if req.status != RequestStatus.PENDING:
             raise Conflict(
                 f"This request is already {req.get_status_display().lower()}.", code="decided"
-            )
-        if req.entered_by_id == ctx.user.pk:
-            raise PermissionDenied(
-                "You entered this request; another privacy officer must decide it (two people).",
-                code="four_eyes",
             )
         now = clock.now()
         req.decided_by, req.decided_at, req.decision_reason = ctx.user, now, reason

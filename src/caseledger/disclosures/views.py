@@ -18,24 +18,32 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from caseledger.access.web import context_for
+from caseledger.access.web import context_for, refuse_page
 from caseledger.accounts.models import Role
-from caseledger.core.errors import DomainError, PermissionDenied
+from caseledger.core.errors import DomainError
 
 from . import selectors, services
 from .categories import label as category_label
 from .forms import CorrectionForm, DecisionForm, RequestForm
+from .models import DisclosureRequest
 
 View = Callable[..., HttpResponse]
 PER_PAGE = 25
 DISCLOSURE_ROLES = frozenset({Role.PRIVACY_OFFICER, Role.SUPERVISOR})
+#: The records these pages name, for the event of a refused role (a request's event carries
+#: its record id, so a request withheld from its subject stays out of their history).
+PAGE_RECORDS = {
+    "request_id": (DisclosureRequest, "person", services.RECORD_TYPE),
+    "person_id": (None, "", "people.person"),
+}
 
 
 def disclosure_page(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.role not in DISCLOSURE_ROLES:
-            raise PermissionDenied("These pages are for privacy officers and supervisors.")
+            raise refuse_page(request, kwargs, category="disclosure", records=PAGE_RECORDS,
+                              message="These pages are for privacy officers and supervisors.")
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
@@ -204,6 +212,8 @@ def accounting(request: HttpRequest, person_id: str) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                 )
             except DomainError as exc:
+                if exc.status_code == 404:  # recorded once, by the service
+                    raise
                 _form_error(form, exc)
                 status = exc.status_code
             else:

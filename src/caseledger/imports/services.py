@@ -802,7 +802,7 @@ def _finish(batch: ImportBatch, result: ImportResult) -> None:
             request_id=f"import-{batch.pk}",
             action="import_batch",
             category="import",
-            record_type="imports.batch",
+            record_type="imports.importbatch",
             record_id=batch.pk,
             detail={
                 "kind": batch.kind,
@@ -848,7 +848,7 @@ def quarantine_rows(*, user: User, batch_id: Any) -> tuple[ImportBatch, list[Qua
                 action="read",
                 category="import",
                 outcome="denied",
-                record_type="imports.batch",
+                record_type="imports.importbatch",
                 record_id=pk,
             )
         raise NotFound("No such import batch, or you may not read its quarantine.")
@@ -859,7 +859,7 @@ def quarantine_rows(*, user: User, batch_id: Any) -> tuple[ImportBatch, list[Qua
             purpose=purpose,
             action="read",
             category="import",
-            record_type="imports.batch",
+            record_type="imports.importbatch",
             record_id=batch.pk,
             detail={"quarantined_rows": len(rows)},
         )

@@ -9,7 +9,7 @@ from django.apps import apps
 from django.db.models import Q, QuerySet
 
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import deny, record_access
+from caseledger.access.gate import deny, real_person, record_access
 from caseledger.accounts.models import Role
 from caseledger.core.errors import ValidationError
 
@@ -23,10 +23,12 @@ def events_for_subject(
 ) -> tuple[list[Event], int]:
     if ctx.user.role not in LEDGER_READER_ROLES:
         raise deny(ctx, action="read", category="ledger", record_type="ledger.event",
-                   record_id=subject_id)
+                   record_id=subject_id, subject_id=real_person(subject_id))
     try:
         sid = uuid.UUID(str(subject_id))
     except ValueError:
+        deny(ctx, action="read", category="ledger", record_type="ledger.event",
+             record_id=subject_id)
         raise ValidationError("subject must be a person id (UUID).", field="subject") from None
     qs: QuerySet[Event] = Event.objects.filter(subject_id=sid).order_by("-time", "-id")
     total = qs.count()

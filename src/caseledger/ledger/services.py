@@ -14,7 +14,7 @@ from django.db import DatabaseError, connection, transaction
 from caseledger.core import clock
 from caseledger.core.errors import LedgerUnavailable
 
-from . import encoding, tree
+from . import encoding, tree, vocabulary
 from .models import Entry, Event, EventSubject, Node, Outcome
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,8 @@ def record_event(
     `task` (named by the server, e.g. `disclosure:<id>`) is kept in the detail as `task`.
     `subjects` are the persons a search or list returned: kept in the leaf (`detail.subjects`,
     sorted) and as one `EventSubject` row each, so each of them can find the event."""
+    record_type = vocabulary.check(action=action, category=category, purpose=purpose,
+                                   outcome=outcome, record_type=record_type)
     subject_ids = sorted({str(uuid.UUID(str(s))) for s in subjects or ()})
     if task:
         detail = {**(detail or {}), "task": task}
@@ -115,6 +117,21 @@ def record_event(
     if settings.LEDGER_INTEGRATE_INLINE:
         _integrate(limit=None)
     return event
+
+
+def record_write(**kwargs: Any) -> Event:
+    """The event of a change, in the change's own transaction (refused outside one: an event
+    that could commit without its change, or the change without it, would be a lie)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_write must run inside the transaction of the change")
+    return record_event(**kwargs)
+
+
+def record_refusal(**kwargs: Any) -> Event:
+    """The event of a refused access or change, in a transaction of its own (fails closed like
+    a read). Call it outside the transaction of what was refused, so it survives its rollback."""
+    kwargs.setdefault("outcome", Outcome.DENIED)
+    return record_read(**kwargs)
 
 
 def record_read(**kwargs: Any) -> Event:

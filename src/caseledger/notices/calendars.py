@@ -89,7 +89,7 @@ def create_feed(user: Any) -> str:
             revoked_at=now, updated_at=now)
         feed = CalendarFeed.objects.create(user=user, token_hash=_hash(token))
         record_event(actor=Actor.of(user), purpose=default_purpose(user), action="create",
-                     category="calendar_feed", record_type="notices.calendar_feed",
+                     category="calendar_feed", record_type="notices.calendarfeed",
                      record_id=feed.pk)
     return token
 
@@ -103,7 +103,7 @@ def revoke_feed(user: Any) -> int:
             feed.revoked_at = now
             feed.save(update_fields=["revoked_at", "updated_at"])
             record_event(actor=Actor.of(user), purpose=default_purpose(user), action="revoke",
-                         category="calendar_feed", record_type="notices.calendar_feed",
+                         category="calendar_feed", record_type="notices.calendarfeed",
                          record_id=feed.pk)
     return len(feeds)
 
@@ -121,7 +121,7 @@ def feed_ics(token: str, *, request_id: str = "", now: datetime | None = None) -
     persons = list(visible_persons(ctx).select_related("office"))
     for person in persons:
         record_access(ctx, action="read", category="calendar", subject_id=person.pk,
-                      record_type="notices.calendar_feed", record_id=feed.pk,
+                      record_type="notices.calendarfeed", record_id=feed.pk,
                       detail={"categories": ["hearing", "checkin", "deadline"]})
     CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=clock.now())
     return calendar_for(persons, language=user.preferred_language,

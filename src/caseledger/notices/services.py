@@ -18,10 +18,12 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from caseledger.access.context import default_purpose
+from caseledger.access.context import AccessContext, default_purpose
+from caseledger.access.gate import deny, refuse_role
 from caseledger.accounts.models import Role
 from caseledger.core import clock
 from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from caseledger.core.ids import as_uuid
 from caseledger.ledger.services import SYSTEM, Actor, record_event
 from caseledger.people import validation
 
@@ -74,8 +76,10 @@ def draft_template(
 ) -> NoticeTemplate:
     """A new version of a template, as a draft: not used until a privacy officer approves it."""
     if user.role not in TEMPLATE_AUTHORS:
-        raise PermissionDenied("Only privacy officers, supervisors and administrators draft "
-                               "reminder texts.")
+        raise refuse_role(
+            AccessContext(user=user, purpose=default_purpose(user)), action="create",
+            category="notice_template", record_type="notices.noticetemplate",
+            message="Only privacy officers, supervisors and administrators draft reminder texts.")
     language = validation.check_languages([language])[0] if language else ""
     if not language or len(language) != 2:
         raise ValidationError("Give the template's language as a two-letter code (en, es).",
@@ -92,29 +96,37 @@ def draft_template(
         )
         record_event(
             actor=Actor.of(user), purpose=default_purpose(user), action="create",
-            category="notice_template", record_type="notices.template", record_id=template.pk,
+            category="notice_template", record_type="notices.noticetemplate", record_id=template.pk,
             detail={"kind": kind, "language": language, "channel": channel,
                     "version": template.version, "sha256": _sha256(template)},
         )
     return template
 
 
-def approve_template(*, user: Any, template_id: Any) -> NoticeTemplate:
+def approve_template(*, user: Any, template_id: Any, request_id: str = "") -> NoticeTemplate:
     """Approve a draft (a privacy officer who did not write it): it replaces the approved
     version of its kind, language and channel from the next reminder on. A ledger event
-    records who approved which text (its SHA-256, not the text)."""
+    records who approved which text (its SHA-256, not the text); so does each refusal."""
+    ctx = AccessContext(user=user, purpose=default_purpose(user), request_id=request_id)
+    refusal = {"action": "approve", "category": "notice_template",
+               "record_type": "notices.noticetemplate", "record_id": template_id}
     if user.role != Role.PRIVACY_OFFICER:
-        raise PermissionDenied("Only a privacy officer approves reminder texts.")
+        raise refuse_role(ctx, **refusal, message="Only a privacy officer approves reminder texts.")
+    key = as_uuid(template_id)
+    authors = list(NoticeTemplate.objects.filter(pk=key).values_list("created_by_id", flat=True)
+                   if key else [])
+    if not authors:
+        raise deny(ctx, **refusal)
+    if authors[0] == user.pk:
+        raise refuse_role(ctx, **refusal, code="four_eyes",
+                          message="You wrote this text; another privacy officer must approve it.")
     with transaction.atomic():
-        template = NoticeTemplate.objects.select_for_update().filter(pk=template_id).first()
+        template = NoticeTemplate.objects.select_for_update().filter(pk=key).first()
         if template is None:
             raise NotFound("No such template.")
         if template.status != TemplateStatus.DRAFT:
             raise Conflict(f"This template is {template.status}; only a draft can be approved.",
                            code="not_draft")
-        if template.created_by_id == user.pk:
-            raise PermissionDenied("You wrote this text; another privacy officer must approve it.",
-                                   code="four_eyes")
         previous = list(NoticeTemplate.objects.filter(
             kind=template.kind, language=template.language, channel=template.channel,
             status=TemplateStatus.APPROVED))
@@ -126,7 +138,7 @@ def approve_template(*, user: Any, template_id: Any) -> NoticeTemplate:
         template.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
         record_event(
             actor=Actor.of(user), purpose=default_purpose(user), action="approve",
-            category="notice_template", record_type="notices.template", record_id=template.pk,
+            category="notice_template", record_type="notices.noticetemplate", record_id=template.pk,
             detail={"kind": template.kind, "language": template.language,
                     "channel": template.channel, "version": template.version,
                     "sha256": _sha256(template), "author": str(template.created_by_id or ""),
@@ -158,7 +170,7 @@ def record_opt_out(person: Any, channel: str, source: str, *, actor: Actor = SYS
         except IntegrityError:  # a concurrent STOP
             return OptOut.objects.get(person=person, channel=channel, revoked_at__isnull=True)
         record_event(actor=actor, purpose="notice", action="opt_out", category="notice",
-                     subject_id=person.pk, record_type="notices.opt_out", record_id=opt_out.pk,
+                     subject_id=person.pk, record_type="notices.optout", record_id=opt_out.pk,
                      detail={"channel": channel, "source": source[:32]})
     return opt_out
 
@@ -174,7 +186,7 @@ def record_opt_in(person: Any, channel: str, source: str, *, actor: Actor = SYST
             opt_out.revoked_source = source[:32]
             opt_out.save(update_fields=["revoked_at", "revoked_source", "updated_at"])
             record_event(actor=actor, purpose="notice", action="opt_in", category="notice",
-                         subject_id=person.pk, record_type="notices.opt_out",
+                         subject_id=person.pk, record_type="notices.optout",
                          record_id=opt_out.pk, detail={"channel": channel, "source": source[:32]})
     return len(open_)
 
@@ -259,6 +271,6 @@ def set_office_contact(*, user: Any, office: Any, phone: str, email: str = "") -
         contact, _created = OfficeContact.objects.update_or_create(
             office=office, defaults={"phone": phone, "email": email})
         record_event(actor=Actor.of(user), purpose=default_purpose(user), action="update",
-                     category="office", record_type="notices.office_contact",
+                     category="office", record_type="notices.officecontact",
                      record_id=contact.pk, detail={"office": office.code})
     return contact

@@ -9,7 +9,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from caseledger.access.web import context_for
+from caseledger.access.web import context_for, refuse_page
 from caseledger.accounts.models import STAFF_ROLES, Role
 from caseledger.core.errors import DomainError, NotFound
 from caseledger.core.forms import UswdsForm
@@ -34,7 +33,8 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     """Create (or replace) and revoke one's own secret calendar feed."""
     user = request.user
     if user.role not in calendars.FEED_ROLES:
-        raise DjangoPermissionDenied
+        raise refuse_page(request, {}, category="calendar_feed",
+                          message=_("Calendar feeds are for participants and representatives."))
     feed_url = None
     if request.method == "POST":
         action = request.POST.get("action")
@@ -119,7 +119,8 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
 def alerts(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.role not in STAFF_ROLES and user.role != Role.REPRESENTATIVE:
-        raise DjangoPermissionDenied
+        raise refuse_page(request, {}, category="notice",
+                          message=_("Alerts are for staff and representatives."))
     if request.method == "POST":
         selectors.mark_alert_read(user, request.POST.get("alert", ""))
         return redirect("notices:alerts")
@@ -129,7 +130,8 @@ def alerts(request: HttpRequest) -> HttpResponse:
 @login_required
 def person_reminders(request: HttpRequest, person_id: str) -> HttpResponse:
     if request.user.role not in STAFF_ROLES and request.user.role != Role.REPRESENTATIVE:
-        raise DjangoPermissionDenied
+        raise refuse_page(request, {"person_id": person_id}, category="notice",
+                          message=_("A person's reminders are for staff and representatives."))
     ctx = context_for(request, person_id=person_id)
     data = selectors.reminders_for_person(ctx=ctx, person_id=person_id)
     return render(request, "notices/person_reminders.html", {"d": data, "ctx": ctx})
@@ -150,7 +152,9 @@ class TemplateForm(UswdsForm):
 def template_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     if user.role not in services.TEMPLATE_AUTHORS:
-        raise DjangoPermissionDenied
+        raise refuse_page(request, {}, category="notice_template",
+                          message=_("Reminder texts are for privacy officers, supervisors and "
+                                    "administrators."))
     form = TemplateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -172,7 +176,8 @@ def template_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def template_approve(request: HttpRequest, template_id: str) -> HttpResponse:
     try:
-        services.approve_template(user=request.user, template_id=template_id)
+        services.approve_template(user=request.user, template_id=template_id,
+                                  request_id=getattr(request, "request_id", ""))
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

@@ -12,10 +12,10 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import require_person
+from caseledger.access.gate import refuse_role, require_person, subject_of
 from caseledger.accounts.models import Role
 from caseledger.core import clock
-from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from caseledger.core.errors import Conflict, NotFound, ValidationError
 from caseledger.ledger.services import record_event
 
 from . import validation
@@ -146,7 +146,8 @@ def create_person(*, ctx: AccessContext, data: PersonInput) -> Person:
 
     user = ctx.user
     if user.role not in CREATOR_ROLES or user.office_id is None:
-        raise PermissionDenied("Only case officers and supervisors create person records.")
+        raise refuse_role(ctx, action="create", category="identity", record_type="people.person",
+                          message="Only case officers and supervisors create person records.")
     a_number = validation.normalize_a_number(data.a_number)
     person = Person(
         office_id=user.office_id,
@@ -199,18 +200,21 @@ def create_person(*, ctx: AccessContext, data: PersonInput) -> Person:
 UPDATABLE_FIELDS = ("a_number", "date_of_birth", "citizenship", "languages", "interpreter_needed")
 
 
-def _require_staff_writer(ctx: AccessContext) -> None:
+def _require_staff_writer(ctx: AccessContext, person_id: Any, category: str) -> None:
     """Identity, address and contact records are kept by officers and supervisors; a
-    participant or representative asks for a change (correction request), never writes."""
+    participant or representative asks for a change (correction request), never writes.
+    A refusal is recorded, naming the person."""
     if ctx.user.role not in CREATOR_ROLES:
-        raise PermissionDenied("Only case officers and supervisors change person records.")
+        raise refuse_role(ctx, action="update", category=category, record_type="people.person",
+                          record_id=person_id, subject_id=person_id,
+                          message="Only case officers and supervisors change person records.")
 
 
 def update_person(
     *, ctx: AccessContext, person_id: Any, row_version: int, changes: dict[str, Any]
 ) -> Person:
     """Change identity fields; `row_version` must be the version the caller read (else 409)."""
-    _require_staff_writer(ctx)
+    _require_staff_writer(ctx, person_id, "identity")
     unknown = set(changes) - set(UPDATABLE_FIELDS) - {"name"}
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
@@ -285,7 +289,7 @@ def update_person(
 
 
 def add_name(*, ctx: AccessContext, person_id: Any, data: NameInput) -> PersonName:
-    _require_staff_writer(ctx)
+    _require_staff_writer(ctx, person_id, "identity")
     person = require_person(ctx, person_id, category="identity", action="update")
     with transaction.atomic():
         kind = data.kind if data.kind != NameKind.PRIMARY else NameKind.ALIAS
@@ -296,7 +300,7 @@ def add_name(*, ctx: AccessContext, person_id: Any, data: NameInput) -> PersonNa
             person,
             action="create",
             category="identity",
-            record_type="people.name",
+            record_type="people.personname",
             record_id=name.pk,
             detail={"kind": kind},
         )
@@ -311,14 +315,16 @@ ADDRESS_REPORTERS = {
 SELF_REPORT_MAX_DAYS_AHEAD = 60
 
 
-def _address_source(ctx: AccessContext) -> str:
+def _address_source(ctx: AccessContext, person_id: Any) -> str:
     if ctx.user.role in CREATOR_ROLES:
         return AddressSource.STAFF
     if ctx.user.role in ADDRESS_REPORTERS:
         return ADDRESS_REPORTERS[ctx.user.role]
-    raise PermissionDenied(
-        "A change of address is recorded by the person's officer or supervisor, or reported "
-        "by the person or their representative."
+    raise refuse_role(
+        ctx, action="update", category="address", record_type="people.person",
+        record_id=person_id, subject_id=person_id,
+        message="A change of address is recorded by the person's officer or supervisor, or "
+        "reported by the person or their representative.",
     )
 
 
@@ -328,7 +334,7 @@ def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) ->
     Officers and supervisors record it; the person (the EOIR-33 duty is theirs) or their
     representative reports it themselves. The officer and the representative are alerted
     (never the one who made the change), and the EOIR-33 reminder is planned."""
-    source = _address_source(ctx)
+    source = _address_source(ctx, person_id)
     person = require_person(ctx, person_id, category="address", action="update")
     if source != AddressSource.STAFF:
         latest = clock.today() + timedelta(days=SELF_REPORT_MAX_DAYS_AHEAD)
@@ -377,7 +383,7 @@ def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) ->
 
 
 def add_contact(*, ctx: AccessContext, person_id: Any, data: ContactInput) -> Contact:
-    _require_staff_writer(ctx)
+    _require_staff_writer(ctx, person_id, "contact")
     person = require_person(ctx, person_id, category="contact", action="update")
     with transaction.atomic():
         contact = _contact(person, data)
@@ -403,7 +409,9 @@ def record_representation(
     from .models import Representation, RepresentationForm
 
     if ctx.user.role not in CREATOR_ROLES:
-        raise PermissionDenied("Only case officers and supervisors record representation.")
+        raise refuse_role(ctx, action="create", category="representation",
+                          record_type="people.person", record_id=person_id, subject_id=person_id,
+                          message="Only case officers and supervisors record representation.")
     if form not in RepresentationForm.values:
         raise ValidationError(f"Unknown form '{form}'. Use G-28, EOIR-28 or EOIR-27.", field="form")
     if filed_on > clock.today():
@@ -442,7 +450,10 @@ def end_representation(*, ctx: AccessContext, representation_id: Any, reason: st
     from .models import Representation
 
     if ctx.user.role not in CREATOR_ROLES:
-        raise PermissionDenied("Only case officers and supervisors end representation.")
+        raise refuse_role(ctx, action="update", category="representation",
+                          record_type="people.representation", record_id=representation_id,
+                          subject_id=subject_of(Representation, representation_id),
+                          message="Only case officers and supervisors end representation.")
     record = Representation.objects.filter(pk=representation_id, ended_on__isnull=True).first()
     if record is None:
         raise NotFound("No open representation with that id.")

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from caseledger.access.gate import BREAK_GLASS_ROLES, grant_break_glass
-from caseledger.access.web import active_grant, context_for
+from caseledger.access.web import active_grant, context_for, refuse_page
 from caseledger.cases import selectors as case_selectors
 from caseledger.cases import services as case_services
 from caseledger.core.errors import DomainError
@@ -31,6 +31,13 @@ from .forms import (
 from .services import AddressInput, NameInput, PersonInput
 
 PER_PAGE = 25
+
+
+def _reraise_access_refusal(exc: Exception) -> None:
+    """A refusal of access (403 role, 404 not visible) is recorded by the service and shown as
+    the error page; other refusals are shown in the form."""
+    if isinstance(exc, DomainError) and exc.status_code in (403, 404):
+        raise exc
 
 
 def _form_error(form, exc: DomainError) -> None:
@@ -133,6 +140,7 @@ def person_create(request: HttpRequest) -> HttpResponse:
         try:
             person = services.create_person(ctx=ctx, data=data)
         except DomainError as exc:
+            _reraise_access_refusal(exc)
             _form_error(form, exc)
         else:
             messages.success(request, _("Person record created."))
@@ -185,6 +193,7 @@ def person_edit(request: HttpRequest, person_id: str) -> HttpResponse:
                 ctx=ctx, person_id=p.pk, row_version=int(version), changes=changes
             )
         except (DomainError, ValueError) as exc:
+            _reraise_access_refusal(exc)
             _form_error(
                 form,
                 exc
@@ -214,6 +223,7 @@ def address_add(request: HttpRequest, person_id: str) -> HttpResponse:
                 ctx=ctx, person_id=detail.person.pk, data=AddressInput(**form.cleaned_data)
             )
         except DomainError as exc:
+            _reraise_access_refusal(exc)
             _form_error(form, exc)
         else:
             messages.success(
@@ -245,6 +255,7 @@ def case_open(request: HttpRequest, person_id: str) -> HttpResponse:
                 opened_on=c["opened_on"],
             )
         except DomainError as exc:
+            _reraise_access_refusal(exc)
             _form_error(form, exc)
         else:
             messages.success(request, _("Case opened."))
@@ -261,12 +272,8 @@ def case_open(request: HttpRequest, person_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def break_glass(request: HttpRequest, person_id: str) -> HttpResponse:
     if request.user.role not in BREAK_GLASS_ROLES:
-        return render(
-            request,
-            "error.html",
-            {"error": DomainError(_("Your role cannot use emergency access."))},
-            status=403,
-        )
+        raise refuse_page(request, {"person_id": person_id}, category="access",
+                          action="break_glass", message=_("Your role cannot use emergency access."))
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -18,7 +18,13 @@ from django.db.models import Case as When_
 from django.db.models import F, Q, When
 
 from caseledger.access.context import AccessContext, Purpose
-from caseledger.access.gate import deny, record_access, require_person, visible_persons
+from caseledger.access.gate import (
+    deny,
+    real_person,
+    record_access,
+    require_person,
+    visible_persons,
+)
 from caseledger.accounts.models import Role
 from caseledger.cases import selectors as case_selectors
 from caseledger.core import clock
@@ -31,7 +37,7 @@ from caseledger.supervision import selectors as supervision_selectors
 from .models import AmendmentRequest, AmendmentStatus, DisagreementStatement
 
 CATEGORY = "amendment"
-RECORD_TYPE = "portal.amendment_request"
+RECORD_TYPE = "portal.amendmentrequest"
 ACCESS_PER_PAGE = 50
 EXPORT_ACCESS_LIMIT = 10_000
 OPEN = (AmendmentStatus.RECEIVED, AmendmentStatus.ACKNOWLEDGED)
@@ -49,6 +55,7 @@ def record_person(ctx: AccessContext, person_id: Any = None, *, action: str = "r
             category="record",
             record_type="people.person",
             record_id=person_id or "self",
+            subject_id=real_person(person_id) if person_id else None,
         )
     if ctx.user.role == Role.PARTICIPANT and person_id in (None, ""):
         person = visible_persons(ctx).first()
@@ -298,7 +305,7 @@ def statements_for_person(ctx: AccessContext, person_id: Any) -> list[Disagreeme
         action="read",
         category=CATEGORY,
         subject_id=pid,
-        record_type="portal.disagreement_statement",
+        record_type="portal.disagreementstatement",
         detail={"results": [str(s.pk) for s in statements]},
     )
     return statements

@@ -11,7 +11,14 @@ from typing import Any
 from django.db import transaction
 
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import deny, require_person, require_related, visible_persons
+from caseledger.access.gate import (
+    deny,
+    refuse_role,
+    require_person,
+    require_related,
+    subject_of,
+    visible_persons,
+)
 from caseledger.accounts.models import Role, User
 from caseledger.cases.deadlines import add_business_days, local_date
 from caseledger.core import clock
@@ -27,7 +34,7 @@ REQUESTER_ROLES = frozenset({Role.PARTICIPANT, Role.REPRESENTATIVE})
 DECIDER_ROLES = frozenset({Role.PRIVACY_OFFICER})
 CORRECTOR_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR})
 CATEGORY = "amendment"
-RECORD_TYPE = "portal.amendment_request"
+RECORD_TYPE = "portal.amendmentrequest"
 
 # Data categories of the accounting of disclosures that an amended part of the record touches:
 # the earlier recipients of these are told of a granted correction.
@@ -107,9 +114,11 @@ def request_amendment(
     """A participant (their own record) or representative (a client's) asks to amend one
     named part of the record. The clock starts at receipt."""
     if ctx.user.role not in REQUESTER_ROLES:
-        raise PermissionDenied(
-            "Amendment requests are made by the person or their representative of record.",
-            code="role",
+        raise refuse_role(
+            ctx, action="request", category=CATEGORY, record_type="people.person",
+            record_id=person_id or "self", subject_id=person_id,
+            message="Amendment requests are made by the person or their representative of "
+            "record.",
         )
     person = _own_person(ctx, person_id, "create")
     if category not in AmendmentCategory.values:
@@ -144,21 +153,34 @@ def request_amendment(
     return request
 
 
-def _locked(ctx: AccessContext, request_id: Any, action: str) -> AmendmentRequest:
+def _found(ctx: AccessContext, request_id: Any, action: str) -> AmendmentRequest:
+    """The request if the context may act on it (a denial event and NotFound otherwise).
+    Called before the step's transaction, so that a denial's event survives its rollback."""
     from .selectors import require_amendment
 
-    found = require_amendment(ctx, request_id, action=action)
+    return require_amendment(ctx, request_id, action=action)
+
+
+def _locked(found: AmendmentRequest) -> AmendmentRequest:
     return AmendmentRequest.objects.select_for_update().select_related("person").get(pk=found.pk)
+
+
+def _refuse(ctx: AccessContext, request_id: Any, action: str, message: str,
+            code: str = "role") -> PermissionDenied:
+    """A refused role (or step) on an amendment request: one denied event naming its person."""
+    return refuse_role(ctx, action=action, category=CATEGORY, record_type=RECORD_TYPE,
+                       record_id=request_id, message=message, code=code,
+                       subject_id=subject_of(AmendmentRequest, request_id))
 
 
 def acknowledge_amendment(*, ctx: AccessContext, request_id: Any) -> AmendmentRequest:
     """Tell the requester the request was received and is being considered."""
     if ctx.user.role not in DECIDER_ROLES:
-        raise PermissionDenied(
-            "Only a privacy officer acknowledges amendment requests.", code="role"
-        )
+        raise _refuse(ctx, request_id, "acknowledge",
+                      "Only a privacy officer acknowledges amendment requests.")
+    found = _found(ctx, request_id, "acknowledge")
     with transaction.atomic():
-        request = _locked(ctx, request_id, "acknowledge")
+        request = _locked(found)
         if request.status != AmendmentStatus.RECEIVED:
             raise Conflict(
                 f"This request is already {request.status}; it is acknowledged once.",
@@ -214,14 +236,16 @@ def decide_amendment(
     correction and notifies every earlier recipient of the categories concerned; a refusal
     opens the person's right to file a statement of disagreement."""
     if ctx.user.role not in DECIDER_ROLES:
-        raise PermissionDenied("Only a privacy officer decides amendment requests.", code="role")
+        raise _refuse(ctx, request_id, "decide",
+                      "Only a privacy officer decides amendment requests.")
     if decision not in ("grant", "refuse"):
         raise ValidationError(
             "The decision is 'grant' or 'refuse'.", field="decision", code="unknown_decision"
         )
     text = _text(reasons, "reasons", "The reasons for the decision")
+    found = _found(ctx, request_id, "decide")
     with transaction.atomic():
-        request = _locked(ctx, request_id, "decide")
+        request = _locked(found)
         if request.status in (AmendmentStatus.GRANTED, AmendmentStatus.REFUSED):
             raise Conflict(
                 f"This request was already decided ({request.status}); a decision is made once.",
@@ -271,20 +295,22 @@ def _notify_recipients(ctx: AccessContext, request: AmendmentRequest) -> int:
 def mark_corrected(*, ctx: AccessContext, request_id: Any) -> AmendmentRequest:
     """The responsible officer (or a supervisor of the office) reports the correction made."""
     if ctx.user.role not in CORRECTOR_ROLES:
-        raise PermissionDenied("The responsible officer reports the correction made.", code="role")
+        raise _refuse(ctx, request_id, "correct",
+                      "The responsible officer reports the correction made.")
+    found = _found(ctx, request_id, "correct")
+    # The officer asked to correct is set by the decision and never changes afterwards.
+    if ctx.user.role == Role.CASE_OFFICER and found.correction_officer_id not in (
+        None,
+        ctx.user.pk,
+    ):
+        raise _refuse(ctx, found.pk, "correct",
+                      "Another officer was asked to make this correction.", code="not_assigned")
     with transaction.atomic():
-        request = _locked(ctx, request_id, "correct")
+        request = _locked(found)
         if request.status != AmendmentStatus.GRANTED:
             raise Conflict("Only a granted request has a correction to make.", code="not_granted")
         if request.corrected_at is not None:
             raise Conflict("The correction was already reported made.", code="already_corrected")
-        if ctx.user.role == Role.CASE_OFFICER and request.correction_officer_id not in (
-            None,
-            ctx.user.pk,
-        ):
-            raise PermissionDenied(
-                "Another officer was asked to make this correction.", code="not_assigned"
-            )
         request.corrected_at = clock.now()
         request.row_version += 1
         request.save(update_fields=["corrected_at", "row_version", "updated_at"])
@@ -295,9 +321,10 @@ def mark_corrected(*, ctx: AccessContext, request_id: Any) -> AmendmentRequest:
 def file_statement(*, ctx: AccessContext, request_id: Any, text: Any) -> DisagreementStatement:
     """The person's (or their representative's) statement of disagreement with a refusal."""
     if ctx.user.role not in REQUESTER_ROLES:
-        raise PermissionDenied(
-            "A statement of disagreement is filed by the person or their representative of record.",
-            code="role",
+        raise _refuse(
+            ctx, request_id, "disagree",
+            "A statement of disagreement is filed by the person or their representative of "
+            "record.",
         )
     request = require_related(
         ctx,
@@ -336,7 +363,7 @@ def file_statement(*, ctx: AccessContext, request_id: Any, text: Any) -> Disagre
             category=CATEGORY,
             purpose=ctx.purpose,
             subject_id=request.person_id,
-            record_type="portal.disagreement_statement",
+            record_type="portal.disagreementstatement",
             record_id=statement.pk,
             request_id=ctx.request_id,
             detail={"request": str(request.pk), "category": request.category, "chars": len(body)},

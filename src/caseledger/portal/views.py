@@ -21,19 +21,21 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from caseledger.access.web import context_for
+from caseledger.access.web import context_for, refuse_page
 from caseledger.accounts.models import Role
 from caseledger.core import clock
-from caseledger.core.errors import DomainError, PermissionDenied, ValidationError
+from caseledger.core.errors import DomainError, ValidationError
 from caseledger.core.pdf import render_pdf
 
 from . import export as export_doc
 from . import labels, selectors, services
 from .forms import AmendmentForm, DecisionForm, StatementForm
-from .models import AmendmentCategory
+from .models import AmendmentCategory, AmendmentRequest
 
 View = Callable[..., HttpResponse]
 STAFF = frozenset({Role.PRIVACY_OFFICER, Role.CASE_OFFICER, Role.SUPERVISOR})
+#: The record a staff page names, for the event of a refused role.
+STAFF_RECORDS = {"request_id": (AmendmentRequest, "person", selectors.RECORD_TYPE)}
 
 
 def _form_error(form: Any, exc: DomainError) -> None:
@@ -62,8 +64,9 @@ def staff_page(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if user.role not in STAFF:
-            raise PermissionDenied(
-                _("These pages are for privacy officers, case officers and supervisors.")
+            raise refuse_page(
+                request, kwargs, category="amendment", records=STAFF_RECORDS,
+                message=_("These pages are for privacy officers, case officers and supervisors."),
             )
         with timezone.override(clock.zone(user.office.time_zone if user.office_id else None)):
             return view(request, *args, **kwargs)
@@ -149,6 +152,8 @@ def amendment_new(request: HttpRequest, person_id: str | None = None) -> HttpRes
         try:
             services.request_amendment(ctx=ctx, person_id=person.pk, **form.cleaned_data)
         except DomainError as exc:
+            if exc.status_code in (403, 404):  # access refusals: recorded once
+                raise
             _form_error(form, exc)
         else:
             messages.success(
@@ -189,6 +194,8 @@ def statement_new(request: HttpRequest, request_id: str) -> HttpResponse:
                     ctx=ctx, request_id=request_id, text=form.cleaned_data["text"]
                 )
             except DomainError as exc:
+                if exc.status_code in (403, 404):  # access refusals: recorded once
+                    raise
                 _form_error(form, exc)
             else:
                 messages.success(request, _("Your statement is now part of your record."))
@@ -251,6 +258,8 @@ def amendment_detail(request: HttpRequest, request_id: str) -> HttpResponse:
         except ValidationError as exc:
             _form_error(form, exc)
         except DomainError as exc:
+            if exc.status_code in (403, 404):  # access refusals: recorded once, error page
+                raise
             messages.error(request, exc.message)
             status = exc.status_code
     detail = selectors.get_amendment(ctx=ctx, request_id=request_id)

@@ -10,37 +10,47 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import deny, record_access
+from caseledger.access.gate import deny, record_access, refuse_role
 from caseledger.accounts.models import STAFF_ROLES
-from caseledger.core.errors import NotFound, PermissionDenied
+from caseledger.core.errors import NotFound
 from caseledger.core.ids import as_uuid
 from caseledger.ledger.models import Event
 
 from . import anomalies, transparency
 from .models import AnomalyItem, AnomalyReport, HouseholdMember
 from .periods import parse_period, parse_week
-from .services import require_privacy_officer
+from .services import item_subject, require_privacy_officer
 
 
-def anomaly_reports(ctx: AccessContext) -> QuerySet[AnomalyReport]:
-    require_privacy_officer(ctx)
+def _reports() -> QuerySet[AnomalyReport]:
     return AnomalyReport.objects.annotate(
         item_count=Count("items"),
         open_count=Count("items", filter=Q(items__closed_at__isnull=True)),
     ).order_by("-week")
 
 
+def anomaly_reports(ctx: AccessContext) -> QuerySet[AnomalyReport]:
+    """The weekly reports, newest first (counts only; their items are read with
+    `report_items`). Looking at the list is one ledger event."""
+    require_privacy_officer(ctx, action="list", record_type="reports.anomalyreport")
+    record_access(ctx, action="list", category="anomaly", record_type="reports.anomalyreport",
+                  detail={"view": "anomaly_reports"})
+    return _reports()
+
+
 def get_report(ctx: AccessContext, week: str) -> AnomalyReport:
-    require_privacy_officer(ctx)
+    require_privacy_officer(ctx, record_type="reports.anomalyreport", record_id=week)
     label = parse_week(week).label
-    report = anomaly_reports(ctx).filter(week=label).first()
+    report = _reports().filter(week=label).first()
     if report is None:
+        deny(ctx, action="read", category="anomaly", record_type="reports.anomalyreport",
+             record_id=label)
         raise NotFound(f"No anomaly report has been built for {label}.")
     record_access(
         ctx,
         action="read",
         category="anomaly",
-        record_type="reports.anomaly_report",
+        record_type="reports.anomalyreport",
         record_id=report.pk,
         detail={"week": label},
     )
@@ -48,17 +58,27 @@ def get_report(ctx: AccessContext, week: str) -> AnomalyReport:
 
 
 def report_items(ctx: AccessContext, report: AnomalyReport, *, status: str = "") -> QuerySet:
-    require_privacy_officer(ctx)
+    """A report's items; the list is one ledger event naming every person an item is about,
+    so each of them sees it in "who accessed my record"."""
+    require_privacy_officer(ctx, action="list", record_type="reports.anomalyreport",
+                            record_id=report.pk)
     qs = report.items.all()
     if status == "open":
         qs = qs.filter(closed_at__isnull=True)
     elif status == "closed":
         qs = qs.filter(closed_at__isnull=False)
+    subjects = {s for s in qs.values_list("subject_id", flat=True) if s}
+    record_access(ctx, action="list", category="anomaly", record_type="reports.anomalyreport",
+                  record_id=report.pk, detail={"week": report.week, "status": status or "all"},
+                  subjects=subjects)
     return qs
 
 
-def get_item(ctx: AccessContext, item_id: Any, *, record: bool = True) -> AnomalyItem:
-    require_privacy_officer(ctx)
+def get_item(
+    ctx: AccessContext, item_id: Any, *, record: bool = True, action: str = "read"
+) -> AnomalyItem:
+    require_privacy_officer(ctx, action=action, record_type="reports.anomalyitem",
+                            record_id=item_id, subject_id=item_subject(item_id))
     key = as_uuid(item_id)
     item = (
         AnomalyItem.objects.select_related("report", "closed_by").filter(pk=key).first()
@@ -66,6 +86,8 @@ def get_item(ctx: AccessContext, item_id: Any, *, record: bool = True) -> Anomal
         else None
     )
     if item is None:
+        deny(ctx, action=action, category="anomaly", record_type="reports.anomalyitem",
+             record_id=item_id)
         raise NotFound("No such anomaly item.")
     if record:
         record_access(
@@ -73,7 +95,7 @@ def get_item(ctx: AccessContext, item_id: Any, *, record: bool = True) -> Anomal
             action="read",
             category="anomaly",
             subject_id=item.subject_id,
-            record_type="reports.anomaly_item",
+            record_type="reports.anomalyitem",
             record_id=item.pk,
             detail={"rule": item.rule},
         )
@@ -87,12 +109,18 @@ def item_events(ctx: AccessContext, item: AnomalyItem) -> QuerySet[Event]:
 
 def get_event(ctx: AccessContext, event_id: Any) -> Event:
     """One ledger event's fields (ids and codes, no personal data), for a privacy officer."""
-    require_privacy_officer(ctx)
     try:
         pk = int(str(event_id))
     except ValueError:
         pk = None
-    event = Event.objects.filter(pk=pk).first() if pk is not None and pk > 0 else None
+    if pk is not None and not 0 < pk < 2**63:
+        pk = None
+    require_privacy_officer(
+        ctx, record_type="ledger.event", record_id=event_id,
+        subject_id=Event.objects.filter(pk=pk).values_list("subject_id", flat=True).first()
+        if pk is not None else None,
+    )
+    event = Event.objects.filter(pk=pk).first() if pk is not None else None
     if event is None:
         raise deny(
             ctx, action="read", category="ledger", record_type="ledger.event", record_id=event_id
@@ -111,7 +139,9 @@ def get_event(ctx: AccessContext, event_id: Any) -> Event:
 
 def require_staff(ctx: AccessContext) -> None:
     if ctx.user.role not in STAFF_ROLES or not ctx.user.is_active:
-        raise PermissionDenied("Only staff members read the transparency report.", code="role")
+        raise refuse_role(ctx, action="read", category="ledger", record_type="",
+                          record_id="transparency_report",
+                          message="Only staff members read the transparency report.")
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from caseledger.access.context import AccessContext, Purpose
+from caseledger.access.gate import deny, refuse_role, subject_of
 from caseledger.accounts.models import STAFF_ROLES, Role, User
 from caseledger.core import clock
-from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from caseledger.core.errors import Conflict, NotFound, ValidationError
 from caseledger.core.ids import as_uuid
 from caseledger.ledger.services import SYSTEM, Actor, record_event
 from caseledger.people.names import search_key
@@ -26,9 +27,25 @@ NAME_MAX = 400
 RELATIONSHIPS = ("spouse", "partner", "child", "parent", "sibling", "other")
 
 
-def require_privacy_officer(ctx: AccessContext) -> None:
+def require_privacy_officer(
+    ctx: AccessContext,
+    *,
+    action: str = "read",
+    record_type: str = "",
+    record_id: Any = "",
+    subject_id: Any = None,
+) -> None:
+    """Privacy officers only; anyone else's attempt is one denied event (naming the person of
+    the item asked for, if any) and a 403."""
     if ctx.user.role != Role.PRIVACY_OFFICER or not ctx.user.is_active:
-        raise PermissionDenied("Only privacy officers review access anomalies.", code="role")
+        raise refuse_role(ctx, action=action, category="anomaly", record_type=record_type,
+                          record_id=record_id, subject_id=subject_id,
+                          message="Only privacy officers review access anomalies.")
+
+
+def item_subject(item_id: Any) -> Any:
+    """The person an anomaly item is about (None when there is no such item)."""
+    return subject_of(AnomalyItem, item_id, person_path="subject_id")
 
 
 @dataclass(frozen=True)
@@ -47,7 +64,7 @@ def build_anomaly_report(
     Only a week that has ended can be built: a build is never redone, so a report of the
     current (or a future) week would leave the rest of that week's activity unreviewed."""
     if ctx is not None:
-        require_privacy_officer(ctx)
+        require_privacy_officer(ctx, action="create", record_type="reports.anomalyreport")
     period = parse_week(week)
     if period.end > clock.now():
         raise ValidationError(
@@ -102,7 +119,7 @@ def build_anomaly_report(
                 category="anomaly",
                 purpose=Purpose.PRIVACY_REVIEW,
                 request_id=ctx.request_id if ctx else "",
-                record_type="reports.anomaly_report",
+                record_type="reports.anomalyreport",
                 record_id=report.pk,
                 detail={
                     "week": period.label,
@@ -125,10 +142,11 @@ def close_item(
     row_version: int | None = None,
 ) -> AnomalyItem:
     """Close an open item with the privacy officer's finding; one ledger event."""
-    require_privacy_officer(ctx)
+    require_privacy_officer(ctx, action="close", record_type="reports.anomalyitem",
+                            record_id=item_id, subject_id=item_subject(item_id))
     from .selectors import get_item
 
-    item = get_item(ctx, item_id, record=False)
+    item = get_item(ctx, item_id, record=False, action="close")
     if outcome not in FindingOutcome.values:
         raise ValidationError(
             f"Choose the outcome: one of {', '.join(FindingOutcome.values)}.",
@@ -169,7 +187,7 @@ def close_item(
             purpose=ctx.purpose,
             request_id=ctx.request_id,
             subject_id=item.subject_id,
-            record_type="reports.anomaly_item",
+            record_type="reports.anomalyitem",
             record_id=item.pk,
             detail={
                 "week": item.report.week,
@@ -187,7 +205,9 @@ def declare_household_member(
 ) -> HouseholdMember:
     """A staff member declares a member of their own household (policy requires it)."""
     if user.role not in STAFF_ROLES:
-        raise PermissionDenied("Only staff members declare household members.", code="role")
+        raise refuse_role(_context(user, request_id), action="create", category="household",
+                          record_type="reports.householdmember",
+                          message="Only staff members declare household members.")
     name = " ".join((full_name or "").split())
     if not name:
         raise ValidationError(
@@ -225,18 +245,33 @@ def declare_household_member(
             category="household",
             purpose="declaration",
             request_id=request_id,
-            record_type="reports.household_member",
+            record_type="reports.householdmember",
             record_id=member.pk,
             detail={"relationship": relationship or None},
         )
     return member
 
 
+def _context(user: User, request_id: str) -> AccessContext:
+    return AccessContext(user=user, purpose="declaration", request_id=request_id)
+
+
+def own_declaration(user: User, member_id: Any, *, request_id: str = "",
+                    action: str = "read") -> HouseholdMember:
+    """One of the user's own household declarations; anything else is one denied event and
+    NotFound (a declaration names no person of the system, so no subject)."""
+    key = as_uuid(member_id)
+    member = HouseholdMember.objects.filter(pk=key, user=user).first() if key else None
+    if member is None:
+        deny(_context(user, request_id), action=action, category="household",
+             record_type="reports.householdmember", record_id=member_id)
+        raise NotFound("No such declaration of yours.")
+    return member
+
+
 def remove_household_member(*, user: User, member_id: Any, request_id: str = "") -> None:
     """A staff member withdraws one of their own declarations (e.g. a name declared twice)."""
-    member = HouseholdMember.objects.filter(pk=as_uuid(member_id), user=user).first()
-    if member is None:
-        raise NotFound("No such declaration of yours.")
+    member = own_declaration(user, member_id, request_id=request_id, action="delete")
     with transaction.atomic():
         record_event(
             actor=Actor.of(user),
@@ -244,7 +279,7 @@ def remove_household_member(*, user: User, member_id: Any, request_id: str = "")
             category="household",
             purpose="declaration",
             request_id=request_id,
-            record_type="reports.household_member",
+            record_type="reports.householdmember",
             record_id=member.pk,
         )
         member.delete()

@@ -12,10 +12,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from caseledger.access.web import context_for
-from caseledger.core.errors import DomainError, NotFound, PermissionDenied
+from caseledger.access.web import context_for, refuse_page
+from caseledger.core.errors import DomainError
 from caseledger.core.forms import UswdsForm
-from caseledger.core.ids import as_uuid
 
 from . import rendering, selectors, services
 from .models import FindingOutcome
@@ -161,7 +160,8 @@ def event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
 def household(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_staff_role:
-        raise PermissionDenied("Only staff members declare household members.", code="role")
+        raise refuse_page(request, {}, category="household",
+                          message=_("Only staff members declare household members."))
     form = HouseholdForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -183,9 +183,9 @@ def household(request: HttpRequest) -> HttpResponse:
 def household_remove(request: HttpRequest, member_id: str) -> HttpResponse:
     """Confirm, then withdraw one of one's own declarations."""
     if request.method == "GET":
-        member = selectors.my_household(request.user).filter(pk=as_uuid(member_id)).first()
-        if member is None:
-            raise NotFound("No such declaration of yours.")
+        member = services.own_declaration(
+            request.user, member_id, request_id=getattr(request, "request_id", "")
+        )
         return render(request, "reports/household_remove.html", {"member": member})
     services.remove_household_member(
         user=request.user, member_id=member_id, request_id=getattr(request, "request_id", "")

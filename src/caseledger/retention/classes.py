@@ -127,7 +127,7 @@ SPECS: dict[str, ClassSpec] = {
         ClassSpec(
             DataClass.FACE_TEMPLATE,
             "supervision.ReferencePhoto",
-            "supervision.reference_photo",
+            "supervision.referencephoto",
             "enrolment__person_id",
             due_field="delete_after",
             pending=~Q(template_encrypted=b""),
@@ -136,7 +136,7 @@ SPECS: dict[str, ClassSpec] = {
         ClassSpec(
             DataClass.ENROLMENT_PHOTO,
             "supervision.ReferencePhoto",
-            "supervision.reference_photo",
+            "supervision.referencephoto",
             "enrolment__person_id",
             due_field="delete_after",
             pending=~Q(photo_encrypted=b""),

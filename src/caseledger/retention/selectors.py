@@ -11,9 +11,9 @@ from typing import Any
 from django.db.models import QuerySet
 
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import record_access, require_person
+from caseledger.access.gate import deny, record_access, refuse_role, require_person, subject_of
 from caseledger.accounts.models import Role
-from caseledger.core.errors import NotFound, PermissionDenied
+from caseledger.core.ids import as_uuid
 
 from .models import DataClass, DeletionCertificate, DeletionItem, LegalHold, Schedule
 from .services import run_purge
@@ -21,9 +21,21 @@ from .services import run_purge
 CATEGORY = "retention"
 
 
-def _privacy_officer(ctx: AccessContext) -> None:
+def require_privacy_officer(
+    ctx: AccessContext,
+    *,
+    action: str = "read",
+    record_type: str = "",
+    record_id: Any = "",
+    subject_id: Any = None,
+) -> None:
+    """Retention records are for privacy officers; anyone else's look is one denied event
+    (naming the person of the hold asked for, if any) and a 403."""
     if getattr(ctx.user, "role", None) != Role.PRIVACY_OFFICER or not ctx.user.is_active:
-        raise PermissionDenied("Only a privacy officer may see retention records.", code="role")
+        raise refuse_role(ctx, action=action, category=CATEGORY, record_type=record_type,
+                          record_id=record_id, subject_id=subject_id,
+                          message="Only a privacy officer may see retention records.")
+
 
 
 @dataclass(frozen=True)
@@ -63,13 +75,14 @@ def deletions_for_person(ctx: AccessContext, person_id: Any) -> list[Deletion]:
 
 
 def schedules(ctx: AccessContext) -> list[Schedule]:
-    _privacy_officer(ctx)
+    require_privacy_officer(ctx, record_type="retention.schedule")
     return list(Schedule.objects.order_by("data_class"))
 
 
 def holds(ctx: AccessContext, *, include_released: bool = True) -> list[LegalHold]:
-    """Legal holds (they name persons and give reasons): the read is one ledger event."""
-    _privacy_officer(ctx)
+    """Legal holds (they name persons and give reasons): the read is one ledger event, naming
+    every person held."""
+    require_privacy_officer(ctx, record_type="retention.legalhold")
     qs = LegalHold.objects.select_related("placed_by", "released_by").order_by(
         "released_at", "-placed_at"
     )
@@ -82,19 +95,23 @@ def holds(ctx: AccessContext, *, include_released: bool = True) -> list[LegalHol
         category=CATEGORY,
         record_type="retention.legalhold",
         detail={"view": "holds", "returned": len(rows)},
+        subjects=[h.person_id for h in rows],
     )
     return rows
 
 
 def hold(ctx: AccessContext, hold_id: Any) -> LegalHold:
-    _privacy_officer(ctx)
-    try:
-        pk = uuid.UUID(str(hold_id))
-    except ValueError:
-        raise NotFound("No such legal hold.") from None
-    row = LegalHold.objects.select_related("placed_by", "released_by").filter(pk=pk).first()
+    require_privacy_officer(ctx, record_type="retention.legalhold", record_id=hold_id,
+                     subject_id=subject_of(LegalHold, hold_id))
+    pk = as_uuid(hold_id)
+    row = (
+        LegalHold.objects.select_related("placed_by", "released_by").filter(pk=pk).first()
+        if pk
+        else None
+    )
     if row is None:
-        raise NotFound("No such legal hold.")
+        raise deny(ctx, action="read", category=CATEGORY, record_type="retention.legalhold",
+                   record_id=hold_id)
     record_access(
         ctx,
         action="read",
@@ -108,7 +125,7 @@ def hold(ctx: AccessContext, hold_id: Any) -> LegalHold:
 
 def certificates(ctx: AccessContext, *, data_class: str = "") -> QuerySet[DeletionCertificate]:
     """Certificates, newest first (a queryset for the paginator; ids and counts only)."""
-    _privacy_officer(ctx)
+    require_privacy_officer(ctx, record_type="retention.deletioncertificate")
     qs = DeletionCertificate.objects.select_related("run").defer("record_ids")
     if data_class:
         qs = qs.filter(data_class=data_class)
@@ -117,18 +134,21 @@ def certificates(ctx: AccessContext, *, data_class: str = "") -> QuerySet[Deleti
 
 def certificate(ctx: AccessContext, certificate_id: Any) -> tuple[DeletionCertificate, int]:
     """One certificate with the number of persons it concerns."""
-    _privacy_officer(ctx)
-    try:
-        pk = uuid.UUID(str(certificate_id))
-    except ValueError:
-        raise NotFound("No such deletion certificate.") from None
-    row = DeletionCertificate.objects.select_related("run", "schedule").filter(pk=pk).first()
+    require_privacy_officer(ctx, record_type="retention.deletioncertificate",
+                            record_id=certificate_id)
+    pk = as_uuid(certificate_id)
+    row = (
+        DeletionCertificate.objects.select_related("run", "schedule").filter(pk=pk).first()
+        if pk
+        else None
+    )
     if row is None:
-        raise NotFound("No such deletion certificate.")
+        raise deny(ctx, action="read", category=CATEGORY,
+                   record_type="retention.deletioncertificate", record_id=certificate_id)
     return row, row.items.count()
 
 
 def preview(ctx: AccessContext) -> Any:
     """What a purge would delete now, per class (a dry run: nothing is written)."""
-    _privacy_officer(ctx)
+    require_privacy_officer(ctx, record_type="retention.schedule")
     return run_purge(ctx, dry_run=True)

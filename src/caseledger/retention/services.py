@@ -18,9 +18,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 
 from caseledger.access.context import AccessContext
+from caseledger.access.gate import deny, refuse_role, subject_of
 from caseledger.accounts.models import Role
 from caseledger.core import clock
-from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from caseledger.core.errors import Conflict, NotFound, ValidationError
+from caseledger.core.ids import as_uuid
 from caseledger.ledger.models import Outcome
 from caseledger.ledger.services import record_event
 
@@ -64,25 +66,26 @@ def _is_system(ctx: AccessContext) -> bool:
     return ctx.user is SYSTEM_USER
 
 
-def _require_privacy_officer(ctx: AccessContext, action: str, *, allow_system: bool) -> None:
+def _require_privacy_officer(
+    ctx: AccessContext,
+    action: str,
+    *,
+    allow_system: bool,
+    record_type: str = "retention.schedule",
+    record_id: Any = "",
+    subject_id: Any = None,
+) -> None:
+    """A privacy officer (or, where allowed, the scheduled job); anyone else: one denied event,
+    naming the person of the hold asked for (if any), and a 403."""
     if allow_system and _is_system(ctx):
         return
     user = ctx.user
     if getattr(user, "role", None) == Role.PRIVACY_OFFICER and user.is_active:
         return
-    with transaction.atomic():
-        record_event(
-            actor=ctx.actor,
-            purpose=ctx.purpose,
-            request_id=ctx.request_id,
-            action=action,
-            category=CATEGORY,
-            outcome=Outcome.DENIED,
-            record_type="retention.schedule",
-            detail={"reason": "role"},
-        )
-    raise PermissionDenied(
-        "Only a privacy officer may do this (retention: purges and legal holds).", code="role"
+    raise refuse_role(
+        ctx, action=action, category=CATEGORY, record_type=record_type, record_id=record_id,
+        subject_id=subject_id,
+        message="Only a privacy officer may do this (retention: purges and legal holds).",
     )
 
 
@@ -106,7 +109,9 @@ def place_hold(
     """A privacy officer keeps one person's data (one class, or all) past its retention date."""
     from caseledger.people.models import Person
 
-    _require_privacy_officer(ctx, "place_hold", allow_system=False)
+    _require_privacy_officer(ctx, "place_hold", allow_system=False,
+                             record_type="people.person", record_id=person_id,
+                             subject_id=person_id)
     code = _class_code(data_class, field_name="data_class", allow_blank=True)
     if code in NOT_PURGED or code == DataClass.IMPORT_QUARANTINE:
         raise ValidationError(
@@ -123,8 +128,12 @@ def place_hold(
     try:
         pid = uuid.UUID(str(person_id))
     except ValueError:
+        deny(ctx, action="place_hold", category=CATEGORY, record_type="people.person",
+             record_id=person_id)
         raise ValidationError("That is not a person id (UUID).", field="person") from None
     if not Person.objects.filter(pk=pid).exists():
+        deny(ctx, action="place_hold", category=CATEGORY, record_type="people.person",
+             record_id=pid)
         raise NotFound(
             "No person has that id: a legal hold must name an existing person.",
             code="unknown_person",
@@ -158,20 +167,20 @@ def place_hold(
 
 def release_hold(*, ctx: AccessContext, hold_id: Any, reason: str) -> LegalHold:
     """A privacy officer releases a hold, with a reason; its data falls due again."""
-    _require_privacy_officer(ctx, "release_hold", allow_system=False)
+    _require_privacy_officer(ctx, "release_hold", allow_system=False,
+                             record_type="retention.legalhold", record_id=hold_id,
+                             subject_id=subject_of(LegalHold, hold_id))
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON:
         raise ValidationError(
             f"Give the reason for the release in at least {MIN_REASON} characters.",
             field="reason",
         )
-    try:
-        pk = uuid.UUID(str(hold_id))
-    except ValueError:
-        raise NotFound("No such legal hold.") from None
-    hold = LegalHold.objects.filter(pk=pk).first()
+    pk = as_uuid(hold_id)
+    hold = LegalHold.objects.filter(pk=pk).first() if pk else None
     if hold is None:
-        raise NotFound("No such legal hold.")
+        raise deny(ctx, action="release_hold", category=CATEGORY,
+                   record_type="retention.legalhold", record_id=hold_id)
     now = clock.now()
     with transaction.atomic():
         updated = LegalHold.objects.filter(pk=pk, released_at__isnull=True).update(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,21 +14,25 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from caseledger.access.context import AccessContext
+from caseledger.access.gate import subject_of
 from caseledger.access.web import context_for
-from caseledger.accounts.models import Role
 from caseledger.core.errors import DomainError
 from caseledger.core.forms import UswdsForm
 
 from . import selectors, services
 from .classes import NOT_PURGED
-from .models import DataClass
+from .models import DataClass, LegalHold
 
 PER_PAGE = 25
 
 
-def _privacy_officer(request: HttpRequest) -> None:
-    if request.user.role != Role.PRIVACY_OFFICER:
-        raise DjangoPermissionDenied
+def _privacy_officer(request: HttpRequest, **record: Any) -> AccessContext:
+    """The page's context, for a privacy officer; anyone else: one denied event and 403."""
+    ctx = context_for(request)
+    action = "read" if request.method in ("GET", "HEAD") else "update"
+    selectors.require_privacy_officer(ctx, action=action, **record)
+    return ctx
 
 
 def _holdable_choices() -> list[tuple[str, str]]:
@@ -67,16 +72,14 @@ class ReleaseForm(UswdsForm):
 @login_required
 @require_GET
 def schedules(request: HttpRequest) -> HttpResponse:
-    _privacy_officer(request)
-    rows = selectors.schedules(context_for(request))
+    rows = selectors.schedules(_privacy_officer(request, record_type="retention.schedule"))
     return render(request, "retention/schedules.html", {"schedules": rows})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def holds(request: HttpRequest) -> HttpResponse:
-    _privacy_officer(request)
-    ctx = context_for(request)
+    ctx = _privacy_officer(request, record_type="retention.legalhold")
     form = HoldForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -107,8 +110,8 @@ def holds(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def release(request: HttpRequest, hold_id: str) -> HttpResponse:
     """Releasing is a confirmation step: the page states what falls due again."""
-    _privacy_officer(request)
-    ctx = context_for(request)
+    ctx = _privacy_officer(request, record_type="retention.legalhold", record_id=hold_id,
+                           subject_id=subject_of(LegalHold, hold_id))
     hold = selectors.hold(ctx, hold_id)
     form = ReleaseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -126,8 +129,9 @@ def release(request: HttpRequest, hold_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def certificates(request: HttpRequest) -> HttpResponse:
-    _privacy_officer(request)
-    qs = selectors.certificates(context_for(request))
+    qs = selectors.certificates(
+        _privacy_officer(request, record_type="retention.deletioncertificate")
+    )
     page_obj = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "retention/certificates.html", {"page_obj": page_obj})
 
@@ -135,16 +139,16 @@ def certificates(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def certificate(request: HttpRequest, certificate_id: str) -> HttpResponse:
-    _privacy_officer(request)
-    cert, persons = selectors.certificate(context_for(request), certificate_id)
+    ctx = _privacy_officer(request, record_type="retention.deletioncertificate",
+                           record_id=certificate_id)
+    cert, persons = selectors.certificate(ctx, certificate_id)
     return render(request, "retention/certificate.html", {"c": cert, "persons": persons})
 
 
 @login_required
 @require_GET
 def preview(request: HttpRequest) -> HttpResponse:
-    _privacy_officer(request)
-    result = selectors.preview(context_for(request))
+    result = selectors.preview(_privacy_officer(request, record_type="retention.schedule"))
     labels = dict(DataClass.choices)
     rows = [(code, labels[code], r) for code, r in result.classes.items()]
     return render(request, "retention/preview.html", {"result": result, "rows": rows})

@@ -87,7 +87,7 @@ def require_change(ctx: AccessContext, request_id: Any) -> ChangeRequest:
         ChangeRequest,
         request_id,
         person_path="enrolment__person",
-        record_type="supervision.change_request",
+        record_type="supervision.changerequest",
         action="update",
         related=("enrolment", "proposed_by"),
     )
@@ -385,7 +385,7 @@ def pending_changes(*, ctx: AccessContext) -> list[ChangeRequest]:
         ctx,
         action="list",
         category="supervision",
-        record_type="supervision.change_request",
+        record_type="supervision.changerequest",
         detail={"results": [str(c.pk) for c in changes]},
         subjects=[c.enrolment.person_id for c in changes],
     )

@@ -23,8 +23,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from caseledger.access.context import AccessContext, Purpose
-from caseledger.access.gate import require_person
+from caseledger.access.context import AccessContext, Purpose, default_purpose
+from caseledger.access.gate import refuse_role, require_person, subject_of
 from caseledger.accounts.models import Role, User
 from caseledger.biometrics import verifier as faces
 from caseledger.cases.models import Case, CaseStatus
@@ -33,7 +33,6 @@ from caseledger.core.errors import (
     Conflict,
     DomainError,
     NotFound,
-    PermissionDenied,
     RateLimited,
     ValidationError,
 )
@@ -201,7 +200,9 @@ def enrol(*, ctx: AccessContext, person_id: Any, data: EnrolmentInput) -> Enrolm
     """Enrol a person: level, conditions, schedule, consent bound to the notice's hash, the
     reference photo (quality-checked, template and photo encrypted) and a participant login."""
     if ctx.user.role not in STAFF_WRITERS:
-        raise PermissionDenied("Only case officers and supervisors enrol participants.")
+        raise refuse_role(ctx, action="create", category="supervision",
+                          record_type="people.person", record_id=person_id, subject_id=person_id,
+                          message="Only case officers and supervisors enrol participants.")
     person = require_person(ctx, person_id, category="supervision", action="create")
     _check_enrolment_input(data)
     analysis = faces.get_verifier().embed(data.photo)
@@ -279,7 +280,7 @@ def enrol(*, ctx: AccessContext, person_id: Any, data: EnrolmentInput) -> Enrolm
                 person.pk,
                 action="create",
                 category="biometric",
-                record_type="supervision.reference_photo",
+                record_type="supervision.referencephoto",
                 record_id=photo.pk,
                 detail={"model": analysis.model_id},
             )
@@ -455,6 +456,11 @@ def submit_check_in(
     another photo, or the same photo again in the window, is refused as a replay.
     """
     with override(language or user.preferred_language or "en"):
+        if user.role != Role.PARTICIPANT:
+            ctx = AccessContext(user=user, purpose=default_purpose(user), request_id=request_id)
+            raise refuse_role(ctx, action="checkin", category="supervision",
+                              record_type="supervision.checkin",
+                              message=_("Only participants check in."))
         return _submit_check_in(
             user, image, latitude, longitude, accuracy, submission_id, request_id, client_address
         )
@@ -911,7 +917,11 @@ def dispose_review(
             field="disposition",
         )
     if ctx.user.role not in STAFF_WRITERS:
-        raise PermissionDenied("Only case officers and supervisors decide reviews.")
+        raise refuse_role(ctx, action="update", category="supervision",
+                          record_type="supervision.review", record_id=review_id,
+                          subject_id=subject_of(Review, review_id,
+                                                person_path="enrolment__person"),
+                          message="Only case officers and supervisors decide reviews.")
     from .selectors import require_review
 
     review = require_review(ctx, review_id, action="update")
@@ -962,7 +972,10 @@ def propose_change(
     from .selectors import require_enrolment
 
     if ctx.user.role not in STAFF_WRITERS:
-        raise PermissionDenied("Only case officers and supervisors propose changes.")
+        raise refuse_role(ctx, action="propose", category="supervision",
+                          record_type="supervision.enrolment", record_id=enrolment_id,
+                          subject_id=subject_of(Enrolment, enrolment_id),
+                          message="Only case officers and supervisors propose changes.")
     if kind not in ChangeKind.values:
         raise ValidationError(f"Unknown change '{kind}'.", field="kind")
     if kind == ChangeKind.LEVEL and proposed_level not in Level.values:
@@ -990,7 +1003,7 @@ def propose_change(
             enrolment.person_id,
             action="propose",
             category="supervision",
-            record_type="supervision.change_request",
+            record_type="supervision.changerequest",
             record_id=request.pk,
             detail={"kind": kind, "level": request.proposed_level},
         )
@@ -1004,12 +1017,17 @@ def decide_change(
     from .selectors import require_change
 
     if ctx.user.role != Role.SUPERVISOR:
-        raise PermissionDenied("Only a supervisor approves or declines a change.")
+        raise refuse_role(ctx, action="decide", category="supervision",
+                          record_type="supervision.changerequest", record_id=request_id,
+                          subject_id=subject_of(ChangeRequest, request_id,
+                                                person_path="enrolment__person"),
+                          message="Only a supervisor approves or declines a change.")
     request = require_change(ctx, request_id)
     if request.proposed_by_id == ctx.user.pk:
-        raise PermissionDenied(
-            "A change needs a second person: you proposed this one.", code="self_approval"
-        )
+        raise refuse_role(ctx, action="decide", category="supervision",
+                          record_type="supervision.changerequest", record_id=request.pk,
+                          subject_id=request.enrolment.person_id, code="self_approval",
+                          message="A change needs a second person: you proposed this one.")
     if request.decision != ChangeDecision.PENDING:
         raise Conflict("This change has already been decided.", code="already_decided")
     if not approve and len(reason.strip()) < 10:
@@ -1038,7 +1056,7 @@ def decide_change(
             enrolment.person_id,
             action="decide",
             category="supervision",
-            record_type="supervision.change_request",
+            record_type="supervision.changerequest",
             record_id=request.pk,
             detail={"kind": request.kind, "decision": decision},
         )
@@ -1077,7 +1095,10 @@ def confirm_departure(
     from .selectors import require_enrolment
 
     if ctx.user.role not in STAFF_WRITERS:
-        raise PermissionDenied("Only case officers and supervisors confirm departures.")
+        raise refuse_role(ctx, action="update", category="supervision",
+                          record_type="supervision.enrolment", record_id=enrolment_id,
+                          subject_id=subject_of(Enrolment, enrolment_id),
+                          message="Only case officers and supervisors confirm departures.")
     if kind not in DepartureKind.values:
         raise ValidationError(f"Unknown departure kind '{kind}'.", field="kind")
     if evidence_kind not in EvidenceKind.values:

@@ -26,14 +26,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from caseledger.access.context import AccessContext, Purpose
-from caseledger.access.web import context_for
+from caseledger.access.web import context_for, refuse_page
 from caseledger.accounts.models import Office, Role
 from caseledger.biometrics import images
 from caseledger.biometrics.verifier import PHOTO_PROBLEMS
 from caseledger.cases import selectors as case_selectors
 from caseledger.core import clock
-from caseledger.core.errors import DomainError, PermissionDenied, RateLimited
+from caseledger.core.errors import DomainError, RateLimited
 from caseledger.people import selectors as people_selectors
+from caseledger.people.models import Address
 
 from . import charts, consent, selectors, services
 from .forms import (
@@ -49,6 +50,7 @@ from .forms import (
 from .models import (
     Enrolment,
     EnrolmentStatus,
+    Review,
 )
 
 View = Callable[..., HttpResponse]
@@ -94,6 +96,10 @@ def as_participant(request: HttpRequest, view: View, *args: Any, **kwargs: Any) 
     return response
 
 
+#: The record a participant page names (their address receipt), for a refused role's event.
+PORTAL_RECORDS = {"address_id": (Address, "person", "people.address")}
+
+
 def participant_page(view: View) -> View:
     """Participants only; the page speaks their language and shows their office's time."""
 
@@ -101,7 +107,8 @@ def participant_page(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.role != Role.PARTICIPANT:
             with translation.override(participant_language(request)):
-                raise PermissionDenied(_("This page is for people who check in."))
+                raise refuse_page(request, kwargs, category="supervision", records=PORTAL_RECORDS,
+                                  message=_("This page is for people who check in."))
         return as_participant(request, view, *args, **kwargs)
 
     return login_required(wrapper)
@@ -215,6 +222,14 @@ def portal_check_in(request: HttpRequest) -> HttpResponse:
 
 
 # --- staff ------------------------------------------------------------------------------------
+#: The records the staff pages name, for the event of a refused role.
+STAFF_RECORDS = {
+    "review_id": (Review, "enrolment__person", "supervision.review"),
+    "enrolment_id": (Enrolment, "person", "supervision.enrolment"),
+    "person_id": (None, "", "people.person"),
+}
+
+
 def staff_page(view: View) -> View:
     """Case officers and supervisors; times shown in their office's time zone."""
 
@@ -222,7 +237,8 @@ def staff_page(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if user.role not in services.STAFF_WRITERS:
-            raise PermissionDenied(_("These pages are for case officers and supervisors."))
+            raise refuse_page(request, kwargs, category="supervision", records=STAFF_RECORDS,
+                              message=_("These pages are for case officers and supervisors."))
         with timezone.override(clock.zone(user.office.time_zone if user.office_id else None)):
             return view(request, *args, **kwargs)
 
@@ -282,6 +298,8 @@ def review_detail(request: HttpRequest, review_id: str) -> HttpResponse:
                     note=form.cleaned_data["note"],
                 )
             except DomainError as exc:
+                if exc.status_code == 404:  # recorded once, by the service
+                    raise
                 _form_error(form, exc)
                 status = exc.status_code
             else:

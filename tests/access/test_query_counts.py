@@ -1,0 +1,196 @@
+"""The list pages and the person page run the same number of queries whatever the number of
+rows they show: measured with 3 persons (or records), then asserted with 12 (an N+1 query
+would add at least 9). The ledger is integrated out of line here (as on PostgreSQL), so the
+count does not depend on where the events fall in the Merkle tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from caseledger.accounts.models import User
+from caseledger.biometrics.verifier import StubVerifier
+from caseledger.cases import services as cases
+from caseledger.disclosures.services import create_request
+from caseledger.ledger.models import Event
+from caseledger.people.models import Person
+from caseledger.people.services import record_representation
+from caseledger.portal.services import request_amendment
+from caseledger.supervision import services as supervision
+from tests.conftest import context, last_event_id
+from tests.disclosures.conftest import request_input
+from tests.supervision.conftest import ENROL_PHOTO, STRANGER, enrolment_input
+
+FIRST, THEN = 3, 12
+
+
+@pytest.fixture(autouse=True)
+def out_of_line_ledger(settings: Any) -> None:
+    settings.LEDGER_INTEGRATE_INLINE = False
+
+
+@pytest.fixture
+def faces(settings: Any) -> StubVerifier:
+    verifier = StubVerifier()
+    verifier.add(ENROL_PHOTO, person="ana")
+    verifier.add(STRANGER, person="stranger")
+    settings.FACE_VERIFIER = verifier
+    return verifier
+
+
+def queries_of(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, response.content[:500]
+    return len(captured.captured_queries)
+
+
+def most_listed(response: Any, mark: int) -> int:
+    """The most persons one event of the request named (its list or search)."""
+    return max((len(e.detail.get("subjects") or []) for e in Event.objects.filter(id__gt=mark)),
+               default=0)
+
+
+def assert_flat(client: Client, url: str, grow: Callable[[int], Any],
+                django_assert_num_queries: Any,
+                shown: Callable[[Any, int], int] = most_listed) -> None:
+    """`grow(n)` adds n rows to what `url` shows; the page's query count must not change
+    (and the page must show all the rows: `shown(response, mark)`)."""
+    grow(FIRST)
+    client.get(url)  # the first request of a session fills caches (content types, device)
+    measured = queries_of(client, url)
+    grow(THEN - FIRST)
+    mark = last_event_id()
+    with django_assert_num_queries(measured):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert shown(response, mark) >= THEN
+
+
+def _on_caseload(make_person: Callable[..., Person], users: dict[str, User],
+                 with_decision: bool = True) -> Callable[[int], list[Person]]:
+    """Persons on officer_east's caseload, each with a case, a hearing and (decided) a
+    decision whose deadline shows on the dashboard."""
+    officer = context(users["officer_east"])
+
+    def grow(n: int) -> list[Person]:
+        persons = []
+        for _ in range(n):
+            person = make_person("officer_east", "Maria", "Gonzalez")
+            case = cases.open_case(ctx=officer, person_id=person.pk, case_type="removal",
+                                   court_code="NEW", opened_on=date.today() - timedelta(days=40))
+            cases.schedule_hearing(
+                ctx=officer, case_id=case.pk, calendar="master",
+                scheduled_at=datetime.now(UTC).replace(hour=15, minute=0, second=0,
+                                                       microsecond=0) + timedelta(days=12))
+            if with_decision:
+                cases.record_decision(ctx=officer, case_id=case.pk, kind="removal_ordered",
+                                      decided_on=date.today() - timedelta(days=2))
+                cases.transition_case(ctx=officer, case_id=case.pk, to_status="decided")
+            persons.append(person)
+        return persons
+
+    return grow
+
+
+def _enrolled(make_person: Callable[..., Person], users: dict[str, User],
+              failed_check_in: bool) -> Callable[[int], None]:
+    """Persons on officer_east's caseload under supervision, each with one check-in (one that
+    did not match opens a review)."""
+    officer = context(users["officer_east"])
+
+    def grow(n: int) -> None:
+        for _ in range(n):
+            person = make_person("officer_east", "Ana", "Ramirez", languages=["es"])
+            result = supervision.enrol(ctx=officer, person_id=person.pk, data=enrolment_input())
+            supervision.submit_check_in(
+                user=result.enrolment.person.participant_account,
+                image=STRANGER if failed_check_in else ENROL_PHOTO, latitude="40.7128",
+                longitude="-74.0060", accuracy="20")
+
+    return grow
+
+
+def test_caseload_dashboard(users, make_person, web_client, django_assert_num_queries):
+    assert_flat(web_client(users["officer_east"]), "/persons/",
+                _on_caseload(make_person, users), django_assert_num_queries)
+
+
+def test_person_search(users, make_person, web_client, django_assert_num_queries):
+    assert_flat(web_client(users["officer_east"]), "/persons/search/?q=Gonzalez",
+                _on_caseload(make_person, users, with_decision=False),
+                django_assert_num_queries)
+
+
+def test_supervision_dashboard(faces, users, make_person, web_client,
+                               django_assert_num_queries):
+    assert_flat(web_client(users["officer_east"]), "/supervision/",
+                _enrolled(make_person, users, failed_check_in=False), django_assert_num_queries)
+
+
+def test_review_queue(faces, users, make_person, web_client, django_assert_num_queries):
+    assert_flat(web_client(users["officer_east"]), "/supervision/reviews/",
+                _enrolled(make_person, users, failed_check_in=True), django_assert_num_queries)
+
+
+def test_disclosure_list(users, make_person, web_client, privacy2,
+                         django_assert_num_queries):
+    entry = context(privacy2)
+
+    def grow(n: int) -> None:
+        for _ in range(n):
+            create_request(entry, request_input(make_person("officer_east", "Luis", "Soto")))
+
+    assert_flat(web_client(users["privacy"]), "/disclosures/", grow, django_assert_num_queries)
+
+
+@pytest.mark.parametrize("viewer", ["privacy", "officer_east"])
+def test_amendment_queue(users, make_person, web_client, viewer, django_assert_num_queries):
+    officer, representative = context(users["officer_east"]), context(users["representative"])
+
+    def grow(n: int) -> None:
+        for _ in range(n):
+            person = make_person("officer_east", "Rosa", "Diaz")
+            record_representation(ctx=officer, person_id=person.pk,
+                                  representative=users["representative"], form="G-28",
+                                  filed_on=date(2026, 1, 5))
+            request_amendment(ctx=representative, person_id=person.pk, category="identity",
+                              what_is_wrong="The date of birth is wrong",
+                              correction="It is 17 May 1990")
+
+    assert_flat(web_client(users[viewer]), "/me/record/staff/amendments/", grow,
+                django_assert_num_queries)
+
+
+def test_person_page(users, make_person, web_client, django_assert_num_queries):
+    """One person with 3, then 12, cases (each with a hearing and a decision) and addresses."""
+    from caseledger.people.services import AddressInput, record_address
+
+    officer = context(users["officer_east"])
+    person = make_person("officer_east", "Maria", "Gonzalez")
+    moved = iter(range(1, 100))
+
+    def grow(n: int) -> None:
+        for _ in range(n):
+            case = cases.open_case(ctx=officer, person_id=person.pk, case_type="removal",
+                                   court_code="NEW", opened_on=date.today() - timedelta(days=40))
+            cases.schedule_hearing(
+                ctx=officer, case_id=case.pk, calendar="master",
+                scheduled_at=datetime.now(UTC).replace(hour=15, minute=0, second=0,
+                                                       microsecond=0) + timedelta(days=12))
+            cases.record_decision(ctx=officer, case_id=case.pk, kind="removal_ordered",
+                                  decided_on=date.today() - timedelta(days=2))
+            record_address(ctx=officer, person_id=person.pk, data=AddressInput(
+                line1=f"{next(moved)} Elm St", city="Newark", region="NJ",
+                postal_code="07102", valid_from=date(2024, 1, 1) + timedelta(days=next(moved))))
+
+    assert_flat(web_client(users["officer_east"]), f"/persons/{person.pk}/", grow,
+                django_assert_num_queries,
+                shown=lambda response, mark: response.content.decode().count("Elm St"))
