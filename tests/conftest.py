@@ -142,41 +142,43 @@ def totp_code(user: User) -> tuple[str, TOTPDevice]:
     return f"{totp(device.bin_key):06d}", device
 
 
-@pytest.fixture
-def api_client() -> Callable[[User], Client]:
+def token_client(user: User) -> Client:
     """A test client that sends a bearer token for `user` (issued through the real endpoint,
     with a TOTP code for staff, as outside the demo)."""
+    client = Client()
+    code = totp_code(user)[0] if user.is_staff_role else ""
+    response = client.post(
+        "/api/v1/auth/token",
+        {"username": user.username, "password": PASSWORD, "otp": code},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {response.json()['token']}"
+    return client
 
-    def make(user: User) -> Client:
-        client = Client()
-        code = totp_code(user)[0] if user.is_staff_role else ""
-        response = client.post(
-            "/api/v1/auth/token",
-            {"username": user.username, "password": PASSWORD, "otp": code},
-            content_type="application/json",
-        )
-        assert response.status_code == 200, response.content
-        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {response.json()['token']}"
-        return client
 
-    return make
+@pytest.fixture
+def api_client() -> Callable[[User], Client]:
+    """`token_client`, as a fixture."""
+    return token_client
+
+
+def signed_in_client(user: User) -> Client:
+    """A browser-like client signed in as `user`, past the TOTP step for staff."""
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    if user.is_staff_role:
+        _code, device = totp_code(user)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
 
 
 @pytest.fixture
 def web_client() -> Callable[[User], Client]:
-    """A browser-like client signed in as `user`, past the TOTP step for staff."""
-
-    def make(user: User) -> Client:
-        client = Client()
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        if user.is_staff_role:
-            _code, device = totp_code(user)
-            session = client.session
-            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-            session.save()
-        return client
-
-    return make
+    """`signed_in_client`, as a fixture."""
+    return signed_in_client
 
 
 @pytest.fixture

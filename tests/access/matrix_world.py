@@ -23,7 +23,6 @@ from typing import Any
 
 from django.conf import settings
 from django.test import Client
-from django_otp import DEVICE_ID_SESSION_KEY
 
 from caseledger.access.gate import grant_break_glass
 from caseledger.accounts.models import Office, Role, User
@@ -49,7 +48,7 @@ from caseledger.reports.services import declare_household_member
 from caseledger.retention import services as retention
 from caseledger.retention.models import DeletionCertificate, PurgeRun, Schedule
 from caseledger.supervision import services as supervision
-from tests.conftest import PASSWORD, context, totp_code
+from tests.conftest import PASSWORD, context, signed_in_client, token_client
 from tests.disclosures.conftest import request_input
 
 REASON = "Detainee transferred overnight; verifying identity before the hearing"
@@ -198,28 +197,6 @@ def _certificate(users: dict[str, User]) -> DeletionCertificate:
         issued_at=datetime.now(UTC), ledger_event=uuid.uuid4())
 
 
-def web_client(user: User) -> Client:
-    """A browser-like client signed in as `user`, past the TOTP step for staff."""
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    if user.is_staff_role:
-        _code, device = totp_code(user)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-    return client
-
-
-def api_client(user: User) -> Client:
-    """A client with a bearer token for `user`, issued through the real endpoint."""
-    client = Client()
-    code = totp_code(user)[0] if user.is_staff_role else ""
-    response = client.post("/api/v1/auth/token",
-                           {"username": user.username, "password": PASSWORD, "otp": code},
-                           content_type="application/json")
-    assert response.status_code == 200, response.content
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {response.json()['token']}"
-    return client
 
 
 def build() -> World:
@@ -272,8 +249,8 @@ def _build() -> World:
         status=TemplateStatus.DRAFT, created_by=users["admin"]).pk
     world.extra["feed_token"] = calendars.create_feed(users["participant"])
     for role, name in ACTORS.items():
-        world.web[role] = web_client(users[name])
-        world.api[role] = api_client(users[name])
+        world.web[role] = signed_in_client(users[name])
+        world.api[role] = token_client(users[name])
     world.web["anonymous"] = Client()
     world.api["anonymous"] = Client()
     integrate_pending()  # on PostgreSQL too, so that the tree (and its proofs) exist

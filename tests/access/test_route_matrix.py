@@ -200,9 +200,8 @@ def test_refusals_on_a_withheld_disclosure_stay_out_of_the_subjects_history(
     from caseledger.disclosures import services as disclosures
     from caseledger.ledger.selectors import access_history
     from tests.conftest import context
+    from tests.conftest import token_client as api_client
     from tests.disclosures.conftest import b7_input
-
-    from .matrix_world import api_client
 
     users, subject = world.users, Person.objects.get(pk=world.records[OWN].person)
     req = disclosures.create_request(context(users["privacy2"]),

@@ -409,3 +409,21 @@ def refuse_role(
         detail={"reason": code},
     )
     return PermissionDenied(message, code=code)
+
+
+def require_privacy_officer(
+    ctx: AccessContext,
+    *,
+    category: str,
+    message: str,
+    action: str = "read",
+    record_type: str = "",
+    record_id: Any = "",
+    subject_id: Any = None,
+) -> None:
+    """The policy of the privacy officer's own records (retention, access review): an active
+    privacy officer, or one denied event (naming the person of the item asked for, if any)
+    and a 403."""
+    if getattr(ctx.user, "role", None) != Role.PRIVACY_OFFICER or not ctx.user.is_active:
+        raise refuse_role(ctx, action=action, category=category, record_type=record_type,
+                          record_id=record_id, subject_id=subject_id, message=message)

@@ -5,13 +5,15 @@ transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from caseledger.access import gate
 from caseledger.access.context import AccessContext, Purpose
 from caseledger.access.gate import deny, refuse_role, subject_of
-from caseledger.accounts.models import STAFF_ROLES, Role, User
+from caseledger.accounts.models import STAFF_ROLES, User
 from caseledger.core import clock
 from caseledger.core.errors import Conflict, NotFound, ValidationError
 from caseledger.core.ids import as_uuid
@@ -27,20 +29,12 @@ NAME_MAX = 400
 RELATIONSHIPS = ("spouse", "partner", "child", "parent", "sibling", "other")
 
 
-def require_privacy_officer(
-    ctx: AccessContext,
-    *,
-    action: str = "read",
-    record_type: str = "",
-    record_id: Any = "",
-    subject_id: Any = None,
-) -> None:
-    """Privacy officers only; anyone else's attempt is one denied event (naming the person of
-    the item asked for, if any) and a 403."""
-    if ctx.user.role != Role.PRIVACY_OFFICER or not ctx.user.is_active:
-        raise refuse_role(ctx, action=action, category="anomaly", record_type=record_type,
-                          record_id=record_id, subject_id=subject_id,
-                          message="Only privacy officers review access anomalies.")
+#: Access anomalies are the privacy officer's to review.
+require_privacy_officer = partial(
+    gate.require_privacy_officer,
+    category="anomaly",
+    message="Only privacy officers review access anomalies.",
+)
 
 
 def item_subject(item_id: Any) -> Any:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db.models import QuerySet
 
+from caseledger.access import gate
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import deny, record_access, refuse_role, require_person, subject_of
-from caseledger.accounts.models import Role
+from caseledger.access.gate import deny, record_access, require_person, subject_of
 from caseledger.core.ids import as_uuid
 
 from .models import DataClass, DeletionCertificate, DeletionItem, LegalHold, Schedule
@@ -21,21 +22,12 @@ from .services import run_purge
 CATEGORY = "retention"
 
 
-def require_privacy_officer(
-    ctx: AccessContext,
-    *,
-    action: str = "read",
-    record_type: str = "",
-    record_id: Any = "",
-    subject_id: Any = None,
-) -> None:
-    """Retention records are for privacy officers; anyone else's look is one denied event
-    (naming the person of the hold asked for, if any) and a 403."""
-    if getattr(ctx.user, "role", None) != Role.PRIVACY_OFFICER or not ctx.user.is_active:
-        raise refuse_role(ctx, action=action, category=CATEGORY, record_type=record_type,
-                          record_id=record_id, subject_id=subject_id,
-                          message="Only a privacy officer may see retention records.")
-
+#: Retention records are the privacy officer's.
+require_privacy_officer = partial(
+    gate.require_privacy_officer,
+    category=CATEGORY,
+    message="Only a privacy officer may see retention records.",
+)
 
 
 @dataclass(frozen=True)
