@@ -22,12 +22,11 @@ router = Router(tags=["supervision"])
 
 
 def _read_upload(upload: UploadedFile | None, field: str) -> bytes:
+    """At most one byte more than a photo may have: the service refuses an oversize photo
+    (`too_large`) like any other unusable one, in the person's language, recorded and counted
+    against the upload limits, without this reading the rest."""
     if upload is None:
         raise ValidationError("Attach a photo.", field=field, code="empty")
-    if upload.size is not None and upload.size > settings.FACE_MAX_UPLOAD_BYTES:
-        raise ValidationError(
-            "The photo file is too large (8 MB at most).", field=field, code="too_large"
-        )
     return upload.read(settings.FACE_MAX_UPLOAD_BYTES + 1)
 
 
