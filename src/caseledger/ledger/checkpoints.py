@@ -129,9 +129,10 @@ def sign_checkpoint(*, force: bool = False) -> Checkpoint | None:
                     f"({bytes(last.root).hex()[:16]}…, now {again.hex()[:16]}…): "
                     "refusing to sign an inconsistent tree")
         root = tree.root_at(size, store)
-        text = note.sign_checkpoint(settings.LEDGER_ORIGIN, size, root, signer())
+        key = signer()
+        text = note.sign_checkpoint(settings.LEDGER_ORIGIN, size, root, key)
         checkpoint = Checkpoint.objects.create(size=size, root=root, note=text,
-                                               key_id=signer().verifier.key_id,
+                                               key_id=key.verifier.key_id,
                                                signed_at=clock.now())
         _write_out(checkpoint)
     return checkpoint
