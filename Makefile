@@ -38,6 +38,7 @@ bench: $(VENV)/.synced system-deps
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf var .venv .tools

@@ -12,7 +12,8 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
-from caseledger.core.api import BearerAuth, NotJson, require_json
+from caseledger.access.api_auth import BearerAuth
+from caseledger.core.api_common import NotJson, require_json
 from caseledger.core.errors import DomainError, RateLimited
 
 
@@ -103,12 +104,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 def _register() -> None:
+    from caseledger.access.history_api import me_router
+    from caseledger.access.history_api import router as history_router
     from caseledger.accounts.api import router as accounts_router
     from caseledger.cases.api import hearings_router
     from caseledger.cases.api import router as cases_router
     from caseledger.disclosures.api import persons_router as disclosure_persons_router
     from caseledger.disclosures.api import router as disclosures_router
-    from caseledger.ledger.api import me_router
     from caseledger.ledger.api import router as ledger_router
     from caseledger.people.api import router as people_router
     from caseledger.portal.api import router as portal_router
@@ -121,6 +123,7 @@ def _register() -> None:
     api.add_router("/cases", cases_router)
     api.add_router("/hearings", hearings_router)
     api.add_router("/ledger", ledger_router)
+    api.add_router("/ledger", history_router)
     api.add_router("/me", me_router)
     api.add_router("/persons", disclosure_persons_router)
     api.add_router("/disclosures", disclosures_router)

@@ -135,6 +135,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "caseledger.core.context_processors.site",
+                "caseledger.access.context_processors.abilities",
             ],
         },
     }

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from caseledger.access.context import Purpose
+from caseledger.access.history import access_history
 from caseledger.access.models import Grant
 from caseledger.disclosures import services as disclosures
 from caseledger.ledger.models import Event, Outcome
-from caseledger.ledger.selectors import access_history
 from tests.conftest import context, last_event_id
 from tests.disclosures.conftest import b7_input
 

@@ -197,8 +197,8 @@ def test_refusals_on_a_withheld_disclosure_stay_out_of_the_subjects_history(
     """A refusal names the request's person (so staff reviewing the ledger see who was
     probed), under the request's record id, which keeps it out of the history the person and
     their representative see while the request is withheld (5 U.S.C. 552a(c)(3))."""
+    from caseledger.access.history import access_history
     from caseledger.disclosures import services as disclosures
-    from caseledger.ledger.selectors import access_history
     from tests.conftest import context
     from tests.conftest import token_client as api_client
     from tests.disclosures.conftest import b7_input

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from pypdf import PdfReader
 from caseledger.access.models import Grant, GrantKind
 from caseledger.cases.models import Court, StatusChange
 from caseledger.cases.services import open_case
-from caseledger.core import crypto
+from caseledger.core import clock, crypto
 from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from caseledger.disclosures import selectors, services
 from caseledger.disclosures.models import (
@@ -128,7 +129,7 @@ def test_release_holds_exactly_the_listed_categories(users, person, privacy2):
     assert "SECRET-NOTE-TEXT" not in raw.decode()
     assert "12 Main St" not in raw.decode()  # addresses not listed
     digest = package.pop("package_sha256")
-    assert digest == services.hashlib.sha256(services.canonical(package)).hexdigest()
+    assert digest == hashlib.sha256(services.canonical(package)).hexdigest()
     assert package["request_id"] == str(req.pk)
     assert package["recipient"]["agency"] == "DOJ-OIL"
     assert package["authority"]["code"] == "ICE-B"
@@ -341,7 +342,7 @@ def test_monthly_cap_is_enforced_per_agency_per_calendar_month(users, person, pr
     # Another agency is not affected.
     services.create_request(context(users["privacy"]), b7_input(person, agency="FBI"))
     # Next calendar month the cap starts again.
-    later = services.clock.now() + timedelta(days=32)
+    later = clock.now() + timedelta(days=32)
     with mock.patch("caseledger.core.clock.now", return_value=later):
         services.decide(
             context(privacy2), pending.pk, decision="approve", reason="New month, within the cap."

@@ -5,6 +5,7 @@ whole-record grant, and correction notices delivered only once their transaction
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import threading
@@ -17,6 +18,7 @@ from django.db import connections, transaction
 from django.db.models.query import QuerySet
 from pypdf import PdfReader
 
+from caseledger.access.history import access_history
 from caseledger.access.models import Grant
 from caseledger.core.errors import ValidationError
 from caseledger.disclosures import selectors, services
@@ -28,8 +30,8 @@ from caseledger.disclosures.models import (
     DisclosureRequest,
     RequestStatus,
 )
+from caseledger.disclosures.services import decisions
 from caseledger.ledger.models import Event
-from caseledger.ledger.selectors import access_history
 from caseledger.people.selectors import get_person
 from tests.conftest import context, last_event_id
 from tests.disclosures.conftest import b7_input, request_input
@@ -232,7 +234,7 @@ def test_release_package_carries_the_statements_of_disagreement(
         }
     ]
     digest = package.pop("package_sha256")
-    assert digest == services.hashlib.sha256(services.canonical(package)).hexdigest()
+    assert digest == hashlib.sha256(services.canonical(package)).hexdigest()
     _req, pdf = selectors.package(context(privacy2), req.pk, "pdf")
     text = " ".join(
         " ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(pdf)).pages
@@ -305,7 +307,7 @@ def test_concurrent_approvals_cannot_exceed_the_monthly_cap(users, make_person, 
     in_first = threading.Event()
     release = threading.Event()
     second_rendered = threading.Event()
-    real_render = services.render_pdf
+    real_render = decisions.render_pdf
     results: dict[str, object] = {}
 
     def render(template, ctx):
@@ -324,7 +326,7 @@ def test_concurrent_approvals_cannot_exceed_the_monthly_cap(users, make_person, 
         finally:
             connections.close_all()
 
-    with mock.patch.object(services, "render_pdf", render):
+    with mock.patch.object(decisions, "render_pdf", render):
         one = threading.Thread(target=approve, args=("first", first, privacy2))
         one.start()
         assert in_first.wait(20)
@@ -425,9 +427,9 @@ def test_an_amendment_grant_that_rolls_back_notifies_nobody(
     )
     with (
         django_capture_on_commit_callbacks(execute=True),
-        mock.patch.object(
-            portal.AmendmentRequest, "save", side_effect=[None, RuntimeError("disk full")]
-        ),
+        # The decision is saved (a versioned update), its notices created, then the count of
+        # recipients notified fails to save: the whole step rolls back.
+        mock.patch.object(portal.AmendmentRequest, "save", side_effect=RuntimeError("disk full")),
         pytest.raises(RuntimeError),
     ):
         portal.decide_amendment(

@@ -62,3 +62,15 @@ def test_list_shows_counts_only_to_those_who_may_see_them(users, batch):
     assert f"{batch.pk}  persons  persons.csv" in quarantine("list", "--as", "officer.east")
     assert "quarantined 2" in quarantine("list", "--as", "officer.east")
     assert str(batch.pk) not in quarantine("list", "--as", "officer.west")
+
+
+@pytest.mark.parametrize("username", ["admin", "participant", "rep"])
+def test_roles_that_read_no_imports_are_refused_and_recorded(users, batch, username):
+    mark = last_event_id()
+    with pytest.raises(CommandError, match="may not read its quarantine"):
+        quarantine("show", str(batch.pk), "--as", username)
+    [event] = Event.objects.filter(id__gt=mark)
+    assert (event.action, event.outcome, event.record_type, event.record_id) == (
+        "read", "denied", "imports.importbatch", str(batch.pk))
+    assert event.actor_id == str(users[{"rep": "representative"}.get(username, username)].pk)
+    assert str(batch.pk) not in quarantine("list", "--as", username)

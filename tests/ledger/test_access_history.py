@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
+from caseledger.access.history import access_history
 from caseledger.core.errors import NotFound
 from caseledger.ledger.models import Event
-from caseledger.ledger.selectors import access_history
 from caseledger.people.selectors import get_person
 from caseledger.people.services import record_representation
 from tests.conftest import context, last_event_id

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from caseledger.access.history import access_history
 from caseledger.disclosures import selectors as disclosure_selectors
 from caseledger.disclosures import services as disclosures
 from caseledger.ledger.models import Event, EventSubject
-from caseledger.ledger.selectors import access_history
 from caseledger.ledger.services import integrate_pending
 from caseledger.ledger.verify import verify_ledger
 from caseledger.people.models import Person

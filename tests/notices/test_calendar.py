@@ -104,9 +104,12 @@ def test_revoked_and_unknown_tokens_are_404(obligations, users, client):
     assert fetch(client, new).status_code == 404
     assert fetch(client, "A" * 43).status_code == 404
     assert client.get("/calendar/short.ics").status_code == 404
-    user.is_active = False
+    live = create_feed(user)
+    user.is_active = False  # a deactivated account's feed stops working, and it gets no new one
     user.save(update_fields=["is_active"])
-    assert fetch(client, create_feed(user)).status_code == 404
+    assert fetch(client, live).status_code == 404
+    with pytest.raises(PermissionDenied):
+        create_feed(user)
 
 
 def test_staff_have_no_feeds(users):

@@ -428,3 +428,85 @@ def test_a_week_that_has_not_ended_is_refused(users, capsys):
 def _build_at(week, moment):
     with at(moment):
         return build_anomaly_report(week)
+
+
+# --- persons reached through searches and list pages (ledger_event_subject) ---------------------
+def search(user, moment, subjects, **kwargs):
+    """A search event that returned `subjects` (one subject row each, no single subject)."""
+    fields = {"action": "search", "record_type": "people.person", "subjects": subjects}
+    return write(user, moment, **{**fields, **kwargs})
+
+
+def test_searches_count_every_person_they_returned_once(users, caseload):
+    """Persons a search or list returned count as reached: 40 persons in a search are 40
+    persons, and a person returned by several searches (or also opened) counts once."""
+    caseload("officer_west", 5)
+    officer = users["officer_west"]
+    first = random_subjects(40)
+    search(officer, TUESDAY_10_ET, first)
+    search(officer, TUESDAY_10_ET + timedelta(minutes=1), first)  # the same 40 again
+    write(officer, TUESDAY_10_ET + timedelta(minutes=2), action="list", subjects=first[:20])
+    for i, subject in enumerate(first[:5]):  # and five of them opened
+        write(officer, TUESDAY_10_ET + timedelta(minutes=3, seconds=i), subject_id=subject)
+    # 40 distinct persons (105 if each event's persons were added up): under 50
+    assert items(build_anomaly_report(WEEK).report) == []
+
+    more = random_subjects(30)
+    search(officer, TUESDAY_10_ET + timedelta(days=7), first[:10] + more)
+    search(officer, TUESDAY_10_ET + timedelta(days=7, minutes=1), first[10:40])
+    [item] = items(build_anomaly_report("2026-W48").report)
+    assert item.rule == Rule.BULK_VIEWING and item.actor_id == str(officer.pk)
+    assert (item.measure, item.event_count, item.threshold) == (70, 2, 50)
+    events = list(anomalies.item_events(item))
+    assert [e.action for e in events] == ["search", "search"]
+    assert {s for e in events for s in e.detail["subjects"]} == {str(s) for s in first + more}
+
+
+def test_list_pages_through_the_gate_are_counted(users, caseload):
+    """A supervisor (no caseload) pages through the office's list: 60 persons on three pages,
+    read through the real selector, which names each returned person in its event."""
+    from caseledger.people.selectors import list_caseload
+
+    caseload("officer_east", 60)
+    supervisor = users["supervisor_east"]
+    with at(TUESDAY_10_ET):
+        for page in (1, 2, 3, 1):
+            rows, total = list_caseload(ctx=context(supervisor), page=page, per_page=25)
+            assert total == 60 and rows
+    [item] = items(build_anomaly_report(WEEK).report, Rule.BULK_VIEWING)
+    assert item.actor_id == str(supervisor.pk)
+    assert (item.measure, item.event_count) == (60, 4)
+    assert anomalies.item_events(item).count() == 4
+
+
+def test_one_search_after_hours_that_shows_many_persons_is_a_burst(users):
+    officer = users["officer_east"]
+    search(officer, WEDNESDAY_23_ET, random_subjects(25))
+    search(officer, TUESDAY_10_ET, random_subjects(25))  # in office hours: ordinary
+    [item] = items(build_anomaly_report(WEEK).report, Rule.AFTER_HOURS)
+    assert (item.actor_id, item.detail["local_hour"]) == (str(officer.pk), 23)
+    assert (item.measure, item.event_count, item.detail["persons"]) == (25, 1, 25)
+    assert [e.action for e in anomalies.item_events(item)] == ["search"]
+
+
+def test_a_declared_name_found_in_a_search_is_flagged(users, make_person):
+    officer = users["officer_east"]
+    declare_household_member(user=officer, full_name="Rosa Díaz", relationship="sibling")
+    sister = make_person("officer_east", "Rosa", "Diaz")
+    stranger = make_person("officer_east", "Ana", "Ruiz")
+    search(officer, TUESDAY_10_ET, [sister.pk, stranger.pk])
+    [item] = items(build_anomaly_report(WEEK).report, Rule.HOUSEHOLD)
+    assert (item.actor_id, item.subject_id, item.event_count) == (str(officer.pk), sister.pk, 1)
+    [event] = anomalies.item_events(item)
+    assert event.action == "search" and str(sister.pk) in event.detail["subjects"]
+
+
+def test_outside_policy_counts_the_persons_of_refused_and_unusual_lists(users):
+    officer = users["officer_west"]
+    listed = random_subjects(12)
+    for i in range(3):  # lists declared under a purpose that is not the officer's
+        write(officer, TUESDAY_10_ET + timedelta(minutes=i), action="list",
+              subjects=listed[4 * i: 4 * i + 4], purpose=Purpose.OFFICE_SUPERVISION)
+    [item] = items(build_anomaly_report(WEEK).report, Rule.OUTSIDE_POLICY)
+    assert item.detail == {"denied": 0, "unusual_purpose": 3, "persons": 12}
+    assert (item.measure, item.event_count) == (3, 3)

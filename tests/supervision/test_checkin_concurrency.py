@@ -15,6 +15,7 @@ from caseledger.core.errors import Conflict
 from caseledger.ledger.models import Event
 from caseledger.supervision import services
 from caseledger.supervision.models import CheckIn, Review
+from caseledger.supervision.services import checkins
 from tests.conftest import last_event_id
 from tests.supervision.conftest import ANA_SELFIE, STRANGER, STRANGER_2
 
@@ -123,7 +124,7 @@ def test_a_duplicate_attempt_number_is_a_clear_409_not_a_500(enrolled, client):
                                                "password": enrolled.temporary_password},
                         content_type="application/json").json()["token"]
     mark = last_event_id()
-    with mock.patch.object(services, "_window_state", _stale_counts(services._window_state)):
+    with mock.patch.object(checkins, "_window_state", _stale_counts(checkins._window_state)):
         response = client.post("/api/v1/checkins", {
             "latitude": "40.71", "longitude": "-74.00", "accuracy": "20",
             "image": SimpleUploadedFile("selfie.jpg", STRANGER_2, "image/jpeg"),
@@ -169,13 +170,13 @@ def test_a_double_send_that_races_the_first_gets_its_receipt(enrolled):
     sid = str(uuid.uuid4())
     first = check_in(enrolled, image=ANA_SELFIE, submission_id=sid)
     calls = []
-    real = services._window_state
+    real = checkins._window_state
 
     def window_state(submission):
         calls.append(submission.sid)
         return 0 if len(calls) == 1 else real(submission)
 
-    with mock.patch.object(services, "_window_state", window_state):
+    with mock.patch.object(checkins, "_window_state", window_state):
         again = check_in(enrolled, image=ANA_SELFIE, submission_id=sid)
     assert len(calls) == 2
     assert again.repeated and again.id == first.id and again.event_id == first.event_id

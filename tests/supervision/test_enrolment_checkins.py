@@ -241,14 +241,14 @@ def test_receipt_shows_inclusion_in_a_signed_checkpoint(enrolled, users, ledger_
     from caseledger_verify import merkle, note
 
     receipt = check_in(enrolled)
-    user = enrolled.enrolment.person.participant_account
+    own = context(enrolled.enrolment.person.participant_account)
     integrate_pending()
-    waiting = receipt_proof(user=user, checkin_id=receipt.id)
+    waiting = receipt_proof(ctx=own, checkin_id=receipt.id)
     assert waiting.position is not None and waiting.checkpoint_size is None
     signed = checkpoints.sign_checkpoint()
-    shown = receipt_proof(user=user, checkin_id=receipt.id)
+    shown = receipt_proof(ctx=own, checkin_id=receipt.id)
     assert shown.checkpoint_size == signed.size
     checkpoint = note.verify_note(signed.note, ledger_signing_key)
     merkle.InclusionProof.from_dict(shown.proof).verify(checkpoint.root)
     with pytest.raises(NotFound):  # nobody else's receipt
-        receipt_proof(user=users["participant"], checkin_id=receipt.id)
+        receipt_proof(ctx=context(users["participant"]), checkin_id=receipt.id)

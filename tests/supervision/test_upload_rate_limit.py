@@ -19,6 +19,7 @@ from caseledger.core.errors import RateLimited, ValidationError
 from caseledger.ledger.models import Event
 from caseledger.supervision import services
 from caseledger.supervision.models import CheckIn, UploadAttempt
+from caseledger.supervision.services import limits as upload_limits
 from tests.conftest import context, last_event_id
 from tests.supervision.conftest import ANA_SELFIE, BLANK, enrolment_input
 
@@ -249,7 +250,7 @@ def _held_count(first_user, second_user, address):
     counted = threading.Event()
     release = threading.Event()
     second_counted = threading.Event()
-    real = services._over_limit
+    real = upload_limits._over_limit
     results: dict[str, str] = {}
 
     def over_limit(uploads, limit, limits, now, code="rate_limited"):
@@ -270,7 +271,7 @@ def _held_count(first_user, second_user, address):
         finally:
             connections.close_all()
 
-    with mock.patch.object(services, "_over_limit", over_limit):
+    with mock.patch.object(upload_limits, "_over_limit", over_limit):
         one = threading.Thread(target=upload, args=(first_user,), name="first")
         one.start()
         assert counted.wait(20)

@@ -8,7 +8,7 @@ from ninja import Router, Status
 from pydantic import BaseModel, Field
 
 from caseledger.core import clock
-from caseledger.core.api import ERRORS, StrictIn
+from caseledger.core.api_common import ERRORS, StrictIn
 
 from . import services
 

@@ -321,3 +321,17 @@ def deactivate_user(*, user: User, actor: Actor = SYSTEM, request_id: str = "") 
                 request_id=request_id,
             )
         return revoke_all_tokens(user, "deactivated", actor=actor, request_id=request_id)
+
+
+def create_participant_login(*, username_base: str, language: str) -> tuple[User, str]:
+    """A new participant login and its temporary password (to be shown once): the username
+    is `username_base`, or it with a random suffix when taken. Writes no event: the caller
+    (enrolment) records the account with the person, in its own transaction."""
+    password = secrets.token_urlsafe(9)
+    username = username_base
+    while User.objects.filter(username=username).exists():
+        username = f"{username_base}-{secrets.token_hex(2)}"
+    user = User(username=username, role=Role.PARTICIPANT, preferred_language=language[:8])
+    user.set_password(password)
+    user.save()
+    return user, password

@@ -23,10 +23,12 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from caseledger.core.forms import UswdsForm
+from caseledger.ledger.models import Outcome
 from caseledger.ledger.services import SYSTEM, Actor, record_event
+from caseledger.ledger.vocabulary import Action, Category, Purpose
 
 from . import services
-from .models import User
+from .models import Role, User
 from .services import mfa_required
 
 PENDING_KEY = "mfa_pending_user"
@@ -54,12 +56,13 @@ class CodeForm(UswdsForm):
 
 
 def _login_event(request: HttpRequest, actor: Actor, outcome: str, **detail: str) -> None:
+    """The web sign-in's event (channel `web`), in a transaction of its own."""
     with transaction.atomic():
         record_event(
             actor=actor,
-            action="login",
-            category="account",
-            purpose="authentication",
+            action=Action.LOGIN,
+            category=Category.ACCOUNT,
+            purpose=Purpose.AUTHENTICATION,
             outcome=outcome,
             request_id=getattr(request, "request_id", ""),
             detail={"channel": "web", **detail},
@@ -119,22 +122,23 @@ def login_view(request: HttpRequest) -> HttpResponse:
             password=form.cleaned_data["password"],
         )
         if user is None:
-            _login_event(request, SYSTEM, "denied")
+            _login_event(request, SYSTEM, Outcome.DENIED)
             error = _("Wrong username or password.")
         elif mfa_required(user):
             request.session[PENDING_KEY] = str(user.pk)
             return redirect("accounts:mfa")
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            _login_event(request, Actor.of(user), "allowed")
+            _login_event(request, Actor.of(user), Outcome.ALLOWED)
             return redirect(_safe_next(request))
     status = 401 if error else 200
     return render(request, "accounts/login.html", {"form": form, "error": error}, status=status)
 
 
 def home_for(user: Any) -> str:
-    """Where a user lands: participants on their check-ins, staff on their caseload."""
-    if getattr(user, "role", None) == "participant":
+    """Where a user lands: participants on their check-ins, staff on their caseload. (Roles
+    are this app's own data; the access policy sits above accounts and is not imported.)"""
+    if getattr(user, "role", None) == Role.PARTICIPANT:
         return reverse("portal:home")
     return reverse("people:dashboard")
 
@@ -176,9 +180,9 @@ def mfa_view(request: HttpRequest) -> HttpResponse:
             del request.session[PENDING_KEY]
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             otp_login(request, device)
-            _login_event(request, Actor.of(user), "allowed", mfa="totp")
+            _login_event(request, Actor.of(user), Outcome.ALLOWED, mfa="totp")
             return redirect("people:dashboard")
-        _login_event(request, Actor.of(user), "denied", reason="otp")
+        _login_event(request, Actor.of(user), Outcome.DENIED, reason="otp")
         error = _("That code is not valid. Codes change every 30 seconds.")
     context = {"form": form, "error": error, "setup": setup}
     if setup:

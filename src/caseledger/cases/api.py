@@ -8,7 +8,8 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import BaseModel, Field
 
-from caseledger.core.api import ERRORS, RowVersion, StrictIn, access_context, links, text_pattern
+from caseledger.access.api_auth import access_context
+from caseledger.core.api_common import ERRORS, RowVersion, StrictIn, links, text_pattern
 
 from . import selectors, services
 from .models import CalendarType, CaseStatus

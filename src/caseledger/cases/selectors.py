@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch
 
+from caseledger.access import policies
 from caseledger.access.context import AccessContext
 from caseledger.access.gate import record_access, require_related, visible_persons
 from caseledger.core import clock
+from caseledger.core.ids import as_uuid
+from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
 from .deadlines import CaseDeadline, deadlines_for_case
 from .models import Case, Hearing, Proceeding, StatusChange
@@ -17,19 +21,33 @@ from .workflow import allowed_next
 
 
 def require_case(
-    ctx: AccessContext, case_id: Any, *, action: str = "read", category: str = "case"
+    ctx: AccessContext, case_id: Any, *, action: str = Action.READ,
+    category: str = Category.CASE,
 ) -> Case:
     """The case if its person is visible to ctx; a denial event and NotFound otherwise."""
     return require_related(
         ctx,
         Case,
         case_id,
-        person_path="person",
-        record_type="cases.case",
+        person_path=policies.person_path(Case),
+        record_type=record_type_of(Case),
         category=category,
         action=action,
         related=("person",),
     )
+
+
+def person_within_reach(
+    ctx: AccessContext, model: type[Case] | type[Hearing], pk: Any
+) -> uuid.UUID | None:
+    """The person of the `model` row `pk` when `ctx` may see it, else None. Read through the
+    policy, so it tells nothing about a row outside the context's reach; used only to choose
+    a page's access context (no event: the gated read that follows records the access)."""
+    key = as_uuid(pk)
+    if key is None:
+        return None
+    rows = policies.restrict(model.objects.filter(pk=key), ctx)
+    return rows.values_list(policies.person_path(model), flat=True).first()
 
 
 def open_deadlines(
@@ -70,10 +88,10 @@ def get_case(*, ctx: AccessContext, case_id: Any) -> CaseDetail:
     changes = list(case.status_changes.select_related("changed_by"))
     record_access(
         ctx,
-        action="read",
-        category="case",
+        action=Action.READ,
+        category=Category.CASE,
         subject_id=case.person_id,
-        record_type="cases.case",
+        record_type=record_type_of(Case),
         record_id=case.pk,
         detail={"categories": ["case", "hearing", "decision"]},
     )
@@ -85,10 +103,8 @@ def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Cas
     from .models import CaseStatus
 
     cases = list(
-        Case.objects.filter(
-            person__in=visible_persons(ctx).values("pk"),
-            status__in=[CaseStatus.DECIDED, CaseStatus.APPEALED, CaseStatus.FINAL_ORDER],
-        )
+        policies.restrict(Case.objects.all(), ctx)
+        .filter(status__in=[CaseStatus.DECIDED, CaseStatus.APPEALED, CaseStatus.FINAL_ORDER])
         .select_related("person")
         .prefetch_related(
             "person__names", "proceedings__court", "proceedings__decisions", "status_changes"
@@ -107,9 +123,9 @@ def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Cas
     due.sort(key=lambda item: item[1].due or today)
     record_access(
         ctx,
-        action="list",
-        category="case",
-        record_type="cases.case",
+        action=Action.LIST,
+        category=Category.CASE,
+        record_type=record_type_of(Case),
         detail={"results": sorted({str(c.pk) for c, _ in due}), "view": "deadlines"},
         subjects=[c.person_id for c, _ in due],
     )
@@ -149,10 +165,10 @@ def my_obligations(*, ctx: AccessContext) -> Obligations:
         ]
     record_access(
         ctx,
-        action="read",
-        category="case",
+        action=Action.READ,
+        category=Category.CASE,
         subject_id=person.pk,
-        record_type="cases.case",
+        record_type=record_type_of(Case),
         detail={"view": "my_obligations", "hearings": len(hearings)},
     )
     return Obligations(hearings, deadlines)
@@ -178,18 +194,18 @@ def get_hearing(*, ctx: AccessContext, hearing_id: Any) -> HearingDetail:
         ctx,
         Hearing,
         hearing_id,
-        person_path="proceeding__case__person",
-        record_type="cases.hearing",
-        category="hearing",
+        person_path=policies.person_path(Hearing),
+        record_type=record_type_of(Hearing),
+        category=Category.HEARING,
         related=("court", "proceeding__case__person"),
     )
     case = hearing.proceeding.case
     record_access(
         ctx,
-        action="read",
-        category="hearing",
+        action=Action.READ,
+        category=Category.HEARING,
         subject_id=case.person_id,
-        record_type="cases.hearing",
+        record_type=record_type_of(Hearing),
         record_id=hearing.pk,
     )
     return HearingDetail(hearing, case)

@@ -5,20 +5,23 @@ from __future__ import annotations
 import calendar
 import re
 import secrets
-import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Q
 
+from caseledger.access import policies
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import deny, refuse_role, require_person, subject_of
-from caseledger.accounts.models import Role
+from caseledger.access.gate import require_person, require_related
+from caseledger.access.policies import Ability
 from caseledger.core import clock
 from caseledger.core.errors import Conflict, ValidationError
-from caseledger.ledger.services import record_event
+from caseledger.core.versioning import update_versioned
+from caseledger.ledger.services import record_write
+from caseledger.ledger.vocabulary import Action, Category, record_type_of
+from caseledger.people.models import Person
 
 from .models import (
     CalendarType,
@@ -38,27 +41,14 @@ from .selectors import require_case
 from .workflow import TRANSITIONS, allowed_next
 
 
-def _event(
-    ctx: AccessContext,
-    case: Case,
-    *,
-    action: str,
-    category: str,
-    record_type: str,
-    record_id: Any,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    record_event(
-        actor=ctx.actor,
-        purpose=ctx.purpose,
-        request_id=ctx.request_id,
-        action=action,
-        category=category,
-        subject_id=case.person_id,
-        record_type=record_type,
-        record_id=record_id,
-        detail=detail,
-    )
+def _require(ctx: AccessContext, ability: Ability, *, action: str, category: str,
+             model: type[Case] | type[Hearing], pk: Any, message: str) -> None:
+    """`policies.require` for a write on the record `pk` of `model`: the record's person is
+    looked up (to be named in the refusal) only when the role is refused."""
+    if not policies.allows(ctx.user, ability):
+        policies.require(ctx, ability, action=action, category=category,
+                         record_type=record_type_of(model), record_id=pk,
+                         subject_id=policies.person_of(model, pk), message=message)
 
 
 def _choice(value: str, choices: type, field: str) -> str:
@@ -91,11 +81,10 @@ def open_case(
 ) -> Case:
     """A new case with its first (removal) proceeding before `court_code` (case officers and
     supervisors)."""
-    if ctx.user.role not in CASE_EDITORS:
-        raise refuse_role(ctx, action="create", category="case", record_type="people.person",
-                          record_id=person_id, subject_id=person_id,
-                          message="Only case officers and supervisors open cases.")
-    person = require_person(ctx, person_id, category="case", action="create")
+    policies.require(ctx, Ability.EDIT_CASE, action=Action.CREATE, category=Category.CASE,
+                     record_type=record_type_of(Person), record_id=person_id, subject_id=person_id,
+                     message="Only case officers and supervisors open cases.")
+    person = require_person(ctx, person_id, category=Category.CASE, action=Action.CREATE)
     _choice(case_type, CaseType, "case type")
     court = _court(court_code)
     opened_on = opened_on or clock.today()
@@ -111,13 +100,10 @@ def open_case(
         proceeding = Proceeding.objects.create(
             case=case, kind=ProceedingKind.REMOVAL, court=court, started_on=opened_on
         )
-        _event(
-            ctx,
-            case,
-            action="create",
-            category="case",
-            record_type="cases.case",
-            record_id=case.pk,
+        record_write(
+            actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,
+            action=Action.CREATE, category=Category.CASE, subject_id=case.person_id,
+            record_type=record_type_of(case), record_id=case.pk,
             detail={"type": case_type, "proceeding": str(proceeding.pk)},
         )
     return case
@@ -135,11 +121,10 @@ def schedule_hearing(
 ) -> Hearing:
     """Schedule a hearing in the case's open proceeding. `scheduled_at` is an aware datetime,
     or a local time (naive, or 'YYYY-MM-DD HH:MM') in the court's time zone."""
-    if ctx.user.role not in HEARING_EDITORS:
-        raise refuse_role(ctx, action="create", category="hearing", record_type="cases.case",
-                          record_id=case_id, subject_id=subject_of(Case, case_id),
-                          message="Only case officers and supervisors schedule hearings.")
-    case = require_case(ctx, case_id, action="update", category="hearing")
+    _require(ctx, Ability.EDIT_HEARING, action=Action.CREATE, category=Category.HEARING,
+             model=Case, pk=case_id,
+             message="Only case officers and supervisors schedule hearings.")
+    case = require_case(ctx, case_id, action=Action.UPDATE, category=Category.HEARING)
     _choice(calendar, CalendarType, "calendar type")
     proceeding = case.proceedings.filter(ended_on__isnull=True).order_by("-started_on").first()
     if proceeding is None:
@@ -158,13 +143,10 @@ def schedule_hearing(
             judge=judge.strip()[:120],
             scheduled_at=scheduled_at,
         )
-        _event(
-            ctx,
-            case,
-            action="create",
-            category="hearing",
-            record_type="cases.hearing",
-            record_id=hearing.pk,
+        record_write(
+            actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,
+            action=Action.CREATE, category=Category.HEARING, subject_id=case.person_id,
+            record_type=record_type_of(hearing), record_id=hearing.pk,
             detail={"calendar": calendar, "court": court.code},
         )
         _plan_hearing(hearing)
@@ -180,11 +162,10 @@ def record_decision(
     oral: bool = True,
     served_on: date | None = None,
 ) -> Decision:
-    if ctx.user.role not in CASE_EDITORS:
-        raise refuse_role(ctx, action="update", category="decision", record_type="cases.case",
-                          record_id=case_id, subject_id=subject_of(Case, case_id),
-                          message="Only case officers and supervisors record decisions.")
-    case = require_case(ctx, case_id, action="update", category="decision")
+    _require(ctx, Ability.EDIT_CASE, action=Action.UPDATE, category=Category.DECISION,
+             model=Case, pk=case_id,
+             message="Only case officers and supervisors record decisions.")
+    case = require_case(ctx, case_id, action=Action.UPDATE, category=Category.DECISION)
     _choice(kind, DecisionKind, "decision kind")
     if decided_on > clock.today():
         raise ValidationError("A decision date cannot be in the future.", field="decided_on")
@@ -195,14 +176,10 @@ def record_decision(
         decision = Decision.objects.create(
             proceeding=proceeding, kind=kind, decided_on=decided_on, oral=oral, served_on=served_on
         )
-        _event(
-            ctx,
-            case,
-            action="create",
-            category="decision",
-            record_type="cases.decision",
-            record_id=decision.pk,
-            detail={"kind": kind},
+        record_write(
+            actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,
+            action=Action.CREATE, category=Category.DECISION, subject_id=case.person_id,
+            record_type=record_type_of(decision), record_id=decision.pk, detail={"kind": kind},
         )
         _plan_deadlines(case)
     return decision
@@ -218,11 +195,10 @@ def transition_case(
 ) -> Case:
     """Move the case to `to_status` if the workflow allows it; otherwise a clear refusal.
     Case officers and supervisors only: the person and their representative see the case."""
-    if ctx.user.role not in CASE_EDITORS:
-        raise refuse_role(ctx, action="transition", category="case", record_type="cases.case",
-                          record_id=case_id, subject_id=subject_of(Case, case_id),
-                          message="Only case officers and supervisors change a case's status.")
-    case = require_case(ctx, case_id, action="transition")
+    _require(ctx, Ability.EDIT_CASE, action=Action.TRANSITION, category=Category.CASE,
+             model=Case, pk=case_id,
+             message="Only case officers and supervisors change a case's status.")
+    case = require_case(ctx, case_id, action=Action.TRANSITION)
     if to_status not in CaseStatus.values:
         raise ValidationError(
             f"'{to_status}' is not a case status. Statuses: {', '.join(CaseStatus.values)}.",
@@ -235,45 +211,29 @@ def transition_case(
             code="illegal_transition",
             field="to_status",
         )
-    if row_version is not None and row_version != case.row_version:
-        raise Conflict(
-            f"This case changed since you read it (version {row_version}, now "
-            f"{case.row_version}). Reload it and try again.",
-            code="stale_version",
-        )
+    from_status = case.status
+    closing = {"closed_reason": reason[:64]} if to_status == CaseStatus.CLOSED else {}
     with transaction.atomic():
-        updated = Case.objects.filter(
-            pk=case.pk, row_version=case.row_version, status=case.status
-        ).update(
-            status=to_status,
-            row_version=F("row_version") + 1,
-            closed_reason=reason[:64] if to_status == CaseStatus.CLOSED else F("closed_reason"),
+        update_versioned(
+            case, row_version, where=Q(status=from_status), what="case",
+            conflict_message="This case changed while you were saving. Reload and try again.",
+            status=to_status, **closing,
         )
-        if updated != 1:
-            raise Conflict(
-                "This case changed while you were saving. Reload and try again.",
-                code="stale_version",
-            )
         StatusChange.objects.create(
             case=case,
-            from_status=case.status,
+            from_status=from_status,
             to_status=to_status,
             reason=reason[:500],
             changed_by=ctx.user,
             changed_at=clock.now(),
         )
-        _event(
-            ctx,
-            case,
-            action="transition",
-            category="case",
-            record_type="cases.case",
-            record_id=case.pk,
-            detail={"from": case.status, "to": to_status},
+        record_write(
+            actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,
+            action=Action.TRANSITION, category=Category.CASE, subject_id=case.person_id,
+            record_type=record_type_of(case), record_id=case.pk,
+            detail={"from": from_status, "to": to_status},
         )
-        case.status = to_status
         _plan_deadlines(case)
-    case.refresh_from_db()
     return case
 
 
@@ -291,9 +251,6 @@ def _plan_deadlines(case: Case) -> None:
 
 
 # --- moving, adjourning and cancelling a hearing ----------------------------------------------
-HEARING_EDITORS = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR})
-#: Who opens cases and changes their status.
-CASE_EDITORS = HEARING_EDITORS
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
@@ -346,30 +303,17 @@ def hearing_time(value: datetime | str, time_zone: str) -> datetime:
 
 
 def _require_hearing(ctx: AccessContext, hearing_id: Any, action: str) -> tuple[Hearing, Case]:
-    if ctx.user.role not in HEARING_EDITORS:
-        raise refuse_role(
-            ctx, action=action, category="hearing", record_type="cases.hearing",
-            record_id=hearing_id,
-            subject_id=subject_of(Hearing, hearing_id, person_path="proceeding__case__person"),
-            message="Only case officers and supervisors change hearings.")
-    try:
-        hid = uuid.UUID(str(hearing_id))
-    except ValueError:
-        raise deny(
-            ctx,
-            action=action,
-            category="hearing",
-            record_type="cases.hearing",
-            record_id=hearing_id,
-        ) from None
-    case_id = Hearing.objects.filter(pk=hid).values_list("proceeding__case_id", flat=True).first()
-    if case_id is None:
-        raise deny(
-            ctx, action=action, category="hearing", record_type="cases.hearing", record_id=hid
-        )
-    case = require_case(ctx, case_id, action=action, category="hearing")
-    hearing = Hearing.objects.select_related("court", "proceeding__case").get(pk=hid)
-    return hearing, case
+    """The hearing and its case, for a role that changes hearings and a context that sees the
+    person; otherwise one denied event naming the person (when the hearing exists)."""
+    _require(ctx, Ability.EDIT_HEARING, action=action, category=Category.HEARING,
+             model=Hearing, pk=hearing_id,
+             message="Only case officers and supervisors change hearings.")
+    hearing = require_related(
+        ctx, Hearing, hearing_id, person_path=policies.person_path(Hearing),
+        record_type=record_type_of(Hearing), category=Category.HEARING, action=action,
+        related=("court", "proceeding__case__person"),
+    )
+    return hearing, hearing.proceeding.case
 
 
 def _update_hearing(
@@ -380,30 +324,17 @@ def _update_hearing(
     row_version: int | None,
     **fields: Any,
 ) -> Hearing:
-    if row_version is not None and row_version != hearing.row_version:
-        raise Conflict(
-            f"This hearing changed since you read it (version {row_version}, now "
-            f"{hearing.row_version}). Reload it and try again.",
-            code="stale_version",
-        )
     old_time = hearing.scheduled_at
     with transaction.atomic():
-        updated = Hearing.objects.filter(pk=hearing.pk, row_version=hearing.row_version).update(
-            row_version=F("row_version") + 1, updated_at=clock.now(), **fields
+        update_versioned(
+            hearing, row_version, what="hearing",
+            conflict_message="This hearing changed while you were saving. Reload and try again.",
+            **fields,
         )
-        if updated != 1:
-            raise Conflict(
-                "This hearing changed while you were saving. Reload and try again.",
-                code="stale_version",
-            )
-        hearing.refresh_from_db()
-        _event(
-            ctx,
-            case,
-            action="update",
-            category="hearing",
-            record_type="cases.hearing",
-            record_id=hearing.pk,
+        record_write(
+            actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,
+            action=Action.UPDATE, category=Category.HEARING, subject_id=case.person_id,
+            record_type=record_type_of(hearing), record_id=hearing.pk,
             detail={"change": change, "status": hearing.status},
         )
         _plan_hearing(hearing, old_time)
@@ -420,7 +351,7 @@ def reschedule_hearing(
     """Move a hearing (or give an adjourned one its new date). Reminders of the old time
     that were not sent are superseded, the person is told of the move, and the reminders
     of the new time are planned, in the same transaction."""
-    hearing, case = _require_hearing(ctx, hearing_id, "update")
+    hearing, case = _require_hearing(ctx, hearing_id, Action.UPDATE)
     if scheduled_at is None or (isinstance(scheduled_at, str) and not scheduled_at.strip()):
         raise ValidationError(
             "Give the new date and time. If it is not known yet, adjourn the hearing instead: "
@@ -456,7 +387,7 @@ def adjourn_hearing(
     """Adjourn a hearing whose new date is not known yet: the person gets a postponement
     notice instead of reminders for the old date, and the officer an alert to enter the new
     date (`reschedule_hearing`)."""
-    hearing, case = _require_hearing(ctx, hearing_id, "update")
+    hearing, case = _require_hearing(ctx, hearing_id, Action.UPDATE)
     if hearing.status != HearingStatus.SCHEDULED:
         raise Conflict(
             f"Only a scheduled hearing can be adjourned; this one is {hearing.status}.",
@@ -471,7 +402,7 @@ def cancel_hearing(
     *, ctx: AccessContext, hearing_id: Any, row_version: int | None = None
 ) -> Hearing:
     """Cancel a hearing: its unsent reminders are cancelled and the person is told."""
-    hearing, case = _require_hearing(ctx, hearing_id, "update")
+    hearing, case = _require_hearing(ctx, hearing_id, Action.UPDATE)
     if hearing.status not in (HearingStatus.SCHEDULED, HearingStatus.ADJOURNED):
         raise Conflict(
             f"A hearing that is {hearing.status} cannot be cancelled.", code="illegal_transition"

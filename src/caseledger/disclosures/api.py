@@ -16,11 +16,11 @@ from ninja import Query, Router, Status
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from caseledger.core.api import (
+from caseledger.access.api_auth import access_context
+from caseledger.core.api_common import (
     ERRORS,
     UUID_TEXT,
     StrictIn,
-    access_context,
     links,
     require_json,
     text_pattern,

@@ -12,16 +12,18 @@ MAX_ATTEMPTS; `caseledger send_corrections` retries what is due.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 
 from caseledger.core import clock
+from caseledger.core.errors import Conflict
+from caseledger.core.versioning import update_versioned
 
 from .categories import label
 from .models import Agency, CorrectionNotice, DeliveryLog, NoticeStatus
@@ -104,23 +106,30 @@ CLAIM_SECONDS = 600
 
 
 def _claim(notice: CorrectionNotice) -> bool:
-    """Take the notice for one attempt (compare-and-swap on its row version). A second sender
-    (the request's first attempt racing the retry loop, or another node) finds it taken and
-    leaves it: a correction is sent once."""
+    """Take the notice for one attempt (`update_versioned` on the version read, while it is
+    still due and unsent). A second sender (the request's first attempt racing the retry
+    loop, or another node) finds it taken and leaves it: a correction is sent once."""
     now = clock.now()
-    taken = CorrectionNotice.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        pk=notice.pk,
-        row_version=notice.row_version,
-        status__in=[NoticeStatus.PENDING, NoticeStatus.RETRY],
-    ).update(
-        next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
-        row_version=F("row_version") + 1,
-        updated_at=now,
-    )
-    if taken:
-        notice.row_version += 1
-    return bool(taken)
+    due_now = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    try:
+        update_versioned(
+            notice, None, where=due_now & Q(status__in=[NoticeStatus.PENDING, NoticeStatus.RETRY]),
+            what="correction notice", next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
+        )
+    except Conflict:
+        return False
+    return True
+
+
+def _outcome(attempt: int, error: str, now: datetime) -> dict[str, Any]:
+    """The notice's status after an attempt: sent, retried after a growing delay, or given up
+    after MAX_ATTEMPTS."""
+    if not error:
+        return {"status": NoticeStatus.SENT, "sent_at": now, "next_attempt_at": None}
+    if attempt >= MAX_ATTEMPTS:
+        return {"status": NoticeStatus.FAILED, "next_attempt_at": None}
+    return {"status": NoticeStatus.RETRY,
+            "next_attempt_at": now + BACKOFF[min(attempt - 1, len(BACKOFF) - 1)]}
 
 
 def deliver(notice: CorrectionNotice) -> CorrectionNotice:
@@ -137,17 +146,8 @@ def deliver(notice: CorrectionNotice) -> CorrectionNotice:
     except DeliveryFailed as exc:
         error = exc.code
     with transaction.atomic():
-        notice.attempts = attempt
-        notice.last_error = error
-        if not error:
-            notice.status, notice.sent_at, notice.next_attempt_at = NoticeStatus.SENT, now, None
-        elif attempt >= MAX_ATTEMPTS:
-            notice.status, notice.next_attempt_at = NoticeStatus.FAILED, None
-        else:
-            notice.status = NoticeStatus.RETRY
-            notice.next_attempt_at = now + BACKOFF[min(attempt - 1, len(BACKOFF) - 1)]
-        notice.row_version += 1
-        notice.save()
+        update_versioned(notice, None, what="correction notice", attempts=attempt,
+                         last_error=error, **_outcome(attempt, error, now))
         DeliveryLog.objects.create(
             notice=notice,
             attempt=attempt,

@@ -12,12 +12,14 @@ from typing import Any
 
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
-from caseledger.access.context import AccessContext, Purpose
-from caseledger.access.gate import deny, record_access, refuse_role, subject_of
-from caseledger.accounts.models import Role
+from caseledger.access import policies
+from caseledger.access.context import AccessContext, Purpose, default_purpose
+from caseledger.access.gate import deny, record_access, refuse_role
+from caseledger.access.policies import Ability, Act
 from caseledger.core import crypto
-from caseledger.core.errors import NotFound, PermissionDenied
+from caseledger.core.errors import NotFound
 from caseledger.core.ids import as_uuid
+from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
 from .models import (
     AccountingEntry,
@@ -26,8 +28,10 @@ from .models import (
     RequestStatus,
     RoutineUse,
 )
-from .services import RECORD_TYPE, accounting_subject, letter_ad, package_ad
+from .services.accounting import accounting_subject
+from .services.common import RECORD_TYPE, letter_ad, package_ad
 
+NOTICE_TYPE = record_type_of(CorrectionNotice)
 SUBJECT_PURPOSES = frozenset({Purpose.SELF_SERVICE, Purpose.REPRESENTATION})
 
 
@@ -45,12 +49,12 @@ class AccountingView:
 
 
 def accounting_for_person(ctx: AccessContext, person_id: Any) -> AccountingView:
-    """Who may see it: whoever the gate gives the person; a privacy officer (privacy-review
-    purpose) for any person named in a disclosure request, without a grant on the person's
-    record (`services.accounting_subject`). Each read is one `read`/`disclosure` event."""
+    """Who may see it: `services.accounting_subject` (whoever the gate gives the person; the
+    privacy office for any person named in a disclosure request, without a grant on the
+    person's record). Each read is one `read`/`disclosure` event."""
     person = accounting_subject(ctx, person_id)
     rows = list(
-        AccountingEntry.objects.filter(subject_id=person.pk)
+        policies.restrict(AccountingEntry.objects.filter(subject_id=person.pk), ctx)
         .select_related("agency", "request")
         .order_by("-disclosed_on", "-created_at")
     )
@@ -61,10 +65,10 @@ def accounting_for_person(ctx: AccessContext, person_id: Any) -> AccountingView:
     withheld = len(rows) - len(visible)
     record_access(
         ctx,
-        action="read",
-        category="disclosure",
+        action=Action.READ,
+        category=Category.DISCLOSURE,
         subject_id=person.pk,
-        record_type="disclosures.accountingentry",
+        record_type=record_type_of(AccountingEntry),
         record_id=person.pk,
         detail={"entries": [str(e.pk) for e in visible], "withheld": withheld},
     )
@@ -72,31 +76,27 @@ def accounting_for_person(ctx: AccessContext, person_id: Any) -> AccountingView:
 
 
 # --- requests (staff) -------------------------------------------------------------------------
-def _refuse_role(
-    ctx: AccessContext, request_id: Any, action: str, message: str
-) -> PermissionDenied:
-    """A role that may not do this: one denied event (naming the request's person, under the
-    request's record id, which the subject's history leaves out for a withheld request)."""
+def _refusal(request_id: Any, action: str) -> dict[str, Any]:
+    """The fields of a refusal about a request: its record id (under which the subject's
+    history leaves out a withheld request) and its person, when it exists."""
     key = as_uuid(request_id)
-    return refuse_role(ctx, action=action, category="disclosure", record_type=RECORD_TYPE,
-                       record_id=key or request_id or "",
-                       subject_id=subject_of(DisclosureRequest, key) if key else None,
-                       message=message)
+    return {"action": action, "category": Category.DISCLOSURE, "record_type": RECORD_TYPE,
+            "record_id": key or request_id or "",
+            "subject_id": policies.person_of(DisclosureRequest, key) if key else None}
 
 
-def _scope(ctx: AccessContext, *, action: str = "list",
+def _scope(ctx: AccessContext, *, act: Act = Act.VIEW, action: str = Action.LIST,
            request_id: Any = None) -> QuerySet[DisclosureRequest]:
+    """The requests in the context's reach (`policies.restrict`: the privacy office keeps all
+    of them, a supervisor sees their office's), under the role's own purpose only: break-glass
+    reaches none of them. Any other role or purpose: one denied event and a 403."""
+    message = "Disclosure requests are for privacy officers and supervisors."
+    refusal = _refusal(request_id, action)
+    policies.require(ctx, Ability.ENTER_DISCLOSURE, **refusal, message=message)
+    if ctx.purpose != default_purpose(ctx.user):
+        raise refuse_role(ctx, **refusal, message=message)
     qs = DisclosureRequest.objects.select_related("agency", "routine_use")
-    if ctx.user.role == Role.PRIVACY_OFFICER and ctx.purpose == Purpose.PRIVACY_REVIEW:
-        return qs
-    if (
-        ctx.user.role == Role.SUPERVISOR
-        and ctx.purpose == Purpose.OFFICE_SUPERVISION
-        and ctx.user.office_id
-    ):
-        return qs.filter(person__office_id=ctx.user.office_id)
-    raise _refuse_role(ctx, request_id, action,
-                       "Disclosure requests are for privacy officers and supervisors.")
+    return policies.restrict(qs, ctx, act)
 
 
 def list_requests(
@@ -121,8 +121,8 @@ def list_requests(
     )
     record_access(
         ctx,
-        action="list",
-        category="disclosure",
+        action=Action.LIST,
+        category=Category.DISCLOSURE,
         record_type=RECORD_TYPE,
         detail={"results": [str(r.pk) for r in rows], "page": page},
         # A request withheld from its subject ((b)(7), 552a(c)(3)) must not surface as "your
@@ -132,16 +132,15 @@ def list_requests(
     return rows, total
 
 
-def _get(ctx: AccessContext, request_id: Any, *, action: str = "read") -> DisclosureRequest:
-    """The request if the context may see it; otherwise a denial event (naming the person of
-    a request that exists) and NotFound."""
-    qs = _scope(ctx, action=action, request_id=request_id)
+def _get(ctx: AccessContext, request_id: Any, *, action: str = Action.READ,
+         act: Act = Act.VIEW) -> DisclosureRequest:
+    """The request if the context may `act` on it; otherwise a denial event (naming the
+    person of a request that exists) and NotFound."""
+    qs = _scope(ctx, act=act, action=action, request_id=request_id)
     key = as_uuid(request_id)
     req = qs.select_related("entered_by", "decided_by").filter(pk=key).first() if key else None
     if req is None:
-        raise deny(ctx, action=action, category="disclosure", record_type=RECORD_TYPE,
-                   record_id=key or request_id,
-                   subject_id=subject_of(DisclosureRequest, key) if key else None)
+        raise deny(ctx, **_refusal(request_id, action))
     return req
 
 
@@ -149,8 +148,8 @@ def get_request(ctx: AccessContext, request_id: Any) -> DisclosureRequest:
     req = _get(ctx, request_id)
     record_access(
         ctx,
-        action="read",
-        category="disclosure",
+        action=Action.READ,
+        category=Category.DISCLOSURE,
         subject_id=req.person_id,
         record_type=RECORD_TYPE,
         record_id=req.pk,
@@ -159,12 +158,12 @@ def get_request(ctx: AccessContext, request_id: Any) -> DisclosureRequest:
 
 
 def letter(ctx: AccessContext, request_id: Any) -> tuple[DisclosureRequest, bytes]:
-    req = _get(ctx, request_id, action="download")
+    req = _get(ctx, request_id, action=Action.DOWNLOAD)
     data = crypto.decrypt(bytes(req.letter_encrypted), associated_data=letter_ad(req.pk))
     record_access(
         ctx,
-        action="download",
-        category="disclosure",
+        action=Action.DOWNLOAD,
+        category=Category.DISCLOSURE,
         subject_id=req.person_id,
         record_type=RECORD_TYPE,
         record_id=req.pk,
@@ -176,21 +175,21 @@ def letter(ctx: AccessContext, request_id: Any) -> tuple[DisclosureRequest, byte
 def package(
     ctx: AccessContext, request_id: Any, kind: str = "json"
 ) -> tuple[DisclosureRequest, bytes]:
-    """The release package (`json` or `pdf`) of an approved request: privacy officers only."""
-    if ctx.user.role != Role.PRIVACY_OFFICER:
-        raise _refuse_role(ctx, request_id, "download",
-                           "Only privacy officers download release packages.")
-    req = _get(ctx, request_id, action="download")
+    """The release package (`json` or `pdf`) of an approved request: the privacy office only
+    (`Act.EXPORT` of a request)."""
+    policies.require(ctx, Ability.DECIDE_DISCLOSURE, **_refusal(request_id, Action.DOWNLOAD),
+                     message="Only privacy officers download release packages.")
+    req = _get(ctx, request_id, action=Action.DOWNLOAD, act=Act.EXPORT)
     if req.status != RequestStatus.APPROVED or kind not in ("json", "pdf"):
-        deny(ctx, action="download", category="disclosure", record_type=RECORD_TYPE,
+        deny(ctx, action=Action.DOWNLOAD, category=Category.DISCLOSURE, record_type=RECORD_TYPE,
              record_id=req.pk, subject_id=req.person_id)
         raise NotFound("This request has no release package.")
     token = req.package_json_encrypted if kind == "json" else req.package_pdf_encrypted
     data = crypto.decrypt(bytes(token), associated_data=package_ad(req.pk, kind))
     record_access(
         ctx,
-        action="download",
-        category="disclosure",
+        action=Action.DOWNLOAD,
+        category=Category.DISCLOSURE,
         subject_id=req.person_id,
         record_type=RECORD_TYPE,
         record_id=req.pk,
@@ -207,20 +206,22 @@ def routine_uses() -> list[RoutineUse]:
 def list_corrections(
     ctx: AccessContext, *, page: int = 1, per_page: int = 25
 ) -> tuple[list[CorrectionNotice], int]:
-    if ctx.user.role != Role.PRIVACY_OFFICER or ctx.purpose != Purpose.PRIVACY_REVIEW:
-        raise refuse_role(ctx, action="list", category="disclosure",
-                          record_type="disclosures.correctionnotice",
-                          message="Correction notices are for privacy officers.")
-    qs = CorrectionNotice.objects.select_related("agency", "entry", "entry__request")
+    """The correction notices in reach (the privacy office keeps all of them), newest
+    first: one list event naming each person (not a person a withheld request concerns)."""
+    policies.require(ctx, Ability.DECIDE_DISCLOSURE, action=Action.LIST,
+                     category=Category.DISCLOSURE, record_type=NOTICE_TYPE,
+                     message="Correction notices are for privacy officers.")
+    qs = policies.restrict(CorrectionNotice.objects.all(), ctx)
+    qs = qs.select_related("agency", "entry", "entry__request")
     qs = qs.prefetch_related("log")
     total = qs.count()
     page = max(1, page)
     rows = list(qs.order_by("-created_at")[(page - 1) * per_page : page * per_page])
     record_access(
         ctx,
-        action="list",
-        category="disclosure",
-        record_type="disclosures.correctionnotice",
+        action=Action.LIST,
+        category=Category.DISCLOSURE,
+        record_type=NOTICE_TYPE,
         detail={"results": [str(r.pk) for r in rows], "page": page},
         subjects=[r.subject_id for r in rows if not r.entry.request.withhold_from_subject],
     )

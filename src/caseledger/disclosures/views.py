@@ -18,31 +18,34 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from caseledger.access import policies
+from caseledger.access.policies import Ability
 from caseledger.access.web import context_for, refuse_page
-from caseledger.accounts.models import Role
 from caseledger.core.errors import DomainError
+from caseledger.ledger.vocabulary import Category, record_type_of
+from caseledger.people.models import Person
 
 from . import selectors, services
 from .categories import label as category_label
 from .forms import CorrectionForm, DecisionForm, RequestForm
-from .models import DisclosureRequest
+from .models import DisclosureRequest, RequestStatus
 
 View = Callable[..., HttpResponse]
 PER_PAGE = 25
-DISCLOSURE_ROLES = frozenset({Role.PRIVACY_OFFICER, Role.SUPERVISOR})
 #: The records these pages name, for the event of a refused role (a request's event carries
 #: its record id, so a request withheld from its subject stays out of their history).
 PAGE_RECORDS = {
-    "request_id": (DisclosureRequest, "person", services.RECORD_TYPE),
-    "person_id": (None, "", "people.person"),
+    "request_id": (DisclosureRequest, policies.person_path(DisclosureRequest),
+                   services.RECORD_TYPE),
+    "person_id": (None, "", record_type_of(Person)),
 }
 
 
 def disclosure_page(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.role not in DISCLOSURE_ROLES:
-            raise refuse_page(request, kwargs, category="disclosure", records=PAGE_RECORDS,
+        if not policies.allows(request.user, Ability.ENTER_DISCLOSURE):
+            raise refuse_page(request, kwargs, category=Category.DISCLOSURE, records=PAGE_RECORDS,
                               message="These pages are for privacy officers and supervisors.")
         return view(request, *args, **kwargs)
 
@@ -147,6 +150,7 @@ def detail(request: HttpRequest, request_id: str) -> HttpResponse:
                     return redirect("disclosures:detail", req.pk)
         else:
             status = 422
+    deciding = policies.allows(request.user, Ability.DECIDE_DISCLOSURE)
     return render(
         request,
         "disclosures/detail.html",
@@ -157,11 +161,11 @@ def detail(request: HttpRequest, request_id: str) -> HttpResponse:
             "confirm": confirm,
             "categories": [(c, category_label(c)) for c in req.categories],
             "can_decide": (
-                request.user.role == Role.PRIVACY_OFFICER
+                deciding
                 and req.entered_by_id != request.user.pk
-                and req.status == "pending"
+                and req.status == RequestStatus.PENDING
             ),
-            "is_privacy": request.user.role == Role.PRIVACY_OFFICER,
+            "is_privacy": deciding,
         },
         status=status,
     )

@@ -37,7 +37,8 @@ def _representatives(person_id: Any) -> list[Any]:
 def alert_recipients(person_id: Any) -> list[Any]:
     """The person's case officer (open caseload assignment), the officer of an active
     enrolment, and representatives of record; the office's supervisors if no officer."""
-    from caseledger.accounts.models import CaseloadAssignment, Role, User
+    from caseledger.access.policies import Scope, users_reaching
+    from caseledger.accounts.models import CaseloadAssignment
     from caseledger.people.models import Person
     from caseledger.supervision.models import Enrolment, EnrolmentStatus
 
@@ -58,9 +59,8 @@ def alert_recipients(person_id: Any) -> list[Any]:
         users.setdefault(enrolment.officer.pk, enrolment.officer)
     if not users:
         office_id = Person.objects.filter(pk=person_id).values_list("office_id", flat=True).first()
-        for supervisor in User.objects.filter(
-            role=Role.SUPERVISOR, office_id=office_id, is_active=True
-        ):
+        # the users whose view reaches the whole office (its supervisors)
+        for supervisor in users_reaching(Scope.OFFICE, office_id=office_id):
             users[supervisor.pk] = supervisor
     for representative in _representatives(person_id):
         users.setdefault(representative.pk, representative)
@@ -100,9 +100,8 @@ def email_copies(alerts: list[Alert]) -> None:
     """Send each recipient with an email address the short copy (one attempt; the in-app
     alert stays whatever happens). Called after the alert rows are committed."""
     from .channels import Message, channel_for, enabled_channels
-    from .delivery import find_template
     from .models import Medium, TemplateKind
-    from .templating import render
+    from .templating import find_template, render
 
     channels = enabled_channels()
     transport = "file" if "file" in channels else ("email" if "email" in channels else None)

@@ -21,17 +21,18 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from icalendar import Calendar, Event
 
+from caseledger.access import policies
 from caseledger.access.context import AccessContext, default_purpose
 from caseledger.access.gate import record_access, visible_persons
-from caseledger.accounts.models import Role
+from caseledger.access.policies import Ability, Scope
 from caseledger.core import clock
 from caseledger.core.errors import NotFound, PermissionDenied
-from caseledger.ledger.services import Actor, record_event
+from caseledger.ledger.services import Actor, record_write
+from caseledger.ledger.vocabulary import Action, Category
 
 from . import defaults, templating
 from .models import CalendarFeed
 
-FEED_ROLES = frozenset({Role.PARTICIPANT, Role.REPRESENTATIVE})
 TOKEN_PATTERN = r"[A-Za-z0-9_-]{32,64}"
 _TOKEN = re.compile(rf"^{TOKEN_PATTERN}$")
 PAST_DAYS = 30
@@ -70,7 +71,8 @@ def _hash(token: str) -> str:
 
 
 def _check_role(user: Any) -> None:
-    if user.role not in FEED_ROLES:
+    """Defence in depth: the calendar page refuses (and records) other roles first."""
+    if not policies.allows(user, Ability.SUBSCRIBE_CALENDAR):
         raise PermissionDenied("Calendar feeds are for participants and representatives.")
 
 
@@ -88,8 +90,8 @@ def create_feed(user: Any) -> str:
         CalendarFeed.objects.filter(user=user, revoked_at__isnull=True).update(
             revoked_at=now, updated_at=now)
         feed = CalendarFeed.objects.create(user=user, token_hash=_hash(token))
-        record_event(actor=Actor.of(user), purpose=default_purpose(user), action="create",
-                     category="calendar_feed", record_type="notices.calendarfeed",
+        record_write(actor=Actor.of(user), purpose=default_purpose(user), action=Action.CREATE,
+                     category=Category.CALENDAR_FEED, record_type="notices.calendarfeed",
                      record_id=feed.pk)
     return token
 
@@ -102,8 +104,9 @@ def revoke_feed(user: Any) -> int:
         for feed in feeds:
             feed.revoked_at = now
             feed.save(update_fields=["revoked_at", "updated_at"])
-            record_event(actor=Actor.of(user), purpose=default_purpose(user), action="revoke",
-                         category="calendar_feed", record_type="notices.calendarfeed",
+            record_write(actor=Actor.of(user), purpose=default_purpose(user),
+                         action=Action.REVOKE, category=Category.CALENDAR_FEED,
+                         record_type="notices.calendarfeed",
                          record_id=feed.pk)
     return len(feeds)
 
@@ -114,18 +117,18 @@ def feed_ics(token: str, *, request_id: str = "", now: datetime | None = None) -
         raise NotFound("No such calendar.")
     feed = (CalendarFeed.objects.select_related("user")
             .filter(token_hash=_hash(token), revoked_at__isnull=True).first())
-    if feed is None or not feed.user.is_active or feed.user.role not in FEED_ROLES:
+    if feed is None or not policies.allows(feed.user, Ability.SUBSCRIBE_CALENDAR):
         raise NotFound("No such calendar.")
     user = feed.user
     ctx = AccessContext(user=user, purpose=default_purpose(user), request_id=request_id)
     persons = list(visible_persons(ctx).select_related("office"))
     for person in persons:
-        record_access(ctx, action="read", category="calendar", subject_id=person.pk,
+        record_access(ctx, action=Action.READ, category=Category.CALENDAR, subject_id=person.pk,
                       record_type="notices.calendarfeed", record_id=feed.pk,
                       detail={"categories": ["hearing", "checkin", "deadline"]})
     CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=clock.now())
     return calendar_for(persons, language=user.preferred_language,
-                        label_cases=user.role == Role.REPRESENTATIVE, now=now)
+                        label_cases=policies.scope(user) is Scope.REPRESENTED, now=now)
 
 
 def calendar_for(

@@ -32,13 +32,15 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core import signing
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Q
 from django.urls import reverse
 
 from caseledger.core import clock
-from caseledger.core.errors import ValidationError
+from caseledger.core.errors import Conflict, ValidationError
+from caseledger.core.versioning import update_versioned
 from caseledger.ledger.models import Outcome
-from caseledger.ledger.services import SYSTEM, record_event
+from caseledger.ledger.services import SYSTEM, record_write
+from caseledger.ledger.vocabulary import Action, Category, Purpose
 
 from . import channels as channel_mod
 from . import templating
@@ -56,12 +58,12 @@ from .models import (
     Reminder,
     ReminderStatus,
     TemplateKind,
-    TemplateStatus,
 )
+from .planner import case_time_zone, sync_obligation
+from .templating import find_template
 
 log = logging.getLogger(__name__)
 
-NOTICE_PURPOSE = "notice"
 CLAIM_BATCH = 20
 OPT_OUT_SALT = "caseledger.notices.opt-out"
 OFFICER_FALLBACK = {"en": "the duty officer", "es": "el oficial de turno"}
@@ -205,9 +207,7 @@ def _obligation(reminder: Reminder) -> _Obligation:
     case = Case.objects.filter(pk=case_id).first()
     if case is None or case.status in (CaseStatus.CLOSED, CaseStatus.DEPARTED):
         return _Obligation(False)
-    from .planner import _case_time_zone
-
-    return _Obligation(True, (case, rule), _case_time_zone(case))
+    return _Obligation(True, (case, rule), case_time_zone(case))
 
 
 def template_kind(reminder: Reminder) -> str:
@@ -222,22 +222,6 @@ def template_kind(reminder: Reminder) -> str:
     if reminder.obligation_id.endswith(":address-change"):
         return TemplateKind.ADDRESS_CHANGE
     return TemplateKind.DEADLINE
-
-
-def find_template(kind: str, languages: Iterable[str], medium: str) -> NoticeTemplate | None:
-    """The approved template for the first language that has one; English last."""
-    tried: list[str] = []
-    for language in [*languages, "en"]:
-        code = templating.base_language(language)
-        if code in tried:
-            continue
-        tried.append(code)
-        template = NoticeTemplate.objects.filter(
-            kind=kind, language=code, channel=medium, status=TemplateStatus.APPROVED
-        ).first()
-        if template is not None:
-            return template
-    return None
 
 
 def recipient_hash(medium: str, address: str) -> str:
@@ -308,8 +292,6 @@ def _values(reminder: Reminder, ob: _Obligation, language: str, medium: str, now
 
 def _send(reminder: Reminder, now: datetime) -> str:
     from caseledger.people.models import ContactKind
-
-    from .planner import sync_obligation
 
     if reminder.obligation_at <= now:
         return _finish(reminder, now, status=ReminderStatus.CANCELLED, error="too_late")
@@ -405,6 +387,19 @@ def _log_delivery(reminder: Reminder, now: datetime, *, contact: Any = None, cha
     )
 
 
+def _settle(reminder: Reminder, now: datetime, **fields: Any) -> None:
+    """Write an attempt's outcome to the reminder, if this worker still holds its claim (same
+    version, claimed at `now`). A reminder reclaimed after a stall and taken by another worker,
+    or re-planned meanwhile, is theirs now: its delivery log and ledger event are still written
+    (the attempt happened), its status is left to them."""
+    try:
+        update_versioned(reminder, None, where=Q(claimed_at=now), what="reminder",
+                         claimed_at=None, **fields)
+    except Conflict:
+        log.warning("reminder %s changed hands while it was being sent; its status is left "
+                    "to the new holder", reminder.pk)
+
+
 def _finish(
     reminder: Reminder,
     now: datetime,
@@ -449,24 +444,16 @@ def _finish(
                 detail=result.detail if attempted else "", template=template,
                 provider_id=result.provider_id if attempted else "",
             )
-        Reminder.objects.filter(pk=reminder.pk).update(
-            status=status,
-            attempts=attempts,
-            next_attempt_at=next_attempt,
-            last_error=error[:40],
-            channel=channel or reminder.channel,
-            template=template or reminder.template,
-            sent_at=now if status == ReminderStatus.SENT else reminder.sent_at,
-            claimed_at=None,
-            updated_at=now,
-            row_version=F("row_version") + 1,
-        )
+        _settle(reminder, now, status=status, attempts=attempts, next_attempt_at=next_attempt,
+                last_error=error[:40], channel=channel or reminder.channel,
+                template=template or reminder.template,
+                sent_at=now if status == ReminderStatus.SENT else reminder.sent_at)
         if attempted or status in (ReminderStatus.FAILED, ReminderStatus.SUPPRESSED):
-            record_event(
+            record_write(
                 actor=SYSTEM,
-                action="notify",
-                category="notice",
-                purpose=NOTICE_PURPOSE,
+                action=Action.NOTIFY,
+                category=Category.NOTICE,
+                purpose=Purpose.NOTICE,
                 outcome=Outcome.ALLOWED if status == ReminderStatus.SENT else Outcome.FAILED,
                 subject_id=reminder.person_id,
                 record_type="notices.reminder",

@@ -29,10 +29,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from caseledger.core import clock
+from caseledger.core.errors import Conflict
+from caseledger.core.versioning import update_versioned
 
+from .alerts import raise_alert
 from .models import (
     ANNOUNCEMENT_KINDS,
     WAITING_STATUSES,
@@ -219,23 +222,27 @@ def _new(obligation_type: str, obligation_id: str, person_id: Any, at: datetime,
     )
 
 
+def _retire(reminder: Reminder, status: str, error: str) -> bool:
+    """Supersede or cancel a waiting reminder as planned; False when it changed since it was
+    read (claimed for sending, sent, or re-planned by another run): then it is theirs."""
+    try:
+        update_versioned(reminder, None, where=Q(status__in=WAITING_STATUSES), what="reminder",
+                         status=status, last_error=error)
+    except Conflict:
+        return False
+    return True
+
+
 def _apply(changes: _Changes, now: datetime) -> PlanResult:
     result = PlanResult()
-    grouped: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for reminder, status, error in changes.status:
-        grouped[(status, error)].append(reminder.pk)
     with transaction.atomic():
-        for (status, error), ids in grouped.items():
-            count = Reminder.objects.filter(pk__in=ids, status__in=WAITING_STATUSES).update(
-                status=status,
-                last_error=error,
-                updated_at=now,
-                row_version=F("row_version") + 1,
-            )
+        for reminder, status, error in changes.status:
+            if not _retire(reminder, status, error):
+                continue
             if status == ReminderStatus.CANCELLED:
-                result.cancelled += count
+                result.cancelled += 1
             else:
-                result.superseded += count
+                result.superseded += 1
         if changes.create:
             try:
                 with transaction.atomic():
@@ -254,8 +261,6 @@ def _apply(changes: _Changes, now: datetime) -> PlanResult:
             result.created += len(created)
             result.reminders.extend(created)
             if changes.alerts:
-                from .alerts import raise_alert
-
                 made = {id(r) for r in created}
                 for reminder, kind in changes.alerts:
                     if id(reminder) in made:
@@ -446,7 +451,7 @@ def _deadline_key(case: Any, rule: str) -> str:
     return f"{case.pk}:{rule}"
 
 
-def _case_time_zone(case: Any) -> str:
+def case_time_zone(case: Any) -> str:
     proceeding = case.proceedings.select_related("court").order_by("-started_on").first()
     return proceeding.court.time_zone if proceeding else DEFAULT_TIME_ZONE
 
@@ -466,7 +471,7 @@ def plan_for_deadline(
 ) -> PlanResult:
     """Reminders of one deadline (a `cases.deadlines.CaseDeadline`) of one case."""
     now = now or clock.now()
-    tz = time_zone or _case_time_zone(case)
+    tz = time_zone or case_time_zone(case)
     key = _deadline_key(case, deadline.rule)
     changes = _Changes()
     existing = _existing(ObligationType.DEADLINE, [key]).get(key, [])
@@ -483,7 +488,7 @@ def plan_for_case_deadlines(case: Any, *, now: datetime | None = None) -> PlanRe
     from caseledger.cases.models import Decision, StatusChange
 
     now = now or clock.now()
-    tz = _case_time_zone(case)
+    tz = case_time_zone(case)
     decisions = list(Decision.objects.filter(proceeding__case=case))
     changes_rows = list(StatusChange.objects.filter(case=case))
     local_today = now.astimezone(ZoneInfo(tz)).date()
@@ -517,7 +522,7 @@ def plan_for_address_change(
             .order_by("-opened_on").first())
     if case is None:
         return PlanResult()
-    tz = _case_time_zone(case)
+    tz = case_time_zone(case)
     due = compute("address-change", changed_on, time_zone=tz)
     deadline = CaseDeadline("address-change", "Change of address (EOIR-33)", changed_on, due,
                             "upcoming")

@@ -10,6 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from caseledger.access.context import AccessContext
 from caseledger.access.gate import record_access, require_person
 from caseledger.core import clock
+from caseledger.ledger.vocabulary import Action, Category
 
 from .models import Alert, Delivery, NoticeTemplate, Reminder, TemplateStatus
 
@@ -41,14 +42,14 @@ class PersonReminders:
 def reminders_for_person(*, ctx: AccessContext, person_id: Any, limit: int = 200
                          ) -> PersonReminders:
     """One person's reminders with their delivery log, if the context may see the person."""
-    person = require_person(ctx, person_id, category="notice")
+    person = require_person(ctx, person_id, category=Category.NOTICE)
     reminders = list(
         Reminder.objects.filter(person=person)
         .select_related("template")
         .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.order_by("at")))
         .order_by("-due_at")[:limit]
     )
-    record_access(ctx, action="read", category="notice", subject_id=person.pk,
+    record_access(ctx, action=Action.READ, category=Category.NOTICE, subject_id=person.pk,
                   record_type="notices.reminder", record_id=person.pk,
                   detail={"count": len(reminders)})
     return PersonReminders(person, reminders)

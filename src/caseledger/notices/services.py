@@ -18,13 +18,15 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from caseledger.access import policies
 from caseledger.access.context import AccessContext, default_purpose
 from caseledger.access.gate import deny, refuse_role
-from caseledger.accounts.models import Role
+from caseledger.access.policies import Ability, Scope
 from caseledger.core import clock
-from caseledger.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from caseledger.core.errors import Conflict, NotFound, ValidationError
 from caseledger.core.ids import as_uuid
-from caseledger.ledger.services import SYSTEM, Actor, record_event
+from caseledger.ledger.services import SYSTEM, Actor, record_write
+from caseledger.ledger.vocabulary import Action, Category, Purpose
 from caseledger.people import validation
 
 from . import templating
@@ -63,9 +65,6 @@ __all__ = [
     "set_office_contact",
 ]
 
-TEMPLATE_AUTHORS = frozenset({Role.PRIVACY_OFFICER, Role.SUPERVISOR, Role.ADMINISTRATOR})
-
-
 def _sha256(template: NoticeTemplate) -> str:
     return hashlib.sha256(f"{template.subject}\n\n{template.body}".encode()).hexdigest()
 
@@ -75,11 +74,11 @@ def draft_template(
     *, user: Any, kind: str, language: str, channel: str, body: str, subject: str = ""
 ) -> NoticeTemplate:
     """A new version of a template, as a draft: not used until a privacy officer approves it."""
-    if user.role not in TEMPLATE_AUTHORS:
-        raise refuse_role(
-            AccessContext(user=user, purpose=default_purpose(user)), action="create",
-            category="notice_template", record_type="notices.noticetemplate",
-            message="Only privacy officers, supervisors and administrators draft reminder texts.")
+    policies.require(
+        AccessContext(user=user, purpose=default_purpose(user)),
+        Ability.AUTHOR_NOTICE_TEMPLATE, action=Action.CREATE, category=Category.NOTICE_TEMPLATE,
+        record_type="notices.noticetemplate",
+        message="Only privacy officers, supervisors and administrators draft reminder texts.")
     language = validation.check_languages([language])[0] if language else ""
     if not language or len(language) != 2:
         raise ValidationError("Give the template's language as a two-letter code (en, es).",
@@ -94,9 +93,10 @@ def draft_template(
             kind=kind, language=language, channel=channel, subject=subject, body=body,
             version=latest + 1, status=TemplateStatus.DRAFT, created_by=user,
         )
-        record_event(
-            actor=Actor.of(user), purpose=default_purpose(user), action="create",
-            category="notice_template", record_type="notices.noticetemplate", record_id=template.pk,
+        record_write(
+            actor=Actor.of(user), purpose=default_purpose(user), action=Action.CREATE,
+            category=Category.NOTICE_TEMPLATE, record_type="notices.noticetemplate",
+            record_id=template.pk,
             detail={"kind": kind, "language": language, "channel": channel,
                     "version": template.version, "sha256": _sha256(template)},
         )
@@ -108,10 +108,10 @@ def approve_template(*, user: Any, template_id: Any, request_id: str = "") -> No
     version of its kind, language and channel from the next reminder on. A ledger event
     records who approved which text (its SHA-256, not the text); so does each refusal."""
     ctx = AccessContext(user=user, purpose=default_purpose(user), request_id=request_id)
-    refusal = {"action": "approve", "category": "notice_template",
+    refusal = {"action": Action.APPROVE, "category": Category.NOTICE_TEMPLATE,
                "record_type": "notices.noticetemplate", "record_id": template_id}
-    if user.role != Role.PRIVACY_OFFICER:
-        raise refuse_role(ctx, **refusal, message="Only a privacy officer approves reminder texts.")
+    policies.require(ctx, Ability.APPROVE_NOTICE_TEMPLATE, **refusal,
+                     message="Only a privacy officer approves reminder texts.")
     key = as_uuid(template_id)
     authors = list(NoticeTemplate.objects.filter(pk=key).values_list("created_by_id", flat=True)
                    if key else [])
@@ -136,9 +136,10 @@ def approve_template(*, user: Any, template_id: Any, request_id: str = "") -> No
         template.approved_by = user
         template.approved_at = clock.now()
         template.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
-        record_event(
-            actor=Actor.of(user), purpose=default_purpose(user), action="approve",
-            category="notice_template", record_type="notices.noticetemplate", record_id=template.pk,
+        record_write(
+            actor=Actor.of(user), purpose=default_purpose(user), action=Action.APPROVE,
+            category=Category.NOTICE_TEMPLATE, record_type="notices.noticetemplate",
+            record_id=template.pk,
             detail={"kind": template.kind, "language": template.language,
                     "channel": template.channel, "version": template.version,
                     "sha256": _sha256(template), "author": str(template.created_by_id or ""),
@@ -169,8 +170,9 @@ def record_opt_out(person: Any, channel: str, source: str, *, actor: Actor = SYS
                                                 source=source[:32])
         except IntegrityError:  # a concurrent STOP
             return OptOut.objects.get(person=person, channel=channel, revoked_at__isnull=True)
-        record_event(actor=actor, purpose="notice", action="opt_out", category="notice",
-                     subject_id=person.pk, record_type="notices.optout", record_id=opt_out.pk,
+        record_write(actor=actor, purpose=Purpose.NOTICE, action=Action.OPT_OUT,
+                     category=Category.NOTICE, subject_id=person.pk,
+                     record_type="notices.optout", record_id=opt_out.pk,
                      detail={"channel": channel, "source": source[:32]})
     return opt_out
 
@@ -185,9 +187,10 @@ def record_opt_in(person: Any, channel: str, source: str, *, actor: Actor = SYST
             opt_out.revoked_at = clock.now()
             opt_out.revoked_source = source[:32]
             opt_out.save(update_fields=["revoked_at", "revoked_source", "updated_at"])
-            record_event(actor=actor, purpose="notice", action="opt_in", category="notice",
-                         subject_id=person.pk, record_type="notices.optout",
-                         record_id=opt_out.pk, detail={"channel": channel, "source": source[:32]})
+            record_write(actor=actor, purpose=Purpose.NOTICE, action=Action.OPT_IN,
+                         category=Category.NOTICE, subject_id=person.pk,
+                         record_type="notices.optout", record_id=opt_out.pk,
+                         detail={"channel": channel, "source": source[:32]})
     return len(open_)
 
 
@@ -261,16 +264,20 @@ def opt_out_by_token(token: str) -> tuple[Any, str]:
 # --- how to reach an office -------------------------------------------------------------------
 def set_office_contact(*, user: Any, office: Any, phone: str, email: str = "") -> OfficeContact:
     """The phone (and email) reminders give as the way to reach the office."""
-    if user.role not in (Role.ADMINISTRATOR, Role.SUPERVISOR):
-        raise PermissionDenied("Only administrators and supervisors set an office's contact.")
-    if user.role == Role.SUPERVISOR and user.office_id != office.pk:
-        raise PermissionDenied("Supervisors set the contact of their own office only.")
+    ctx = AccessContext(user=user, purpose=default_purpose(user))
+    refusal = {"action": Action.UPDATE, "category": Category.OFFICE,
+               "record_type": "accounts.office", "record_id": office.pk}
+    policies.require(ctx, Ability.EDIT_OFFICE_CONTACT, **refusal,
+                     message="Only administrators and supervisors set an office's contact.")
+    if policies.scope(user) is Scope.OFFICE and user.office_id != office.pk:
+        raise refuse_role(ctx, **refusal, code="other_office",
+                          message="Supervisors set the contact of their own office only.")
     phone = validation.normalize_phone(phone)
     email = validation.normalize_email(email) if email.strip() else ""
     with transaction.atomic():
         contact, _created = OfficeContact.objects.update_or_create(
             office=office, defaults={"phone": phone, "email": email})
-        record_event(actor=Actor.of(user), purpose=default_purpose(user), action="update",
-                     category="office", record_type="notices.officecontact",
+        record_write(actor=Actor.of(user), purpose=default_purpose(user), action=Action.UPDATE,
+                     category=Category.OFFICE, record_type="notices.officecontact",
                      record_id=contact.pk, detail={"office": office.code})
     return contact

@@ -8,7 +8,7 @@ obligation, so a template cannot reach any other data and no caller can add free
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from django.utils import dateformat, translation
 
 from caseledger.core.errors import ValidationError
 
-from .models import Medium, TemplateKind
+from .models import Medium, NoticeTemplate, TemplateKind, TemplateStatus
 
 COMMON = frozenset({"given_name", "office_name", "office_phone", "officer_name"})
 PLACEHOLDERS: dict[str, frozenset[str]] = {
@@ -172,3 +172,19 @@ def deadline_label(rule: str, language: str) -> str:
     if labels is None:
         return rule
     return labels.get(base_language(language), labels["en"])
+
+
+def find_template(kind: str, languages: Iterable[str], medium: str) -> NoticeTemplate | None:
+    """The approved template for the first language that has one; English last."""
+    tried: list[str] = []
+    for language in [*languages, "en"]:
+        code = base_language(language)
+        if code in tried:
+            continue
+        tried.append(code)
+        template = NoticeTemplate.objects.filter(
+            kind=kind, language=code, channel=medium, status=TemplateStatus.APPROVED
+        ).first()
+        if template is not None:
+            return template
+    return None

@@ -17,10 +17,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from caseledger.access import policies
+from caseledger.access.policies import Ability
 from caseledger.access.web import context_for, refuse_page
-from caseledger.accounts.models import STAFF_ROLES, Role
 from caseledger.core.errors import DomainError, NotFound
 from caseledger.core.forms import UswdsForm
+from caseledger.ledger.vocabulary import Category
 
 from . import calendars, selectors, services
 from .models import Medium, TemplateKind, TemplateStatus
@@ -32,8 +34,8 @@ from .models import Medium, TemplateKind, TemplateStatus
 def calendar_page(request: HttpRequest) -> HttpResponse:
     """Create (or replace) and revoke one's own secret calendar feed."""
     user = request.user
-    if user.role not in calendars.FEED_ROLES:
-        raise refuse_page(request, {}, category="calendar_feed",
+    if not policies.allows(user, Ability.SUBSCRIBE_CALENDAR):
+        raise refuse_page(request, {}, category=Category.CALENDAR_FEED,
                           message=_("Calendar feeds are for participants and representatives."))
     feed_url = None
     if request.method == "POST":
@@ -118,8 +120,8 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def alerts(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if user.role not in STAFF_ROLES and user.role != Role.REPRESENTATIVE:
-        raise refuse_page(request, {}, category="notice",
+    if not policies.allows(user, Ability.SEE_REMINDERS):
+        raise refuse_page(request, {}, category=Category.NOTICE,
                           message=_("Alerts are for staff and representatives."))
     if request.method == "POST":
         selectors.mark_alert_read(user, request.POST.get("alert", ""))
@@ -129,8 +131,8 @@ def alerts(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def person_reminders(request: HttpRequest, person_id: str) -> HttpResponse:
-    if request.user.role not in STAFF_ROLES and request.user.role != Role.REPRESENTATIVE:
-        raise refuse_page(request, {"person_id": person_id}, category="notice",
+    if not policies.allows(request.user, Ability.SEE_REMINDERS):
+        raise refuse_page(request, {"person_id": person_id}, category=Category.NOTICE,
                           message=_("A person's reminders are for staff and representatives."))
     ctx = context_for(request, person_id=person_id)
     data = selectors.reminders_for_person(ctx=ctx, person_id=person_id)
@@ -151,8 +153,8 @@ class TemplateForm(UswdsForm):
 @require_http_methods(["GET", "POST"])
 def template_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if user.role not in services.TEMPLATE_AUTHORS:
-        raise refuse_page(request, {}, category="notice_template",
+    if not policies.allows(user, Ability.AUTHOR_NOTICE_TEMPLATE):
+        raise refuse_page(request, {}, category=Category.NOTICE_TEMPLATE,
                           message=_("Reminder texts are for privacy officers, supervisors and "
                                     "administrators."))
     form = TemplateForm(request.POST or None)

@@ -9,15 +9,8 @@ from ninja import Query, Router, Status
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from caseledger.core.api import (
-    ERRORS,
-    IsoDate,
-    RowVersion,
-    StrictIn,
-    access_context,
-    links,
-    text_pattern,
-)
+from caseledger.access.api_auth import access_context
+from caseledger.core.api_common import ERRORS, IsoDate, RowVersion, StrictIn, links, text_pattern
 from caseledger.core.errors import ValidationError
 
 from . import selectors, services

@@ -14,13 +14,17 @@ from django.db.models import Prefetch, Q
 from django.db.models.functions import Greatest
 from rapidfuzz import fuzz
 
+from caseledger.access import policies
 from caseledger.access.context import AccessContext
 from caseledger.access.gate import record_access, require_person, visible_persons
 from caseledger.core import clock
+from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
 from . import validation
 from .models import Address, NameKind, Person, PersonName
 from .names import search_key, skeleton
+
+PERSON, ADDRESS = record_type_of(Person), record_type_of(Address)
 
 SEARCH_LIMIT = 50
 MIN_SCORE = 0.55  # pg_trgm word similarity
@@ -123,9 +127,9 @@ def search_persons(*, ctx: AccessContext, query: str) -> list[tuple[Person, Sear
             hits = _dedupe(_rank_fallback(visible, key, skel))
     record_access(
         ctx,
-        action="search",
-        category="identity",
-        record_type="people.person",
+        action=Action.SEARCH,
+        category=Category.IDENTITY,
+        record_type=PERSON,
         detail={"kind": kind, "results": [str(h.person_id) for h in hits]},
         subjects=[h.person_id for h in hits],
     )
@@ -161,7 +165,7 @@ class PersonDetail:
 
 def get_person(*, ctx: AccessContext, person_id: Any) -> PersonDetail:
     """The person's identity, addresses, contacts and cases: one read event."""
-    person = require_person(ctx, person_id, category="identity")
+    person = require_person(ctx, person_id, category=Category.IDENTITY)
     names = list(person.names.order_by("kind", "full_name"))
     addresses = list(person.addresses.order_by("-valid_from"))
     contacts = list(person.contacts.order_by("kind", "-preferred"))
@@ -175,10 +179,10 @@ def get_person(*, ctx: AccessContext, person_id: Any) -> PersonDetail:
     )
     record_access(
         ctx,
-        action="read",
-        category="identity",
+        action=Action.READ,
+        category=Category.IDENTITY,
         subject_id=person.pk,
-        record_type="people.person",
+        record_type=PERSON,
         record_id=person.pk,
         detail={
             "categories": ["identity", "address", "contact", "case"],
@@ -262,9 +266,9 @@ def list_caseload(
     rows = list(qs.prefetch_related("names")[(page - 1) * per_page : page * per_page])
     record_access(
         ctx,
-        action="list",
-        category="identity",
-        record_type="people.person",
+        action=Action.LIST,
+        category=Category.IDENTITY,
+        record_type=PERSON,
         detail={"results": [str(p.pk) for p in rows], "page": page},
         subjects=[p.pk for p in rows],
     )
@@ -284,14 +288,14 @@ def own_person_id(ctx: AccessContext) -> uuid.UUID:
 
 def address_of_record(*, ctx: AccessContext, person_id: Any) -> Address | None:
     """The current address only (one read event, category address)."""
-    person = require_person(ctx, person_id, category="address")
+    person = require_person(ctx, person_id, category=Category.ADDRESS)
     address = person.addresses.filter(valid_to__isnull=True).first()
     record_access(
         ctx,
-        action="read",
-        category="address",
+        action=Action.READ,
+        category=Category.ADDRESS,
         subject_id=person.pk,
-        record_type="people.address",
+        record_type=ADDRESS,
         record_id=address.pk if address else "",
     )
     return address
@@ -317,13 +321,13 @@ def address_receipt(*, ctx: AccessContext, address_id: Any) -> AddressReceipt:
         ctx,
         Address,
         address_id,
-        person_path="person",
-        record_type="people.address",
-        category="address",
+        person_path=policies.person_path(Address),
+        record_type=ADDRESS,
+        category=Category.ADDRESS,
     )
     event = (
         Event.objects.filter(
-            record_type="people.address", record_id=str(address.pk), action="create"
+            record_type=ADDRESS, record_id=str(address.pk), action=Action.CREATE
         )
         .only("uuid", "time")
         .order_by("id")
@@ -332,10 +336,10 @@ def address_receipt(*, ctx: AccessContext, address_id: Any) -> AddressReceipt:
     due = address_change_deadline(address.person_id, address.valid_from)
     record_access(
         ctx,
-        action="read",
-        category="address",
+        action=Action.READ,
+        category=Category.ADDRESS,
         subject_id=address.person_id,
-        record_type="people.address",
+        record_type=ADDRESS,
         record_id=address.pk,
     )
     return AddressReceipt(

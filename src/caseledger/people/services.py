@@ -8,21 +8,31 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from caseledger.access import policies
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import refuse_role, require_person, subject_of
-from caseledger.accounts.models import Role
+from caseledger.access.gate import refuse_role, require_person, require_related
+from caseledger.access.policies import Ability, Scope
 from caseledger.core import clock
-from caseledger.core.errors import Conflict, NotFound, ValidationError
-from caseledger.ledger.services import record_event
+from caseledger.core.errors import Conflict, ValidationError
+from caseledger.core.versioning import update_versioned
+from caseledger.ledger.services import record_write
+from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
 from . import validation
-from .models import Address, AddressSource, Contact, ContactKind, NameKind, Person, PersonName
+from .models import (
+    Address,
+    AddressSource,
+    Contact,
+    ContactKind,
+    NameKind,
+    Person,
+    PersonName,
+    Representation,
+)
 from .names import search_key, skeleton
-
-CREATOR_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR})
 
 
 @dataclass
@@ -62,29 +72,6 @@ class PersonInput:
     interpreter_needed: bool = False
     address: AddressInput | None = None
     contacts: list[ContactInput] = field(default_factory=list)
-
-
-def _event(
-    ctx: AccessContext,
-    person: Person,
-    *,
-    action: str,
-    category: str,
-    record_type: str,
-    record_id: Any,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    record_event(
-        actor=ctx.actor,
-        purpose=ctx.purpose,
-        request_id=ctx.request_id,
-        action=action,
-        category=category,
-        subject_id=person.pk,
-        record_type=record_type,
-        record_id=record_id,
-        detail=detail,
-    )
 
 
 def _make_name(person: Person, data: NameInput, kind: str) -> PersonName:
@@ -145,9 +132,12 @@ def create_person(*, ctx: AccessContext, data: PersonInput) -> Person:
     from caseledger.accounts.services import assign_caseload
 
     user = ctx.user
-    if user.role not in CREATOR_ROLES or user.office_id is None:
-        raise refuse_role(ctx, action="create", category="identity", record_type="people.person",
-                          message="Only case officers and supervisors create person records.")
+    message = "Only case officers and supervisors create person records."
+    policies.require(ctx, Ability.EDIT_PERSON, action=Action.CREATE, category=Category.IDENTITY,
+                     record_type=record_type_of(Person), message=message)
+    if user.office_id is None:  # a person belongs to the office of the one who creates it
+        raise refuse_role(ctx, action=Action.CREATE, category=Category.IDENTITY,
+                          record_type=record_type_of(Person), message=message)
     a_number = validation.normalize_a_number(data.a_number)
     person = Person(
         office_id=user.office_id,
@@ -172,20 +162,17 @@ def create_person(*, ctx: AccessContext, data: PersonInput) -> Person:
             Contact.objects.bulk_create(contacts)
             if address:
                 address.save(force_insert=True)
-            _event(
-                ctx,
-                person,
-                action="create",
-                category="identity",
-                record_type="people.person",
-                record_id=person.pk,
+            record_write(
+                actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,
+                action=Action.CREATE, category=Category.IDENTITY, subject_id=person.pk,
+                record_type=record_type_of(person), record_id=person.pk,
                 detail={
                     "names": len(names),
                     "contacts": len(contacts),
                     "address": address is not None,
                 },
             )
-            if user.role == Role.CASE_OFFICER:
+            if policies.scope(user) is Scope.CASELOAD:  # the creator keeps them on their caseload
                 assign_caseload(
                     officer=user, person=person, actor=ctx.actor, request_id=ctx.request_id
                 )
@@ -204,23 +191,23 @@ def _require_staff_writer(ctx: AccessContext, person_id: Any, category: str) -> 
     """Identity, address and contact records are kept by officers and supervisors; a
     participant or representative asks for a change (correction request), never writes.
     A refusal is recorded, naming the person."""
-    if ctx.user.role not in CREATOR_ROLES:
-        raise refuse_role(ctx, action="update", category=category, record_type="people.person",
-                          record_id=person_id, subject_id=person_id,
-                          message="Only case officers and supervisors change person records.")
+    policies.require(ctx, Ability.EDIT_PERSON, action=Action.UPDATE, category=category,
+                     record_type=record_type_of(Person), record_id=person_id,
+                     subject_id=person_id,
+                     message="Only case officers and supervisors change person records.")
 
 
 def update_person(
     *, ctx: AccessContext, person_id: Any, row_version: int, changes: dict[str, Any]
 ) -> Person:
     """Change identity fields; `row_version` must be the version the caller read (else 409)."""
-    _require_staff_writer(ctx, person_id, "identity")
+    _require_staff_writer(ctx, person_id, Category.IDENTITY)
     unknown = set(changes) - set(UPDATABLE_FIELDS) - {"name"}
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
-    person = require_person(ctx, person_id, category="identity", action="update")
+    person = require_person(ctx, person_id, category=Category.IDENTITY, action=Action.UPDATE)
     with transaction.atomic():
-        if person.row_version != row_version:
+        if person.row_version != row_version:  # said before any change, in the form's words
             raise Conflict(
                 f"This record changed since you read it (you had version {row_version}, it is "
                 f"now {person.row_version}). Reload it and apply your change again.",
@@ -256,22 +243,16 @@ def update_person(
                         given_names=new.given_names, family_names=new.family_names
                     )
                 changed.append("name")
-        updated = Person.objects.filter(pk=person.pk, row_version=row_version).update(
-            row_version=F("row_version") + 1, **values
+        update_versioned(
+            person, row_version, what="record",
+            conflict_message="This record changed while you were saving. Reload and try again.",
+            **values,
         )
-        if updated != 1:
-            raise Conflict(
-                "This record changed while you were saving. Reload and try again.",
-                code="stale_version",
-            )
-        _event(
-            ctx,
-            person,
-            action="update",
-            category="identity",
-            record_type="people.person",
-            record_id=person.pk,
-            detail={"fields": changed, "version": row_version + 1},
+        record_write(
+            actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,
+            action=Action.UPDATE, category=Category.IDENTITY, subject_id=person.pk,
+            record_type=record_type_of(person), record_id=person.pk,
+            detail={"fields": changed, "version": person.row_version},
         )
     if changed:
         # A correction of the identity record reaches every earlier recipient of it
@@ -284,48 +265,44 @@ def update_person(
             categories=["identity"],
             reason=f"Identity record corrected: {', '.join(changed)}",
         )
-    person.refresh_from_db()
     return person
 
 
 def add_name(*, ctx: AccessContext, person_id: Any, data: NameInput) -> PersonName:
-    _require_staff_writer(ctx, person_id, "identity")
-    person = require_person(ctx, person_id, category="identity", action="update")
+    _require_staff_writer(ctx, person_id, Category.IDENTITY)
+    person = require_person(ctx, person_id, category=Category.IDENTITY, action=Action.UPDATE)
     with transaction.atomic():
         kind = data.kind if data.kind != NameKind.PRIMARY else NameKind.ALIAS
         name = _make_name(person, data, kind)
         name.save(force_insert=True)
-        _event(
-            ctx,
-            person,
-            action="create",
-            category="identity",
-            record_type="people.personname",
-            record_id=name.pk,
-            detail={"kind": kind},
+        record_write(
+            actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,
+            action=Action.CREATE, category=Category.IDENTITY, subject_id=person.pk,
+            record_type=record_type_of(name), record_id=name.pk, detail={"kind": kind},
         )
     return name
 
 
+#: Who reported an address, by how far the reporter's view reaches: the person themself, or
+#: the persons they represent (those with REPORT_OWN_ADDRESS; staff record it: STAFF).
 ADDRESS_REPORTERS = {
-    Role.PARTICIPANT: AddressSource.PERSON,
-    Role.REPRESENTATIVE: AddressSource.REPRESENTATIVE,
+    Scope.SELF: AddressSource.PERSON,
+    Scope.REPRESENTED: AddressSource.REPRESENTATIVE,
 }
 # How far ahead a person may report a move (the date they will live there from).
 SELF_REPORT_MAX_DAYS_AHEAD = 60
 
 
 def _address_source(ctx: AccessContext, person_id: Any) -> str:
-    if ctx.user.role in CREATOR_ROLES:
+    if policies.allows(ctx.user, Ability.EDIT_PERSON):
         return AddressSource.STAFF
-    if ctx.user.role in ADDRESS_REPORTERS:
-        return ADDRESS_REPORTERS[ctx.user.role]
-    raise refuse_role(
-        ctx, action="update", category="address", record_type="people.person",
-        record_id=person_id, subject_id=person_id,
+    policies.require(
+        ctx, Ability.REPORT_OWN_ADDRESS, action=Action.UPDATE, category=Category.ADDRESS,
+        record_type=record_type_of(Person), record_id=person_id, subject_id=person_id,
         message="A change of address is recorded by the person's officer or supervisor, or "
         "reported by the person or their representative.",
     )
+    return ADDRESS_REPORTERS[policies.scope(ctx.user)]
 
 
 def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) -> Address:
@@ -335,7 +312,7 @@ def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) ->
     representative reports it themselves. The officer and the representative are alerted
     (never the one who made the change), and the EOIR-33 reminder is planned."""
     source = _address_source(ctx, person_id)
-    person = require_person(ctx, person_id, category="address", action="update")
+    person = require_person(ctx, person_id, category=Category.ADDRESS, action=Action.UPDATE)
     if source != AddressSource.STAFF:
         latest = clock.today() + timedelta(days=SELF_REPORT_MAX_DAYS_AHEAD)
         if data.valid_from > latest:
@@ -356,18 +333,14 @@ def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) ->
             )
         address = _address(person, data)
         address.source = source
-        if current:
-            current.valid_to = data.valid_from - timedelta(days=1)
-            current.row_version += 1
-            current.save(update_fields=["valid_to", "row_version", "updated_at"])
+        if current:  # locked above: the version read is the version ended
+            update_versioned(current, None, what="address",
+                             valid_to=data.valid_from - timedelta(days=1))
         address.save(force_insert=True)
-        _event(
-            ctx,
-            person,
-            action="create",
-            category="address",
-            record_type="people.address",
-            record_id=address.pk,
+        record_write(
+            actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,
+            action=Action.CREATE, category=Category.ADDRESS, subject_id=person.pk,
+            record_type=record_type_of(address), record_id=address.pk,
             detail={"previous": str(current.pk) if current else None, "source": source},
         )
         if current is not None:  # a change of address: the EOIR-33 is due in 5 business days
@@ -383,18 +356,15 @@ def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) ->
 
 
 def add_contact(*, ctx: AccessContext, person_id: Any, data: ContactInput) -> Contact:
-    _require_staff_writer(ctx, person_id, "contact")
-    person = require_person(ctx, person_id, category="contact", action="update")
+    _require_staff_writer(ctx, person_id, Category.CONTACT)
+    person = require_person(ctx, person_id, category=Category.CONTACT, action=Action.UPDATE)
     with transaction.atomic():
         contact = _contact(person, data)
         contact.save(force_insert=True)
-        _event(
-            ctx,
-            person,
-            action="create",
-            category="contact",
-            record_type="people.contact",
-            record_id=contact.pk,
+        record_write(
+            actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,
+            action=Action.CREATE, category=Category.CONTACT, subject_id=person.pk,
+            record_type=record_type_of(contact), record_id=contact.pk,
             detail={"kind": contact.kind},
         )
     return contact
@@ -406,36 +376,34 @@ def record_representation(
     """Record an attorney or representative of record (G-28 / EOIR-28 / EOIR-27)."""
     from caseledger.accounts.models import User
 
-    from .models import Representation, RepresentationForm
+    from .models import RepresentationForm
 
-    if ctx.user.role not in CREATOR_ROLES:
-        raise refuse_role(ctx, action="create", category="representation",
-                          record_type="people.person", record_id=person_id, subject_id=person_id,
-                          message="Only case officers and supervisors record representation.")
+    policies.require(ctx, Ability.EDIT_PERSON, action=Action.CREATE,
+                     category=Category.REPRESENTATION, record_type=record_type_of(Person),
+                     record_id=person_id, subject_id=person_id,
+                     message="Only case officers and supervisors record representation.")
     if form not in RepresentationForm.values:
         raise ValidationError(f"Unknown form '{form}'. Use G-28, EOIR-28 or EOIR-27.", field="form")
     if filed_on > clock.today():
         raise ValidationError("The filing date cannot be in the future.", field="filed_on")
     rep = (
-        User.objects.filter(pk=representative, role=Role.REPRESENTATIVE, is_active=True).first()
+        User.objects.filter(pk=representative, is_active=True).first()
         if isinstance(representative, (str, uuid.UUID))
         else representative
     )
-    if rep is None or rep.role != Role.REPRESENTATIVE:
+    if rep is None or policies.scope(rep) is not Scope.REPRESENTED:  # an active representative
         raise ValidationError("Choose an active representative account.", field="representative")
-    person = require_person(ctx, person_id, category="representation", action="create")
+    person = require_person(ctx, person_id, category=Category.REPRESENTATION,
+                            action=Action.CREATE)
     try:
         with transaction.atomic():
             record = Representation.objects.create(
                 person=person, representative=rep, form=form, filed_on=filed_on
             )
-            _event(
-                ctx,
-                person,
-                action="create",
-                category="representation",
-                record_type="people.representation",
-                record_id=record.pk,
+            record_write(
+                actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,
+                action=Action.CREATE, category=Category.REPRESENTATION, subject_id=person.pk,
+                record_type=record_type_of(record), record_id=record.pk,
                 detail={"representative": str(rep.pk), "form": form},
             )
     except IntegrityError as exc:
@@ -446,29 +414,28 @@ def record_representation(
 
 
 def end_representation(*, ctx: AccessContext, representation_id: Any, reason: str) -> Any:
-    """End a representation; the representative's access ends with it."""
-    from .models import Representation
-
-    if ctx.user.role not in CREATOR_ROLES:
-        raise refuse_role(ctx, action="update", category="representation",
-                          record_type="people.representation", record_id=representation_id,
-                          subject_id=subject_of(Representation, representation_id),
-                          message="Only case officers and supervisors end representation.")
-    record = Representation.objects.filter(pk=representation_id, ended_on__isnull=True).first()
-    if record is None:
-        raise NotFound("No open representation with that id.")
-    person = require_person(ctx, record.person_id, category="representation", action="update")
+    """End an open representation (a closed one is "not found", recorded like any refusal);
+    the representative's access ends with it."""
+    if not policies.allows(ctx.user, Ability.EDIT_PERSON):
+        policies.require(ctx, Ability.EDIT_PERSON, action=Action.UPDATE,
+                         category=Category.REPRESENTATION,
+                         record_type=record_type_of(Representation), record_id=representation_id,
+                         subject_id=policies.person_of(Representation, representation_id),
+                         message="Only case officers and supervisors end representation.")
+    record = require_related(
+        ctx, Representation, representation_id, person_path=policies.person_path(Representation),
+        record_type=record_type_of(Representation), category=Category.REPRESENTATION,
+        action=Action.UPDATE,
+    )
     with transaction.atomic():
-        Representation.objects.filter(pk=record.pk).update(
-            ended_on=clock.today(), end_reason=reason.strip()[:200]
+        update_versioned(
+            record, None, where=Q(ended_on__isnull=True), what="representation",
+            conflict_message="This representation has already ended.", conflict_code="ended",
+            ended_on=clock.today(), end_reason=reason.strip()[:200],
         )
-        _event(
-            ctx,
-            person,
-            action="end",
-            category="representation",
-            record_type="people.representation",
-            record_id=record.pk,
+        record_write(
+            actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,
+            action=Action.END, category=Category.REPRESENTATION, subject_id=record.person_id,
+            record_type=record_type_of(record), record_id=record.pk,
         )
-    record.refresh_from_db()
     return record

@@ -1,4 +1,6 @@
-"""Pages for persons: dashboard, search, person page, create/edit, break-glass."""
+"""Pages for persons: dashboard, search, person page, create/edit, break-glass, and the
+participant's own change of address (routed under /me/ by the portal's URL conf, which wraps
+those two views in the participant-page decorator: views are not imported across apps)."""
 
 from __future__ import annotations
 
@@ -13,11 +15,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from caseledger.access.gate import BREAK_GLASS_ROLES, grant_break_glass
+from caseledger.access import policies
+from caseledger.access.gate import grant_break_glass
+from caseledger.access.policies import Ability, Scope
 from caseledger.access.web import active_grant, context_for, refuse_page
 from caseledger.cases import selectors as case_selectors
 from caseledger.cases import services as case_services
 from caseledger.core.errors import DomainError
+from caseledger.ledger.vocabulary import Action, Category, Purpose
 
 from . import selectors, services
 from .forms import (
@@ -47,7 +52,7 @@ def _form_error(form, exc: DomainError) -> None:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    if request.user.role == "participant":
+    if policies.scope(request.user) is Scope.SELF:  # a participant's home is the portal
         return redirect("portal:home")
     ctx = context_for(request)
     try:
@@ -65,6 +70,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "deadlines": case_selectors.deadlines_due(ctx=ctx),
             "ctx": ctx,
             "page_obj": paginator.get_page(page) if total else None,
+            "office_wide": policies.scope(request.user) is Scope.OFFICE,
+            "can_create": policies.allows(request.user, Ability.EDIT_PERSON),
         },
     )
 
@@ -89,7 +96,9 @@ def person_detail(request: HttpRequest, person_id: str) -> HttpResponse:
             "d": detail,
             "ctx": ctx,
             "timeline": selectors.person_timeline(detail),
-            "grant": active_grant(request, person_id) if ctx.purpose == "break_glass" else None,
+            "can_enrol": policies.allows(request.user, Ability.SUPERVISE),
+            "grant": active_grant(request, person_id)
+            if ctx.purpose == Purpose.BREAK_GLASS else None,
         },
     )
 
@@ -271,9 +280,10 @@ def case_open(request: HttpRequest, person_id: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def break_glass(request: HttpRequest, person_id: str) -> HttpResponse:
-    if request.user.role not in BREAK_GLASS_ROLES:
-        raise refuse_page(request, {"person_id": person_id}, category="access",
-                          action="break_glass", message=_("Your role cannot use emergency access."))
+    if not policies.allows(request.user, Ability.BREAK_GLASS):
+        raise refuse_page(request, {"person_id": person_id}, category=Category.ACCESS,
+                          action=Action.BREAK_GLASS,
+                          message=_("Your role cannot use emergency access."))
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -296,13 +306,9 @@ def break_glass(request: HttpRequest, person_id: str) -> HttpResponse:
 
 
 # --- the participant reports their own change of address (portal, /me/address/) --------------
-def _participant_page(view: Any) -> Any:
-    from caseledger.supervision.views import participant_page
-
-    return participant_page(view)
-
-
-@_participant_page
+# Routed by supervision/portal_urls.py inside its `participant_page` (participants only, in
+# their language and office time); `record_address` and the gate refuse anyone else anyway.
+@login_required
 @require_http_methods(["GET", "POST"])
 def portal_address(request: HttpRequest) -> HttpResponse:
     ctx = context_for(request)
@@ -328,7 +334,7 @@ def portal_address(request: HttpRequest) -> HttpResponse:
     )
 
 
-@_participant_page
+@login_required
 @require_http_methods(["GET"])
 def portal_address_receipt(request: HttpRequest, address_id: str) -> HttpResponse:
     ctx = context_for(request)

@@ -16,7 +16,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 from pydantic import BaseModel, Field
 
-from caseledger.core.api import ERRORS, StrictIn, access_context, text_pattern
+from caseledger.access.api_auth import access_context
+from caseledger.core.api_common import ERRORS, StrictIn, text_pattern
 
 from . import selectors, services
 from .models import AmendmentCategory

@@ -6,13 +6,9 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-ROLES = {
-    "case_officer": _("Case officer"),
-    "supervisor": _("Supervisor"),
-    "privacy_officer": _("Privacy officer"),
-    "administrator": _("System administrator"),
-    "system": _("The system"),
-}
+from caseledger.accounts.labels import ROLE_LABELS
+
+ROLES = ROLE_LABELS
 
 PURPOSES = {
     "caseload": _("Managing their caseload"),

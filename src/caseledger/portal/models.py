@@ -29,6 +29,21 @@ class AmendmentCategory(models.TextChoices):
     SUPERVISION = "supervision", _("Check-ins and reviews")
 
 
+#: Data categories of the accounting of disclosures (`disclosures.categories`) that each part
+#: of the record touches: a granted correction, or a statement of disagreement, of a part goes
+#: to the earlier recipients of these, and a release of these carries the statement.
+DISCLOSURE_CATEGORIES: dict[str, list[str]] = {
+    AmendmentCategory.IDENTITY: ["identity"],
+    AmendmentCategory.LANGUAGE: ["identity"],
+    AmendmentCategory.ADDRESS: ["addresses"],
+    AmendmentCategory.CONTACT: ["contacts"],
+    AmendmentCategory.CASE: ["cases"],
+    AmendmentCategory.HEARING: ["hearings"],
+    AmendmentCategory.DECISION: ["decisions"],
+    AmendmentCategory.SUPERVISION: ["check_ins", "review_dispositions"],
+}
+
+
 class AmendmentStatus(models.TextChoices):
     RECEIVED = "received", _("Received")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")

@@ -12,63 +12,66 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Case as When_
-from django.db.models import F, Q, When
+from django.db.models import F, When
 
-from caseledger.access.context import AccessContext, Purpose
-from caseledger.access.gate import (
-    deny,
-    real_person,
-    record_access,
-    require_person,
-    visible_persons,
-)
-from caseledger.accounts.models import Role
+from caseledger.access import history as ledger_history
+from caseledger.access import policies
+from caseledger.access.context import AccessContext
+from caseledger.access.gate import deny, record_access, require_person, visible_persons
+from caseledger.access.policies import Ability, Act, Scope
 from caseledger.cases import selectors as case_selectors
 from caseledger.core import clock
 from caseledger.core.ids import as_uuid
-from caseledger.ledger import selectors as ledger_selectors
+from caseledger.ledger.vocabulary import Action, Category, record_type_of
 from caseledger.people import selectors as people_selectors
 from caseledger.people.models import Person
 from caseledger.supervision import selectors as supervision_selectors
 
-from .models import AmendmentRequest, AmendmentStatus, DisagreementStatement
+from .models import (
+    DISCLOSURE_CATEGORIES,
+    AmendmentRequest,
+    AmendmentStatus,
+    DisagreementStatement,
+)
 
-CATEGORY = "amendment"
-RECORD_TYPE = "portal.amendmentrequest"
+if TYPE_CHECKING:
+    from caseledger.disclosures.models import DisclosureRequest
+
+CATEGORY = Category.AMENDMENT
+RECORD_TYPE = record_type_of(AmendmentRequest)
+PERSON_TYPE = record_type_of(Person)
 ACCESS_PER_PAGE = 50
 EXPORT_ACCESS_LIMIT = 10_000
 OPEN = (AmendmentStatus.RECEIVED, AmendmentStatus.ACKNOWLEDGED)
-RECORD_ROLES = frozenset({Role.PARTICIPANT, Role.REPRESENTATIVE})
 
 
 # --- whose record -----------------------------------------------------------------------------
-def record_person(ctx: AccessContext, person_id: Any = None, *, action: str = "read") -> Person:
+def record_person(ctx: AccessContext, person_id: Any = None, *,
+                  action: str = Action.READ) -> Person:
     """The person whose record is shown: a participant's own (no id, or their own id), a
     representative's client. Anyone else, or anyone else's id: a denial event and NotFound."""
-    if ctx.user.role not in RECORD_ROLES:
+    if not policies.allows(ctx.user, Ability.SEE_OWN_RECORD):
         raise deny(
             ctx,
             action=action,
-            category="record",
-            record_type="people.person",
+            category=Category.RECORD,
+            record_type=PERSON_TYPE,
             record_id=person_id or "self",
-            subject_id=real_person(person_id) if person_id else None,
+            subject_id=policies.person_of(Person, person_id) if person_id else None,
         )
-    if ctx.user.role == Role.PARTICIPANT and person_id in (None, ""):
+    if person_id in (None, "") and policies.scope(ctx.user) is Scope.SELF:
         person = visible_persons(ctx).first()
         if person is None:
-            raise deny(
-                ctx, action=action, category="record", record_type="people.person", record_id="self"
-            )
+            raise deny(ctx, action=action, category=Category.RECORD, record_type=PERSON_TYPE,
+                       record_id="self")
         return person
     if person_id in (None, ""):
-        raise deny(
-            ctx, action=action, category="record", record_type="people.person", record_id="none"
-        )
-    return require_person(ctx, person_id, category="record", action=action)
+        raise deny(ctx, action=action, category=Category.RECORD, record_type=PERSON_TYPE,
+                   record_id="none")
+    return require_person(ctx, person_id, category=Category.RECORD, action=action)
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,14 @@ def my_clients(*, ctx: AccessContext) -> list[ClientRow]:
     """A representative's clients of record (for the chooser): one list event."""
     persons = (
         list(visible_persons(ctx).prefetch_related("names").order_by("created_at")[:500])
-        if ctx.user.role == Role.REPRESENTATIVE
+        if policies.scope(ctx.user) is Scope.REPRESENTED
         else []
     )
     record_access(
         ctx,
-        action="list",
-        category="identity",
-        record_type="people.person",
+        action=Action.LIST,
+        category=Category.IDENTITY,
+        record_type=PERSON_TYPE,
         detail={"view": "my_clients", "results": [str(p.pk) for p in persons]},
         subjects=[p.pk for p in persons],
     )
@@ -97,38 +100,23 @@ def my_clients(*, ctx: AccessContext) -> list[ClientRow]:
 
 
 # --- amendment requests -----------------------------------------------------------------------
-def sees_all_amendments(ctx: AccessContext) -> bool:
-    return (
-        ctx.user.is_active
-        and ctx.user.role == Role.PRIVACY_OFFICER
-        and ctx.purpose == Purpose.PRIVACY_REVIEW
-    )
-
-
-def amendment_scope(ctx: AccessContext) -> Q:
-    """A filter on AmendmentRequest for what the context may see."""
-    if sees_all_amendments(ctx):
-        return Q()
-    return Q(person__in=visible_persons(ctx).values("pk"))
-
-
 def require_amendment(
-    ctx: AccessContext, request_id: Any, *, action: str = "read"
+    ctx: AccessContext, request_id: Any, *, action: str = Action.READ, act: Act = Act.VIEW
 ) -> AmendmentRequest:
+    """The request if the context may `act` on it (`policies.restrict`: the person and their
+    representative, the person's officers through the gate; the privacy office, which handles
+    every amendment request, all of them); a denial event naming its person, and NotFound,
+    otherwise."""
     key = as_uuid(request_id)
     row = (
-        AmendmentRequest.objects.filter(amendment_scope(ctx), pk=key)
+        policies.restrict(AmendmentRequest.objects.filter(pk=key), ctx, act)
         .select_related("person", "person__office")
         .first()
         if key
         else None
     )
     if row is None:
-        subject = (
-            AmendmentRequest.objects.filter(pk=key).values_list("person_id", flat=True).first()
-            if key
-            else None
-        )
+        subject = policies.person_of(AmendmentRequest, key) if key else None
         raise deny(
             ctx,
             action=action,
@@ -179,11 +167,12 @@ def amendment_queue(
 ) -> tuple[list[QueueRow], int]:
     """Open requests the context may see, what is due first (the acknowledgement while not
     acknowledged, else the decision); each late step flagged."""
-    if ctx.user.role not in (Role.PRIVACY_OFFICER, Role.CASE_OFFICER, Role.SUPERVISOR):
+    if not policies.allows(ctx.user, Ability.SEE_AMENDMENTS_AS_STAFF):
         raise deny(
-            ctx, action="list", category=CATEGORY, record_type=RECORD_TYPE, record_id="queue"
+            ctx, action=Action.LIST, category=CATEGORY, record_type=RECORD_TYPE,
+            record_id="queue",
         )
-    qs = AmendmentRequest.objects.filter(amendment_scope(ctx))
+    qs = policies.restrict(AmendmentRequest.objects.all(), ctx)
     if not include_decided:
         qs = qs.filter(status__in=OPEN)
     qs = qs.annotate(
@@ -201,7 +190,7 @@ def amendment_queue(
     )
     record_access(
         ctx,
-        action="list",
+        action=Action.LIST,
         category=CATEGORY,
         record_type=RECORD_TYPE,
         detail={"view": "amendment_queue", "page": page, "results": [str(r.pk) for r in rows]},
@@ -211,21 +200,23 @@ def amendment_queue(
 
 
 def corrections_to_make(*, ctx: AccessContext) -> list[AmendmentRequest]:
-    """Granted requests whose correction the context's user was asked to make (an officer),
-    or any in the office (a supervisor), not yet reported made."""
-    if ctx.user.role not in (Role.CASE_OFFICER, Role.SUPERVISOR):
+    """Granted requests whose correction the context's user was asked to make (an officer of
+    a caseload), or any in the office (a supervisor), not yet reported made."""
+    if not policies.allows(ctx.user, Ability.MAKE_CORRECTION):
         return []
-    qs = AmendmentRequest.objects.filter(
-        amendment_scope(ctx), status=AmendmentStatus.GRANTED, corrected_at__isnull=True
+    qs = policies.restrict(
+        AmendmentRequest.objects.filter(status=AmendmentStatus.GRANTED, corrected_at__isnull=True),
+        ctx,
+        Act.CHANGE,
     )
-    if ctx.user.role == Role.CASE_OFFICER:
+    if policies.scope(ctx.user) is Scope.CASELOAD:
         qs = qs.filter(correction_officer=ctx.user)
     rows = list(
         qs.select_related("person").prefetch_related("person__names").order_by("decided_at")[:200]
     )
     record_access(
         ctx,
-        action="list",
+        action=Action.LIST,
         category=CATEGORY,
         record_type=RECORD_TYPE,
         detail={"view": "corrections", "results": [str(r.pk) for r in rows]},
@@ -247,7 +238,7 @@ def get_amendment(*, ctx: AccessContext, request_id: Any) -> AmendmentDetail:
     statement = DisagreementStatement.objects.filter(request=request).first()
     record_access(
         ctx,
-        action="read",
+        action=Action.READ,
         category=CATEGORY,
         subject_id=request.person_id,
         record_type=RECORD_TYPE,
@@ -261,13 +252,13 @@ def my_amendments(*, ctx: AccessContext, person_id: Any = None) -> list[Amendmen
     representative (one read event)."""
     person = record_person(ctx, person_id)
     requests = list(
-        AmendmentRequest.objects.filter(person=person)
+        policies.restrict(AmendmentRequest.objects.filter(person=person), ctx)
         .select_related("statement")
         .order_by("-submitted_at")[:200]
     )
     record_access(
         ctx,
-        action="list",
+        action=Action.LIST,
         category=CATEGORY,
         subject_id=person.pk,
         record_type=RECORD_TYPE,
@@ -282,33 +273,53 @@ def my_amendments(*, ctx: AccessContext, person_id: Any = None) -> list[Amendmen
 
 def statements_for_person(ctx: AccessContext, person_id: Any) -> list[DisagreementStatement]:
     """Statements of disagreement attached to a person's record, for any page that shows the
-    record (staff through the gate; the privacy officer; the person and representative)."""
-    if sees_all_amendments(ctx):
-        pid = as_uuid(person_id)
-        if pid is None or not Person.objects.filter(pk=pid).exists():
-            raise deny(
-                ctx,
-                action="read",
-                category=CATEGORY,
-                record_type="people.person",
-                record_id=person_id,
-            )
+    record: whoever the gate gives the person; the privacy office, which keeps every statement
+    (`policies.keeps`), for any existing person. Anyone else: a denial event and NotFound."""
+    if policies.keeps(ctx, DisagreementStatement):
+        pid = policies.person_of(Person, person_id)
+        if pid is None:
+            raise deny(ctx, action=Action.READ, category=CATEGORY, record_type=PERSON_TYPE,
+                       record_id=person_id)
     else:
         pid = require_person(ctx, person_id, category=CATEGORY).pk
     statements = list(
-        DisagreementStatement.objects.filter(person_id=pid)
+        policies.restrict(DisagreementStatement.objects.filter(person_id=pid), ctx)
         .select_related("request")
         .order_by("filed_at")
     )
     record_access(
         ctx,
-        action="read",
+        action=Action.READ,
         category=CATEGORY,
         subject_id=pid,
-        record_type="portal.disagreementstatement",
+        record_type=record_type_of(DisagreementStatement),
         detail={"results": [str(s.pk) for s in statements]},
     )
     return statements
+
+
+def release_disputes(review: AccessContext, req: DisclosureRequest) -> list[dict[str, Any]]:
+    """The person's statements of disagreement whose disputed part the disclosure request
+    `req` releases (5 U.S.C. 552a(d)(4)), oldest first, each with the released categories it
+    concerns: read through `statements_for_person` (gated and recorded). The disclosures app
+    asks for them through `disclosures.disputes` (provided in `portal.apps`)."""
+    released = list(req.categories)
+    office = getattr(req.person, "office", None)
+    zone = clock.zone(getattr(office, "time_zone", None))
+    out: list[dict[str, Any]] = []
+    for statement in statements_for_person(review, req.person_id):
+        part = str(statement.request.category)
+        concerns = [c for c in DISCLOSURE_CATEGORIES.get(part, []) if c in released]
+        if concerns:
+            out.append(
+                {
+                    "category": part,
+                    "released_categories": concerns,
+                    "filed_on": statement.filed_at.astimezone(zone).date().isoformat(),
+                    "text": statement.text,
+                }
+            )
+    return out
 
 
 # --- My record --------------------------------------------------------------------------------
@@ -378,7 +389,7 @@ def my_record(
     detail = people_selectors.get_person(ctx=ctx, person_id=pid)
     cases = [case_selectors.get_case(ctx=ctx, case_id=c.pk) for c in detail.cases]
     enrolment_ids = list(
-        Enrolment.objects.filter(person_id=pid)
+        policies.restrict(Enrolment.objects.filter(person_id=pid), ctx)
         .order_by("-started_at")
         .values_list("pk", flat=True)[:20]
     )
@@ -386,7 +397,7 @@ def my_record(
         supervision_selectors.get_enrolment(ctx=ctx, enrolment_id=e) for e in enrolment_ids
     ]
     accounting = accounting_for_person(ctx, pid)
-    rows, total = ledger_selectors.access_history(
+    rows, total = ledger_history.access_history(
         ctx=ctx, person_id=pid, page=page, per_page=per_page
     )
     deletions = list(deletions_for_person(ctx, pid))
@@ -414,10 +425,10 @@ def export_record(ctx: AccessContext, person_id: Any = None, *, fmt: str) -> dic
     document = record_as_dict(record)
     record_access(
         ctx,
-        action="export",
-        category="record",
+        action=Action.EXPORT,
+        category=Category.RECORD,
         subject_id=record.person.pk,
-        record_type="people.person",
+        record_type=PERSON_TYPE,
         record_id=record.person.pk,
         detail={
             "format": fmt,

@@ -9,45 +9,48 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
+from caseledger.access import policies
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import (
-    deny,
-    refuse_role,
-    require_person,
-    require_related,
-    subject_of,
-    visible_persons,
-)
-from caseledger.accounts.models import Role, User
+from caseledger.access.gate import deny, refuse_role, require_person, visible_persons
+from caseledger.access.policies import Ability, Act, Scope
+from caseledger.accounts.models import User
 from caseledger.cases.deadlines import add_business_days, local_date
 from caseledger.core import clock
 from caseledger.core.errors import Conflict, PermissionDenied, ValidationError
-from caseledger.ledger.services import record_event
+from caseledger.core.versioning import update_versioned
+from caseledger.disclosures import services as disclosures
+from caseledger.disclosures.models import DisclosureRequest
+from caseledger.ledger.services import record_write
+from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
-from .models import AmendmentCategory, AmendmentRequest, AmendmentStatus, DisagreementStatement
+from .models import (
+    DISCLOSURE_CATEGORIES,
+    AmendmentCategory,
+    AmendmentRequest,
+    AmendmentStatus,
+    DisagreementStatement,
+)
+from .selectors import PERSON_TYPE, require_amendment
 
 ACKNOWLEDGE_WORKING_DAYS = 10
 DECIDE_WORKING_DAYS = 30
 MAX_TEXT = 2000
-REQUESTER_ROLES = frozenset({Role.PARTICIPANT, Role.REPRESENTATIVE})
-DECIDER_ROLES = frozenset({Role.PRIVACY_OFFICER})
-CORRECTOR_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR})
-CATEGORY = "amendment"
-RECORD_TYPE = "portal.amendmentrequest"
+CATEGORY = Category.AMENDMENT
+RECORD_TYPE = record_type_of(AmendmentRequest)
+WHAT = "amendment request"
 
-# Data categories of the accounting of disclosures that an amended part of the record touches:
-# the earlier recipients of these are told of a granted correction.
-DISCLOSURE_CATEGORIES: dict[str, list[str]] = {
-    AmendmentCategory.IDENTITY: ["identity"],
-    AmendmentCategory.LANGUAGE: ["identity"],
-    AmendmentCategory.ADDRESS: ["addresses"],
-    AmendmentCategory.CONTACT: ["contacts"],
-    AmendmentCategory.CASE: ["cases"],
-    AmendmentCategory.HEARING: ["hearings"],
-    AmendmentCategory.DECISION: ["decisions"],
-    AmendmentCategory.SUPERVISION: ["check_ins", "review_dispositions"],
-}
+__all__ = [
+    "DISCLOSURE_CATEGORIES",
+    "acknowledge_amendment",
+    "amendment_clock",
+    "decide_amendment",
+    "file_statement",
+    "mark_corrected",
+    "request_amendment",
+    "responsible_officer",
+]
 
 
 def amendment_clock(submitted_at: datetime, time_zone: str) -> tuple[date, date]:
@@ -79,31 +82,14 @@ def _text(value: Any, field: str, label: str) -> str:
     return text
 
 
-def _event(
-    ctx: AccessContext, request: AmendmentRequest, action: str, detail: dict[str, Any]
-) -> None:
-    record_event(
-        actor=ctx.actor,
-        action=action,
-        category=CATEGORY,
-        purpose=ctx.purpose,
-        subject_id=request.person_id,
-        record_type=RECORD_TYPE,
-        record_id=request.pk,
-        request_id=ctx.request_id,
-        detail={"category": request.category, **detail},
-    )
-
-
 def _own_person(ctx: AccessContext, person_id: Any, action: str) -> Any:
     """The person whose record the requester may act on: a participant's own, a
     representative's client. Anything else: a denial event and NotFound."""
-    if ctx.user.role == Role.PARTICIPANT and person_id in (None, ""):
+    if person_id in (None, "") and policies.scope(ctx.user) is Scope.SELF:
         person = visible_persons(ctx).first()
         if person is None:
-            raise deny(
-                ctx, action=action, category=CATEGORY, record_type="people.person", record_id="self"
-            )
+            raise deny(ctx, action=action, category=CATEGORY, record_type=PERSON_TYPE,
+                       record_id="self")
         return person
     return require_person(ctx, person_id, category=CATEGORY, action=action)
 
@@ -113,14 +99,12 @@ def request_amendment(
 ) -> AmendmentRequest:
     """A participant (their own record) or representative (a client's) asks to amend one
     named part of the record. The clock starts at receipt."""
-    if ctx.user.role not in REQUESTER_ROLES:
-        raise refuse_role(
-            ctx, action="request", category=CATEGORY, record_type="people.person",
-            record_id=person_id or "self", subject_id=person_id,
-            message="Amendment requests are made by the person or their representative of "
-            "record.",
-        )
-    person = _own_person(ctx, person_id, "create")
+    policies.require(
+        ctx, Ability.REQUEST_AMENDMENT, action=Action.REQUEST, category=CATEGORY,
+        record_type=PERSON_TYPE, record_id=person_id or "self", subject_id=person_id,
+        message="Amendment requests are made by the person or their representative of record.",
+    )
+    person = _own_person(ctx, person_id, Action.CREATE)
     if category not in AmendmentCategory.values:
         raise ValidationError(
             f"Unknown part of the record {str(category)[:40]!r}; choose one of: "
@@ -144,21 +128,25 @@ def request_amendment(
             acknowledge_due=ack_due,
             decision_due=decision_due,
         )
-        _event(
+        _record(
             ctx,
             request,
-            "request",
+            Action.REQUEST,
             {"acknowledge_due": ack_due.isoformat(), "decision_due": decision_due.isoformat()},
         )
     return request
 
 
-def _found(ctx: AccessContext, request_id: Any, action: str) -> AmendmentRequest:
-    """The request if the context may act on it (a denial event and NotFound otherwise).
-    Called before the step's transaction, so that a denial's event survives its rollback."""
-    from .selectors import require_amendment
-
-    return require_amendment(ctx, request_id, action=action)
+def _record(ctx: AccessContext, request: AmendmentRequest, action: str,
+            detail: dict[str, Any]) -> None:
+    """The event of a step of an amendment request, inside the step's transaction: its detail
+    names the part of the record (the person's history and the overdue review read it)."""
+    record_write(
+        actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id, task=ctx.task,
+        action=action, category=CATEGORY, subject_id=request.person_id,
+        record_type=RECORD_TYPE, record_id=request.pk,
+        detail={"category": request.category, **detail},
+    )
 
 
 def _locked(found: AmendmentRequest) -> AmendmentRequest:
@@ -170,15 +158,23 @@ def _refuse(ctx: AccessContext, request_id: Any, action: str, message: str,
     """A refused role (or step) on an amendment request: one denied event naming its person."""
     return refuse_role(ctx, action=action, category=CATEGORY, record_type=RECORD_TYPE,
                        record_id=request_id, message=message, code=code,
-                       subject_id=subject_of(AmendmentRequest, request_id))
+                       subject_id=policies.person_of(AmendmentRequest, request_id))
+
+
+def _require(ctx: AccessContext, ability: Ability, request_id: Any, action: str,
+             message: str) -> None:
+    """`policies.require` for a step on an amendment request (its person named only when
+    refused, so an allowed step costs no query)."""
+    if not policies.allows(ctx.user, ability):
+        raise _refuse(ctx, request_id, action, message)
 
 
 def acknowledge_amendment(*, ctx: AccessContext, request_id: Any) -> AmendmentRequest:
     """Tell the requester the request was received and is being considered."""
-    if ctx.user.role not in DECIDER_ROLES:
-        raise _refuse(ctx, request_id, "acknowledge",
-                      "Only a privacy officer acknowledges amendment requests.")
-    found = _found(ctx, request_id, "acknowledge")
+    _require(ctx, Ability.DECIDE_AMENDMENT, request_id, Action.ACKNOWLEDGE,
+             "Only a privacy officer acknowledges amendment requests.")
+    # Found before the step's transaction, so that a denial's event survives its rollback.
+    found = require_amendment(ctx, request_id, action=Action.ACKNOWLEDGE, act=Act.DECIDE)
     with transaction.atomic():
         request = _locked(found)
         if request.status != AmendmentStatus.RECEIVED:
@@ -187,22 +183,14 @@ def acknowledge_amendment(*, ctx: AccessContext, request_id: Any) -> AmendmentRe
                 code="already_acknowledged",
             )
         now = clock.now()
-        request.status = AmendmentStatus.ACKNOWLEDGED
-        request.acknowledged_at, request.acknowledged_by = now, ctx.user
-        request.row_version += 1
-        request.save(
-            update_fields=[
-                "status",
-                "acknowledged_at",
-                "acknowledged_by",
-                "row_version",
-                "updated_at",
-            ]
+        update_versioned(
+            request, None, where=Q(status=AmendmentStatus.RECEIVED), what=WHAT,
+            status=AmendmentStatus.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=ctx.user,
         )
-        _event(
+        _record(
             ctx,
             request,
-            "acknowledge",
+            Action.ACKNOWLEDGE,
             {"late": local_date(now, request.person.office.time_zone) > request.acknowledge_due},
         )
     return request
@@ -235,15 +223,14 @@ def decide_amendment(
     """Grant or refuse, with reasons. A grant tells the responsible officer to make the
     correction and notifies every earlier recipient of the categories concerned; a refusal
     opens the person's right to file a statement of disagreement."""
-    if ctx.user.role not in DECIDER_ROLES:
-        raise _refuse(ctx, request_id, "decide",
-                      "Only a privacy officer decides amendment requests.")
+    _require(ctx, Ability.DECIDE_AMENDMENT, request_id, Action.DECIDE,
+             "Only a privacy officer decides amendment requests.")
     if decision not in ("grant", "refuse"):
         raise ValidationError(
             "The decision is 'grant' or 'refuse'.", field="decision", code="unknown_decision"
         )
     text = _text(reasons, "reasons", "The reasons for the decision")
-    found = _found(ctx, request_id, "decide")
+    found = require_amendment(ctx, request_id, action=Action.DECIDE, act=Act.DECIDE)
     with transaction.atomic():
         request = _locked(found)
         if request.status in (AmendmentStatus.GRANTED, AmendmentStatus.REFUSED):
@@ -252,22 +239,23 @@ def decide_amendment(
                 code="already_decided",
             )
         now = clock.now()
+        status = AmendmentStatus.GRANTED if decision == "grant" else AmendmentStatus.REFUSED
+        fields: dict[str, Any] = {"status": status, "decided_at": now, "decided_by": ctx.user,
+                                  "decision_reasons": text}
         if request.acknowledged_at is None:  # a decision also acknowledges
-            request.acknowledged_at, request.acknowledged_by = now, ctx.user
-        request.status = AmendmentStatus.GRANTED if decision == "grant" else AmendmentStatus.REFUSED
-        request.decided_at, request.decided_by = now, ctx.user
-        request.decision_reasons = text
+            fields.update(acknowledged_at=now, acknowledged_by=ctx.user)
         detail: dict[str, Any] = {
-            "decision": request.status,
+            "decision": status,
             "late": local_date(now, request.person.office.time_zone) > request.decision_due,
         }
         if decision == "grant":
             officer = responsible_officer(request.person_id)
-            request.correction_officer = officer
+            fields["correction_officer"] = officer
             detail["correction_officer"] = str(officer.pk) if officer else None
-        request.row_version += 1
-        request.save()
-        _event(ctx, request, "decide", detail)
+        update_versioned(request, None, where=~Q(status__in=[AmendmentStatus.GRANTED,
+                                                            AmendmentStatus.REFUSED]),
+                         what=WHAT, **fields)
+        _record(ctx, request, Action.DECIDE, detail)
         if decision == "grant":
             request.recipients_notified = _notify_recipients(ctx, request)
             request.save(update_fields=["recipients_notified", "updated_at"])
@@ -276,14 +264,13 @@ def decide_amendment(
 
 def _notify_recipients(ctx: AccessContext, request: AmendmentRequest) -> int:
     """Notify every earlier recipient of the corrected categories (5 U.S.C. 552a(c)(4)). Only
-    a person named in a disclosure request can have earlier recipients; the privacy officer
-    reaches their accounting as its keeper, with no grant on the rest of the record."""
-    from caseledger.disclosures.models import DisclosureRequest
-    from caseledger.disclosures.services import notify_prior_recipients
-
-    if not DisclosureRequest.objects.filter(person_id=request.person_id).exists():
+    a person named in a disclosure request can have earlier recipients; the privacy office
+    keeps every request and the accounting of its person (`policies.PERSON_PATHS`), with no
+    grant on the rest of the record."""
+    named = DisclosureRequest.objects.filter(person_id=request.person_id)
+    if not policies.restrict(named, ctx).exists():
         return 0
-    notices = notify_prior_recipients(
+    notices = disclosures.notify_prior_recipients(
         ctx,
         person_id=request.person_id,
         categories=DISCLOSURE_CATEGORIES[request.category],
@@ -294,16 +281,16 @@ def _notify_recipients(ctx: AccessContext, request: AmendmentRequest) -> int:
 
 def mark_corrected(*, ctx: AccessContext, request_id: Any) -> AmendmentRequest:
     """The responsible officer (or a supervisor of the office) reports the correction made."""
-    if ctx.user.role not in CORRECTOR_ROLES:
-        raise _refuse(ctx, request_id, "correct",
-                      "The responsible officer reports the correction made.")
-    found = _found(ctx, request_id, "correct")
-    # The officer asked to correct is set by the decision and never changes afterwards.
-    if ctx.user.role == Role.CASE_OFFICER and found.correction_officer_id not in (
+    _require(ctx, Ability.MAKE_CORRECTION, request_id, Action.CORRECT,
+             "The responsible officer reports the correction made.")
+    found = require_amendment(ctx, request_id, action=Action.CORRECT, act=Act.CHANGE)
+    # The officer asked to correct is set by the decision and never changes afterwards; an
+    # officer of a caseload makes only the corrections asked of them, a supervisor any.
+    if policies.scope(ctx.user) is Scope.CASELOAD and found.correction_officer_id not in (
         None,
         ctx.user.pk,
     ):
-        raise _refuse(ctx, found.pk, "correct",
+        raise _refuse(ctx, found.pk, Action.CORRECT,
                       "Another officer was asked to make this correction.", code="not_assigned")
     with transaction.atomic():
         request = _locked(found)
@@ -311,31 +298,19 @@ def mark_corrected(*, ctx: AccessContext, request_id: Any) -> AmendmentRequest:
             raise Conflict("Only a granted request has a correction to make.", code="not_granted")
         if request.corrected_at is not None:
             raise Conflict("The correction was already reported made.", code="already_corrected")
-        request.corrected_at = clock.now()
-        request.row_version += 1
-        request.save(update_fields=["corrected_at", "row_version", "updated_at"])
-        _event(ctx, request, "correct", {})
+        update_versioned(request, None, where=Q(corrected_at__isnull=True), what=WHAT,
+                         corrected_at=clock.now())
+        _record(ctx, request, Action.CORRECT, {})
     return request
 
 
 def file_statement(*, ctx: AccessContext, request_id: Any, text: Any) -> DisagreementStatement:
     """The person's (or their representative's) statement of disagreement with a refusal."""
-    if ctx.user.role not in REQUESTER_ROLES:
-        raise _refuse(
-            ctx, request_id, "disagree",
-            "A statement of disagreement is filed by the person or their representative of "
-            "record.",
-        )
-    request = require_related(
-        ctx,
-        AmendmentRequest,
-        request_id,
-        person_path="person",
-        record_type=RECORD_TYPE,
-        category=CATEGORY,
-        action="create",
-        related=("person",),
+    _require(
+        ctx, Ability.REQUEST_AMENDMENT, request_id, Action.DISAGREE,
+        "A statement of disagreement is filed by the person or their representative of record.",
     )
+    request = require_amendment(ctx, request_id, action=Action.CREATE)
     body = _text(text, "text", "The statement")
     with transaction.atomic():
         request = AmendmentRequest.objects.select_for_update().get(pk=request.pk)
@@ -357,24 +332,23 @@ def file_statement(*, ctx: AccessContext, request_id: Any, text: Any) -> Disagre
             filed_by=ctx.user,
             filed_at=clock.now(),
         )
-        record_event(
+        record_write(
             actor=ctx.actor,
-            action="disagree",
+            action=Action.DISAGREE,
             category=CATEGORY,
             purpose=ctx.purpose,
             subject_id=request.person_id,
-            record_type="portal.disagreementstatement",
+            record_type=record_type_of(DisagreementStatement),
             record_id=statement.pk,
             request_id=ctx.request_id,
+            task=ctx.task,
             detail={"request": str(request.pk), "category": request.category, "chars": len(body)},
         )
         # A notation of dispute goes to every earlier recipient of the disputed part, like a
         # correction (5 U.S.C. 552a(c)(4)); their notices carry no text of the statement.
         # Created in this transaction (the statement and its notices stand or fall together)
         # and delivered once it commits.
-        from caseledger.disclosures.services import notify_prior_recipients
-
-        notify_prior_recipients(
+        disclosures.notify_prior_recipients(
             ctx,
             person_id=request.person_id,
             categories=DISCLOSURE_CATEGORIES[request.category],

@@ -21,11 +21,13 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from caseledger.access import policies
+from caseledger.access.policies import Ability, Scope
 from caseledger.access.web import context_for, refuse_page
-from caseledger.accounts.models import Role
 from caseledger.core import clock
 from caseledger.core.errors import DomainError, ValidationError
 from caseledger.core.pdf import render_pdf
+from caseledger.ledger.vocabulary import Category
 
 from . import export as export_doc
 from . import labels, selectors, services
@@ -33,9 +35,16 @@ from .forms import AmendmentForm, DecisionForm, StatementForm
 from .models import AmendmentCategory, AmendmentRequest
 
 View = Callable[..., HttpResponse]
-STAFF = frozenset({Role.PRIVACY_OFFICER, Role.CASE_OFFICER, Role.SUPERVISOR})
 #: The record a staff page names, for the event of a refused role.
-STAFF_RECORDS = {"request_id": (AmendmentRequest, "person", selectors.RECORD_TYPE)}
+STAFF_RECORDS = {
+    "request_id": (AmendmentRequest, policies.person_path(AmendmentRequest), selectors.RECORD_TYPE)
+}
+
+
+def _is_the_person(user: Any) -> bool:
+    """The participant themself (their own record, in their language), not someone acting
+    for them or about them."""
+    return policies.scope(user) is Scope.SELF
 
 
 def _form_error(form: Any, exc: DomainError) -> None:
@@ -48,10 +57,10 @@ def record_page(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        from caseledger.supervision.views import as_participant
+        from caseledger.supervision.participant_web import as_participant
 
         user = request.user
-        if user.role != Role.PARTICIPANT:
+        if not _is_the_person(user):
             with timezone.override(clock.zone(user.office.time_zone if user.office_id else None)):
                 return view(request, *args, **kwargs)
         return as_participant(request, view, *args, **kwargs)
@@ -63,9 +72,9 @@ def staff_page(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
-        if user.role not in STAFF:
+        if not policies.allows(user, Ability.SEE_AMENDMENTS_AS_STAFF):
             raise refuse_page(
-                request, kwargs, category="amendment", records=STAFF_RECORDS,
+                request, kwargs, category=Category.AMENDMENT, records=STAFF_RECORDS,
                 message=_("These pages are for privacy officers, case officers and supervisors."),
             )
         with timezone.override(clock.zone(user.office.time_zone if user.office_id else None)):
@@ -87,7 +96,7 @@ def _page_number(request: HttpRequest) -> int:
 def home(request: HttpRequest) -> HttpResponse:
     """A participant's own record; a representative's list of clients to choose from."""
     ctx = context_for(request)
-    if request.user.role == Role.REPRESENTATIVE:
+    if policies.scope(request.user) is Scope.REPRESENTED:
         return render(request, "record/clients.html", {"clients": selectors.my_clients(ctx=ctx)})
     return _record(request, None)
 
@@ -112,7 +121,7 @@ def _record(request: HttpRequest, person_id: str | None) -> HttpResponse:
             "accesses": labels.access_rows(accesses.rows),
             "disclosures": [export_doc.disclosure_entry(x) for x in record.accounting.entries],
             "deletions": [export_doc.deletion_item(x) for x in record.deletions],
-            "person_id": None if request.user.role == Role.PARTICIPANT else record.person.pk,
+            "person_id": None if _is_the_person(request.user) else record.person.pk,
         },
     )
 
@@ -174,7 +183,7 @@ def amendment_new(request: HttpRequest, person_id: str | None = None) -> HttpRes
 
 
 def _back_to_record(request: HttpRequest, person_id: str | None) -> HttpResponse:
-    if person_id and request.user.role != Role.PARTICIPANT:
+    if person_id and not _is_the_person(request.user):
         return redirect("record:person", person_id=person_id)
     return redirect("record:home")
 
@@ -270,7 +279,7 @@ def amendment_detail(request: HttpRequest, request_id: str) -> HttpResponse:
             "d": detail,
             "form": form,
             "confirming": confirming,
-            "can_decide": request.user.role == Role.PRIVACY_OFFICER,
+            "can_decide": policies.allows(request.user, Ability.DECIDE_AMENDMENT),
             "categories": dict(AmendmentCategory.choices),
         },
         status=422 if form.errors else status,

@@ -6,6 +6,12 @@ week of a million events costs the same few queries as a week of a hundred. (The
 rule also compares, in Python, the names of the persons each declaring actor read that week:
 bounded by what that actor read.)
 
+The persons an actor reached are counted from both places the ledger names them: the one
+person of a read (`Event.subject_id`) and every person a search or list page returned (one
+`ledger_event_subject` row each, `EventSubject`). A search that returned 40 persons reached 40
+persons, each counted once however often they were seen. (An event names either one person or
+a list; were an event to carry both, its list would be what is counted.)
+
 An item records the rule, the actor, the subject (per-person rules) and a time window; its
 events are found again by `item_events(item)` with the same conditions, so the report keeps
 no copy of the ledger. The thresholds are in `DEFAULTS`, overridable with the setting
@@ -25,20 +31,26 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet
-from django.db.models.functions import ExtractHour, TruncDate, TruncHour
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce, ExtractHour, TruncDate, TruncHour
 
-from caseledger.access.context import Purpose
+from caseledger.access import policies
 from caseledger.access.gate import ROLE_PURPOSES
-from caseledger.accounts.models import Role
-from caseledger.ledger.models import Event, Outcome
+from caseledger.access.policies import Ability
+from caseledger.ledger.models import Event, EventSubject, Outcome
+from caseledger.ledger.vocabulary import Action, Purpose
 
 from .models import Rule
 
-#: Ledger actions that show a person's record to the actor.
-VIEW_ACTIONS = ("read",)
-#: Roles whose reads are reviewed (participants and representatives see only their own).
-STAFF = (Role.CASE_OFFICER, Role.SUPERVISOR, Role.PRIVACY_OFFICER, Role.ADMINISTRATOR)
+#: Ledger actions that show persons to the actor: a record opened, and the persons a search
+#: or a list page returned.
+VIEW_ACTIONS = (Action.READ, Action.SEARCH, Action.LIST)
+#: Roles whose reads are reviewed, as stored in events (participants and representatives see
+#: only their own).
+STAFF = tuple(policies.roles_with(Ability.STAFF_PAGES))
+#: The person one row of `reached(...)` stands for: a subject row of a search or list, else
+#: the event's own subject.
+_PERSON = Coalesce("subject_rows__subject_id", "subject_id")
 
 DEFAULTS: dict[str, Any] = {
     # bulk viewing: flagged when distinct persons > max(min_persons, factor x usual), where
@@ -83,13 +95,40 @@ def week_events(start: datetime, end: datetime) -> QuerySet[Event]:
     return Event.objects.filter(time__gte=start, time__lt=end)
 
 
-def _views(qs: QuerySet[Event]) -> QuerySet[Event]:
+def reached(qs: QuerySet[Event], *, only_persons: bool = True) -> QuerySet[Event]:
+    """`qs` with one row per person each event reached, annotated `person` (a LEFT JOIN to
+    `ledger_event_subject`). An event that returned 40 persons is 40 rows: count events with
+    `Count("id", distinct=True)` and persons with `Count("person", distinct=True)`.
+    `only_persons=False` keeps the events that reached nobody (person NULL)."""
+    qs = qs.annotate(person=_PERSON)
+    return qs.filter(person__isnull=False) if only_persons else qs
+
+
+def touches(person_id: Any) -> Q:
+    """Events that reached `person_id`: named it as their subject or returned it in a search
+    or list."""
+    listed = EventSubject.objects.filter(event=OuterRef("pk"), subject_id=person_id)
+    return Q(subject_id=person_id) | Q(Exists(listed))
+
+
+def _staff_views(qs: QuerySet[Event]) -> QuerySet[Event]:
     return qs.filter(
         action__in=VIEW_ACTIONS,
         outcome=Outcome.ALLOWED,
-        subject_id__isnull=False,
         actor_role__in=STAFF,
     ).exclude(actor_id="")
+
+
+def _views(qs: QuerySet[Event]) -> QuerySet[Event]:
+    """Staff views of persons, one row per person reached (see `reached`)."""
+    return reached(_staff_views(qs))
+
+
+def _view_events(qs: QuerySet[Event]) -> QuerySet[Event]:
+    """The same views, one row per event (to list an item's events)."""
+    return _staff_views(qs).filter(
+        Q(subject_id__isnull=False) | Q(Exists(EventSubject.objects.filter(event=OuterRef("pk"))))
+    )
 
 
 def _unusual_purpose() -> Q:
@@ -103,7 +142,7 @@ def _unusual_purpose() -> Q:
 
 
 def _outside_policy() -> Q:
-    denied = Q(outcome=Outcome.DENIED) & ~Q(action="login")
+    denied = Q(outcome=Outcome.DENIED) & ~Q(action=Action.LOGIN)
     return denied | _unusual_purpose()
 
 
@@ -173,9 +212,9 @@ def bulk_viewing(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag
         _views(week_events(start, end))
         .values("actor_id")
         .annotate(
-            persons=Count("subject_id", distinct=True),
-            events=Count("id"),
-            role=Max("actor_role"),
+            persons=Count("person", distinct=True),
+            events=Count("id", distinct=True),
+            acting_role=Max("actor_role"),
             office_code=Max("office"),
         )
         .filter(persons__gt=t["bulk_min_persons"])
@@ -188,7 +227,7 @@ def bulk_viewing(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag
     window = 3 * weeks
     buckets = {
         f"w{back}": Count(
-            "subject_id",
+            "person",
             distinct=True,
             filter=Q(
                 time__gte=start - timedelta(days=7 * back), time__lt=end - timedelta(days=7 * back)
@@ -218,7 +257,7 @@ def bulk_viewing(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag
                 Flag(
                     Rule.BULK_VIEWING,
                     a,
-                    r["role"],
+                    r["acting_role"],
                     r["office_code"],
                     start,
                     end,
@@ -243,15 +282,14 @@ def bulk_viewing(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag
 # --- rule 2: outside the ordinary policy -------------------------------------------------------
 def outside_policy(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag]:
     rows = (
-        week_events(start, end)
-        .exclude(actor_id="")
-        .filter(_outside_policy())
+        reached(week_events(start, end).exclude(actor_id="").filter(_outside_policy()),
+                only_persons=False)
         .values("actor_id")
         .annotate(
-            events=Count("id"),
-            denied=Count("id", filter=Q(outcome=Outcome.DENIED)),
-            persons=Count("subject_id", distinct=True),
-            role=Max("actor_role"),
+            events=Count("id", distinct=True),
+            denied=Count("id", distinct=True, filter=Q(outcome=Outcome.DENIED)),
+            persons=Count("person", distinct=True),
+            acting_role=Max("actor_role"),
             office_code=Max("office"),
         )
         .filter(events__gte=t["outside_min_events"])
@@ -260,7 +298,7 @@ def outside_policy(start: datetime, end: datetime, t: dict[str, Any]) -> list[Fl
         Flag(
             Rule.OUTSIDE_POLICY,
             r["actor_id"],
-            r["role"],
+            r["acting_role"],
             r["office_code"],
             start,
             end,
@@ -325,23 +363,28 @@ def after_hours(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag]
             .filter(_after_hours(tz, t, closed))
             .values("actor_id", "bucket")
             .annotate(
-                n=Count("id"), persons=Count("subject_id", distinct=True), role=Max("actor_role")
+                n=Count("id", distinct=True),
+                persons=Count("person", distinct=True),
+                acting_role=Max("actor_role"),
             )
-            .filter(n__gte=t["burst_min_reads"])
+            # a burst: that many reads in the hour, or that many persons reached (one search
+            # after hours can show more persons than twenty reads)
+            .filter(Q(n__gte=t["burst_min_reads"]) | Q(persons__gte=t["burst_min_reads"]))
             .order_by("bucket")
         )
         for r in rows:
             bucket = r["bucket"]
+            measure = max(r["n"], r["persons"])
             flags.append(
                 Flag(
                     Rule.AFTER_HOURS,
                     r["actor_id"],
-                    r["role"],
+                    r["acting_role"],
                     code,
                     bucket,
                     bucket + timedelta(hours=1),
                     r["n"],
-                    r["n"],
+                    measure,
                     int(t["burst_min_reads"]),
                     detail={
                         "time_zone": zone,
@@ -358,7 +401,7 @@ def after_hours(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag]
 def break_glass(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag]:
     glass = list(
         week_events(start, end)
-        .filter(action="break_glass")
+        .filter(action=Action.BREAK_GLASS)
         .order_by("time", "id")
         .values("id", "uuid", "time", "actor_id", "actor_role", "office", "subject_id", "outcome")
     )
@@ -371,9 +414,9 @@ def break_glass(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag]
                 time__lt=end,
                 actor_id=g["actor_id"],
                 purpose=Purpose.BREAK_GLASS,
-                subject_id=g["subject_id"],
             )
-            .exclude(action="break_glass")
+            .filter(touches(g["subject_id"]))
+            .exclude(action=Action.BREAK_GLASS)
             .count()
             if g["subject_id"]
             else 0
@@ -432,12 +475,10 @@ def household(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag]:
         declared.setdefault(str(user_id), []).append((key, skeleton(key), str(pk)))
     flags = []
     for actor, names in sorted(declared.items()):
-        events = week_events(start, end).filter(
-            actor_id=actor, outcome=Outcome.ALLOWED, subject_id__isnull=False
-        )
+        events = reached(week_events(start, end).filter(actor_id=actor, outcome=Outcome.ALLOWED))
         matches: dict[Any, dict[str, str]] = {}
         for person_id, key, skel in (
-            PersonName.objects.filter(person_id__in=events.values("subject_id"))
+            PersonName.objects.filter(person_id__in=events.values("person"))
             .values_list("person_id", "search_key", "skeleton")
             .iterator()
         ):
@@ -450,25 +491,26 @@ def household(start: datetime, end: datetime, t: dict[str, Any]) -> list[Flag]:
         if not matches:
             continue
         rows = (
-            events.filter(subject_id__in=list(matches))
-            .values("subject_id")
-            .annotate(n=Count("id"), role=Max("actor_role"), office_code=Max("office"))
-            .order_by("subject_id")
+            events.filter(person__in=list(matches))
+            .values("person")
+            .annotate(n=Count("id", distinct=True), acting_role=Max("actor_role"),
+                      office_code=Max("office"))
+            .order_by("person")
         )
         for r in rows:
-            found = matches[r["subject_id"]]
+            found = matches[r["person"]]
             flags.append(
                 Flag(
                     Rule.HOUSEHOLD,
                     actor,
-                    r["role"],
+                    r["acting_role"],
                     r["office_code"],
                     start,
                     end,
                     r["n"],
                     r["n"],
                     1,
-                    subject_id=r["subject_id"],
+                    subject_id=r["person"],
                     detail={
                         "declarations": sorted(found),
                         "match": min(found.values(), key=lambda how: _MATCH_RANK[how]),
@@ -496,24 +538,28 @@ def item_events(item: Any) -> QuerySet[Event]:
     t = thresholds(item.report.thresholds)
     qs = Event.objects.filter(time__gte=item.window_start, time__lt=item.window_end)
     if item.rule == Rule.BULK_VIEWING:
-        qs = _views(qs).filter(actor_id=item.actor_id)
+        qs = _view_events(qs).filter(actor_id=item.actor_id)
     elif item.rule == Rule.OUTSIDE_POLICY:
         qs = qs.filter(actor_id=item.actor_id).filter(_outside_policy())
     elif item.rule == Rule.AFTER_HOURS:
         tz = ZoneInfo(item.detail.get("time_zone") or settings.TIME_ZONE)
-        qs = _views(qs).filter(actor_id=item.actor_id, office=item.office)
+        qs = _view_events(qs).filter(actor_id=item.actor_id, office=item.office)
         qs = _with_local(qs, tz).filter(
             _after_hours(tz, t, _non_business_days(item.window_start, item.window_end))
         )
     elif item.rule == Rule.BREAK_GLASS:
         glass = Q(uuid=item.detail.get("event"))
         if item.subject_id:
-            glass |= Q(purpose=Purpose.BREAK_GLASS, subject_id=item.subject_id) & ~Q(
-                action="break_glass"
+            glass |= (
+                Q(purpose=Purpose.BREAK_GLASS)
+                & touches(item.subject_id)
+                & ~Q(action=Action.BREAK_GLASS)
             )
         qs = qs.filter(actor_id=item.actor_id).filter(glass)
     elif item.rule == Rule.HOUSEHOLD:
-        qs = qs.filter(actor_id=item.actor_id, subject_id=item.subject_id, outcome=Outcome.ALLOWED)
+        qs = qs.filter(actor_id=item.actor_id, outcome=Outcome.ALLOWED).filter(
+            touches(item.subject_id)
+        )
     else:  # pragma: no cover - rules are a closed set
         qs = qs.none()
     return qs.order_by("time", "id")

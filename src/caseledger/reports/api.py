@@ -11,7 +11,8 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 from pydantic import BaseModel, Field
 
-from caseledger.core.api import ERRORS, JsonInt, StrictIn, access_context, links, text_pattern
+from caseledger.access.api_auth import access_context
+from caseledger.core.api_common import ERRORS, JsonInt, StrictIn, links, text_pattern
 
 from . import selectors, services, transparency
 

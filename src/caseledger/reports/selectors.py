@@ -9,17 +9,42 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from caseledger.access import policies
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import deny, record_access, refuse_role
-from caseledger.accounts.models import STAFF_ROLES
+from caseledger.access.gate import deny, record_access
+from caseledger.access.policies import Ability
 from caseledger.core.errors import NotFound
 from caseledger.core.ids import as_uuid
 from caseledger.ledger.models import Event
+from caseledger.ledger.vocabulary import Action, Category
 
 from . import anomalies, transparency
 from .models import AnomalyItem, AnomalyReport, HouseholdMember
 from .periods import parse_period, parse_week
-from .services import item_subject, require_privacy_officer
+
+
+def require_privacy_officer(
+    ctx: AccessContext,
+    *,
+    action: str = Action.READ,
+    record_type: str = "",
+    record_id: Any = "",
+    subject_id: Any = None,
+) -> None:
+    """Access anomalies are the privacy officer's to review: anyone else gets one denied
+    event (naming the person of the item asked for, if any) and a 403."""
+    policies.require(ctx, Ability.PRIVACY_WORK, action=action, category=Category.ANOMALY,
+                     record_type=record_type, record_id=record_id, subject_id=subject_id,
+                     message="Only privacy officers review access anomalies.")
+
+
+def item_subject(item_id: Any) -> Any:
+    """The person an anomaly item is about (None when there is no such item), to name in the
+    event of a refusal before the item is read."""
+    key = as_uuid(item_id)
+    if key is None:
+        return None
+    return AnomalyItem.objects.filter(pk=key).values_list("subject_id", flat=True).first()
 
 
 def _reports() -> QuerySet[AnomalyReport]:
@@ -32,9 +57,9 @@ def _reports() -> QuerySet[AnomalyReport]:
 def anomaly_reports(ctx: AccessContext) -> QuerySet[AnomalyReport]:
     """The weekly reports, newest first (counts only; their items are read with
     `report_items`). Looking at the list is one ledger event."""
-    require_privacy_officer(ctx, action="list", record_type="reports.anomalyreport")
-    record_access(ctx, action="list", category="anomaly", record_type="reports.anomalyreport",
-                  detail={"view": "anomaly_reports"})
+    require_privacy_officer(ctx, action=Action.LIST, record_type="reports.anomalyreport")
+    record_access(ctx, action=Action.LIST, category=Category.ANOMALY,
+                  record_type="reports.anomalyreport", detail={"view": "anomaly_reports"})
     return _reports()
 
 
@@ -43,13 +68,13 @@ def get_report(ctx: AccessContext, week: str) -> AnomalyReport:
     label = parse_week(week).label
     report = _reports().filter(week=label).first()
     if report is None:
-        deny(ctx, action="read", category="anomaly", record_type="reports.anomalyreport",
-             record_id=label)
+        deny(ctx, action=Action.READ, category=Category.ANOMALY,
+             record_type="reports.anomalyreport", record_id=label)
         raise NotFound(f"No anomaly report has been built for {label}.")
     record_access(
         ctx,
-        action="read",
-        category="anomaly",
+        action=Action.READ,
+        category=Category.ANOMALY,
         record_type="reports.anomalyreport",
         record_id=report.pk,
         detail={"week": label},
@@ -60,7 +85,7 @@ def get_report(ctx: AccessContext, week: str) -> AnomalyReport:
 def report_items(ctx: AccessContext, report: AnomalyReport, *, status: str = "") -> QuerySet:
     """A report's items; the list is one ledger event naming every person an item is about,
     so each of them sees it in "who accessed my record"."""
-    require_privacy_officer(ctx, action="list", record_type="reports.anomalyreport",
+    require_privacy_officer(ctx, action=Action.LIST, record_type="reports.anomalyreport",
                             record_id=report.pk)
     qs = report.items.all()
     if status == "open":
@@ -68,14 +93,15 @@ def report_items(ctx: AccessContext, report: AnomalyReport, *, status: str = "")
     elif status == "closed":
         qs = qs.filter(closed_at__isnull=False)
     subjects = {s for s in qs.values_list("subject_id", flat=True) if s}
-    record_access(ctx, action="list", category="anomaly", record_type="reports.anomalyreport",
-                  record_id=report.pk, detail={"week": report.week, "status": status or "all"},
+    record_access(ctx, action=Action.LIST, category=Category.ANOMALY,
+                  record_type="reports.anomalyreport", record_id=report.pk,
+                  detail={"week": report.week, "status": status or "all"},
                   subjects=subjects)
     return qs
 
 
 def get_item(
-    ctx: AccessContext, item_id: Any, *, record: bool = True, action: str = "read"
+    ctx: AccessContext, item_id: Any, *, record: bool = True, action: str = Action.READ
 ) -> AnomalyItem:
     require_privacy_officer(ctx, action=action, record_type="reports.anomalyitem",
                             record_id=item_id, subject_id=item_subject(item_id))
@@ -86,14 +112,14 @@ def get_item(
         else None
     )
     if item is None:
-        deny(ctx, action=action, category="anomaly", record_type="reports.anomalyitem",
+        deny(ctx, action=action, category=Category.ANOMALY, record_type="reports.anomalyitem",
              record_id=item_id)
         raise NotFound("No such anomaly item.")
     if record:
         record_access(
             ctx,
-            action="read",
-            category="anomaly",
+            action=Action.READ,
+            category=Category.ANOMALY,
             subject_id=item.subject_id,
             record_type="reports.anomalyitem",
             record_id=item.pk,
@@ -122,13 +148,12 @@ def get_event(ctx: AccessContext, event_id: Any) -> Event:
     )
     event = Event.objects.filter(pk=pk).first() if pk is not None else None
     if event is None:
-        raise deny(
-            ctx, action="read", category="ledger", record_type="ledger.event", record_id=event_id
-        )
+        raise deny(ctx, action=Action.READ, category=Category.LEDGER, record_type="ledger.event",
+                   record_id=event_id)
     record_access(
         ctx,
-        action="read",
-        category="ledger",
+        action=Action.READ,
+        category=Category.LEDGER,
         subject_id=event.subject_id,
         record_type="ledger.event",
         record_id=event.pk,
@@ -138,10 +163,9 @@ def get_event(ctx: AccessContext, event_id: Any) -> Event:
 
 
 def require_staff(ctx: AccessContext) -> None:
-    if ctx.user.role not in STAFF_ROLES or not ctx.user.is_active:
-        raise refuse_role(ctx, action="read", category="ledger", record_type="",
-                          record_id="transparency_report",
-                          message="Only staff members read the transparency report.")
+    policies.require(ctx, Ability.STAFF_PAGES, action=Action.READ, category=Category.LEDGER,
+                     record_id="transparency_report",
+                     message="Only staff members read the transparency report.")
 
 
 @dataclass(frozen=True)

@@ -5,41 +5,32 @@ transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
-from caseledger.access import gate
-from caseledger.access.context import AccessContext, Purpose
-from caseledger.access.gate import deny, refuse_role, subject_of
-from caseledger.accounts.models import STAFF_ROLES, User
+from caseledger.access import policies
+from caseledger.access.context import AccessContext
+from caseledger.access.gate import deny
+from caseledger.access.policies import Ability
+from caseledger.accounts.models import User
 from caseledger.core import clock
 from caseledger.core.errors import Conflict, NotFound, ValidationError
 from caseledger.core.ids import as_uuid
-from caseledger.ledger.services import SYSTEM, Actor, record_event
+from caseledger.core.versioning import update_versioned
+from caseledger.ledger.services import SYSTEM, Actor, record_write
+from caseledger.ledger.vocabulary import Action, Category, Purpose
 from caseledger.people.names import search_key
 
 from . import anomalies
 from .models import AnomalyItem, AnomalyReport, FindingOutcome, HouseholdMember
 from .periods import parse_week
+from .selectors import get_item, item_subject, require_privacy_officer
 
 FINDING_MIN, FINDING_MAX = 10, 4000
 NAME_MAX = 400
 RELATIONSHIPS = ("spouse", "partner", "child", "parent", "sibling", "other")
-
-
-#: Access anomalies are the privacy officer's to review.
-require_privacy_officer = partial(
-    gate.require_privacy_officer,
-    category="anomaly",
-    message="Only privacy officers review access anomalies.",
-)
-
-
-def item_subject(item_id: Any) -> Any:
-    """The person an anomaly item is about (None when there is no such item)."""
-    return subject_of(AnomalyItem, item_id, person_path="subject_id")
 
 
 @dataclass(frozen=True)
@@ -58,7 +49,7 @@ def build_anomaly_report(
     Only a week that has ended can be built: a build is never redone, so a report of the
     current (or a future) week would leave the rest of that week's activity unreviewed."""
     if ctx is not None:
-        require_privacy_officer(ctx, action="create", record_type="reports.anomalyreport")
+        require_privacy_officer(ctx, action=Action.CREATE, record_type="reports.anomalyreport")
     period = parse_week(week)
     if period.end > clock.now():
         raise ValidationError(
@@ -107,10 +98,10 @@ def build_anomaly_report(
             by_rule: dict[str, int] = {}
             for f in flags:
                 by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
-            record_event(
+            record_write(
                 actor=actor,
-                action="create",
-                category="anomaly",
+                action=Action.CREATE,
+                category=Category.ANOMALY,
                 purpose=Purpose.PRIVACY_REVIEW,
                 request_id=ctx.request_id if ctx else "",
                 record_type="reports.anomalyreport",
@@ -136,11 +127,9 @@ def close_item(
     row_version: int | None = None,
 ) -> AnomalyItem:
     """Close an open item with the privacy officer's finding; one ledger event."""
-    require_privacy_officer(ctx, action="close", record_type="reports.anomalyitem",
+    require_privacy_officer(ctx, action=Action.CLOSE, record_type="reports.anomalyitem",
                             record_id=item_id, subject_id=item_subject(item_id))
-    from .selectors import get_item
-
-    item = get_item(ctx, item_id, record=False, action="close")
+    item = get_item(ctx, item_id, record=False, action=Action.CLOSE)
     if outcome not in FindingOutcome.values:
         raise ValidationError(
             f"Choose the outcome: one of {', '.join(FindingOutcome.values)}.",
@@ -160,24 +149,19 @@ def close_item(
             field="finding",
             code="finding_too_long",
         )
-    if row_version is not None and row_version != item.row_version:
-        raise Conflict("This item changed since you opened it; reload it.", code="stale")
-    now = clock.now()
+    if not item.is_open:
+        raise Conflict("This item has already been closed.", code="already_closed")
     with transaction.atomic():
-        updated = AnomalyItem.objects.filter(pk=item.pk, closed_at__isnull=True).update(
-            closed_at=now,
-            closed_by=ctx.user,
-            finding=text,
-            outcome=outcome,
-            updated_at=now,
-            row_version=item.row_version + 1,
+        update_versioned(
+            item, row_version, where=Q(closed_at__isnull=True), what="anomaly item",
+            conflict_code="stale",
+            conflict_message="This item was closed while you were writing; reload it.",
+            closed_at=clock.now(), closed_by=ctx.user, finding=text, outcome=outcome,
         )
-        if updated != 1:
-            raise Conflict("This item has already been closed.", code="already_closed")
-        record_event(
+        record_write(
             actor=ctx.actor,
-            action="close",
-            category="anomaly",
+            action=Action.CLOSE,
+            category=Category.ANOMALY,
             purpose=ctx.purpose,
             request_id=ctx.request_id,
             subject_id=item.subject_id,
@@ -190,7 +174,6 @@ def close_item(
                 "actor": item.actor_id,
             },
         )
-    item.refresh_from_db()
     return item
 
 
@@ -198,10 +181,9 @@ def declare_household_member(
     *, user: User, full_name: str, relationship: str = "", request_id: str = ""
 ) -> HouseholdMember:
     """A staff member declares a member of their own household (policy requires it)."""
-    if user.role not in STAFF_ROLES:
-        raise refuse_role(_context(user, request_id), action="create", category="household",
-                          record_type="reports.householdmember",
-                          message="Only staff members declare household members.")
+    policies.require(_context(user, request_id), Ability.STAFF_PAGES, action=Action.CREATE,
+                     category=Category.HOUSEHOLD, record_type="reports.householdmember",
+                     message="Only staff members declare household members.")
     name = " ".join((full_name or "").split())
     if not name:
         raise ValidationError(
@@ -233,11 +215,11 @@ def declare_household_member(
         member = HouseholdMember.objects.create(
             user=user, full_name=name, search_key=key, relationship=relationship
         )
-        record_event(
+        record_write(
             actor=Actor.of(user),
-            action="create",
-            category="household",
-            purpose="declaration",
+            action=Action.CREATE,
+            category=Category.HOUSEHOLD,
+            purpose=Purpose.DECLARATION,
             request_id=request_id,
             record_type="reports.householdmember",
             record_id=member.pk,
@@ -247,17 +229,17 @@ def declare_household_member(
 
 
 def _context(user: User, request_id: str) -> AccessContext:
-    return AccessContext(user=user, purpose="declaration", request_id=request_id)
+    return AccessContext(user=user, purpose=Purpose.DECLARATION, request_id=request_id)
 
 
 def own_declaration(user: User, member_id: Any, *, request_id: str = "",
-                    action: str = "read") -> HouseholdMember:
+                    action: str = Action.READ) -> HouseholdMember:
     """One of the user's own household declarations; anything else is one denied event and
     NotFound (a declaration names no person of the system, so no subject)."""
     key = as_uuid(member_id)
     member = HouseholdMember.objects.filter(pk=key, user=user).first() if key else None
     if member is None:
-        deny(_context(user, request_id), action=action, category="household",
+        deny(_context(user, request_id), action=action, category=Category.HOUSEHOLD,
              record_type="reports.householdmember", record_id=member_id)
         raise NotFound("No such declaration of yours.")
     return member
@@ -265,13 +247,13 @@ def own_declaration(user: User, member_id: Any, *, request_id: str = "",
 
 def remove_household_member(*, user: User, member_id: Any, request_id: str = "") -> None:
     """A staff member withdraws one of their own declarations (e.g. a name declared twice)."""
-    member = own_declaration(user, member_id, request_id=request_id, action="delete")
+    member = own_declaration(user, member_id, request_id=request_id, action=Action.DELETE)
     with transaction.atomic():
-        record_event(
+        record_write(
             actor=Actor.of(user),
-            action="delete",
-            category="household",
-            purpose="declaration",
+            action=Action.DELETE,
+            category=Category.HOUSEHOLD,
+            purpose=Purpose.DECLARATION,
             request_id=request_id,
             record_type="reports.householdmember",
             record_id=member.pk,

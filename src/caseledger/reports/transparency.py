@@ -19,6 +19,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from caseledger.ledger.models import Event, Outcome
+from caseledger.ledger.vocabulary import Action, Category
 
 from .periods import Period
 
@@ -53,23 +54,27 @@ def raw_figures(period: Period) -> dict[str, Any]:
     """The unsuppressed counts (for tests and for the suppression step)."""
     events = _events(period)
     enrolments = events.filter(
-        action="create", record_type="supervision.enrolment", outcome=Outcome.ALLOWED
+        action=Action.CREATE, record_type="supervision.enrolment", outcome=Outcome.ALLOWED
     ).count()
     accepted = events.filter(
-        action="checkin", record_type="supervision.checkin", outcome=Outcome.ALLOWED
+        action=Action.CHECKIN, record_type="supervision.checkin", outcome=Outcome.ALLOWED
     )
-    refused = events.filter(action="checkin", outcome=Outcome.FAILED)
+    refused = events.filter(action=Action.CHECKIN, outcome=Outcome.FAILED)
     failed = accepted.filter(detail__outcome="review")
-    review_creates = Event.objects.filter(action="create", record_type="supervision.review")
-    opened = events.filter(action="create", record_type="supervision.review")
+    review_creates = Event.objects.filter(action=Action.CREATE, record_type="supervision.review")
+    opened = events.filter(action=Action.CREATE, record_type="supervision.review")
     failed_review_ids = review_creates.filter(
         detail__kind__in=REVIEW_KINDS_OF_FAILED_CHECKS
     ).values("record_id")
     decisions = events.filter(
-        action="decide", record_type="supervision.review", record_id__in=failed_review_ids
+        action=Action.DECIDE, record_type="supervision.review", record_id__in=failed_review_ids
     )
-    disclosure = events.filter(data_category="disclosure", action__in=("disclose", "decline"))
-    purges = events.filter(action="purge", data_category="retention", outcome=Outcome.ALLOWED)
+    disclosure = events.filter(
+        data_category=Category.DISCLOSURE, action__in=(Action.DISCLOSE, Action.DECLINE)
+    )
+    purges = events.filter(
+        action=Action.PURGE, data_category=Category.RETENTION, outcome=Outcome.ALLOWED
+    )
     purged_rows = (
         purges.annotate(dc=KT("detail__data_class"), n=Cast(KT("detail__count"), IntegerField()))
         .values("dc")
@@ -81,7 +86,7 @@ def raw_figures(period: Period) -> dict[str, Any]:
         label = row["dc"] or "(none)"
         deletions[label] = deletions.get(label, 0) + (row["total"] or 0)
         purge_runs[label] = purge_runs.get(label, 0) + row["runs"]
-    glass = events.filter(action="break_glass")
+    glass = events.filter(action=Action.BREAK_GLASS)
     return {
         "enrolments": enrolments,
         "checkins": {
@@ -98,11 +103,11 @@ def raw_figures(period: Period) -> dict[str, Any]:
             "review_decisions_by_disposition": _by(decisions, "disposition"),
         },
         "disclosures": {
-            "disclosed": disclosure.filter(action="disclose").count(),
-            "declined": disclosure.filter(action="decline").count(),
-            "disclosed_by_authority": _by(disclosure.filter(action="disclose"), "authority"),
-            "disclosed_by_agency": _by(disclosure.filter(action="disclose"), "agency"),
-            "declined_by_authority": _by(disclosure.filter(action="decline"), "authority"),
+            "disclosed": disclosure.filter(action=Action.DISCLOSE).count(),
+            "declined": disclosure.filter(action=Action.DECLINE).count(),
+            "disclosed_by_authority": _by(disclosure.filter(action=Action.DISCLOSE), "authority"),
+            "disclosed_by_agency": _by(disclosure.filter(action=Action.DISCLOSE), "agency"),
+            "declined_by_authority": _by(disclosure.filter(action=Action.DECLINE), "authority"),
         },
         "deletions": {
             "records_deleted": sum(deletions.values()),

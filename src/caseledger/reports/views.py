@@ -12,9 +12,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from caseledger.access import policies
 from caseledger.access.web import context_for, refuse_page
 from caseledger.core.errors import DomainError
 from caseledger.core.forms import UswdsForm
+from caseledger.ledger.vocabulary import Category
 
 from . import rendering, selectors, services
 from .models import FindingOutcome
@@ -159,8 +161,8 @@ def event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def household(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if not user.is_staff_role:
-        raise refuse_page(request, {}, category="household",
+    if not policies.is_staff(user):
+        raise refuse_page(request, {}, category=Category.HOUSEHOLD,
                           message=_("Only staff members declare household members."))
     form = HouseholdForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

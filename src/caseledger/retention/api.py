@@ -13,7 +13,8 @@ from django.http import HttpRequest
 from ninja import Router, Status
 from pydantic import BaseModel, Field
 
-from caseledger.core.api import ERRORS, UUID_TEXT, StrictIn, access_context, links, text_pattern
+from caseledger.access.api_auth import access_context
+from caseledger.core.api_common import ERRORS, UUID_TEXT, StrictIn, links, text_pattern
 
 from . import selectors, services
 from .classes import NOT_PURGED

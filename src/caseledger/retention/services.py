@@ -17,14 +17,15 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 
+from caseledger.access import policies
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import deny, refuse_role, subject_of
-from caseledger.accounts.models import Role
+from caseledger.access.gate import deny
+from caseledger.access.policies import Ability
 from caseledger.core import clock
 from caseledger.core.errors import Conflict, NotFound, ValidationError
-from caseledger.core.ids import as_uuid
-from caseledger.ledger.models import Outcome
-from caseledger.ledger.services import record_event
+from caseledger.core.versioning import update_versioned
+from caseledger.ledger.services import record_refusal, record_write
+from caseledger.ledger.vocabulary import Action, Category, Purpose, record_type_of
 
 from .classes import NOT_PURGED, RUN_ORDER, SPECS, ClassSpec
 from .models import (
@@ -35,8 +36,9 @@ from .models import (
     PurgeRun,
     Schedule,
 )
+from .selectors import require_hold
 
-CATEGORY = "retention"
+CATEGORY = Category.RETENTION
 MIN_REASON = 10
 MAX_BATCH = 10_000
 SCAN = 50_000  # candidate keys listed per pass over a table
@@ -59,7 +61,7 @@ class _SystemUser:
 
 
 SYSTEM_USER = _SystemUser()
-SYSTEM_CONTEXT = AccessContext(user=SYSTEM_USER, purpose="retention")  # type: ignore[arg-type]
+SYSTEM_CONTEXT = AccessContext(user=SYSTEM_USER, purpose=Purpose.RETENTION)  # type: ignore[arg-type]
 
 
 def _is_system(ctx: AccessContext) -> bool:
@@ -79,12 +81,9 @@ def _require_privacy_officer(
     naming the person of the hold asked for (if any), and a 403."""
     if allow_system and _is_system(ctx):
         return
-    user = ctx.user
-    if getattr(user, "role", None) == Role.PRIVACY_OFFICER and user.is_active:
-        return
-    raise refuse_role(
-        ctx, action=action, category=CATEGORY, record_type=record_type, record_id=record_id,
-        subject_id=subject_id,
+    policies.require(
+        ctx, Ability.PRIVACY_WORK, action=action, category=CATEGORY, record_type=record_type,
+        record_id=record_id, subject_id=subject_id,
         message="Only a privacy officer may do this (retention: purges and legal holds).",
     )
 
@@ -109,8 +108,8 @@ def place_hold(
     """A privacy officer keeps one person's data (one class, or all) past its retention date."""
     from caseledger.people.models import Person
 
-    _require_privacy_officer(ctx, "place_hold", allow_system=False,
-                             record_type="people.person", record_id=person_id,
+    _require_privacy_officer(ctx, Action.PLACE_HOLD, allow_system=False,
+                             record_type=record_type_of(Person), record_id=person_id,
                              subject_id=person_id)
     code = _class_code(data_class, field_name="data_class", allow_blank=True)
     if code in NOT_PURGED or code == DataClass.IMPORT_QUARANTINE:
@@ -128,12 +127,12 @@ def place_hold(
     try:
         pid = uuid.UUID(str(person_id))
     except ValueError:
-        deny(ctx, action="place_hold", category=CATEGORY, record_type="people.person",
-             record_id=person_id)
+        deny(ctx, action=Action.PLACE_HOLD, category=CATEGORY,
+             record_type=record_type_of(Person), record_id=person_id)
         raise ValidationError("That is not a person id (UUID).", field="person") from None
     if not Person.objects.filter(pk=pid).exists():
-        deny(ctx, action="place_hold", category=CATEGORY, record_type="people.person",
-             record_id=pid)
+        deny(ctx, action=Action.PLACE_HOLD, category=CATEGORY,
+             record_type=record_type_of(Person), record_id=pid)
         raise NotFound(
             "No person has that id: a legal hold must name an existing person.",
             code="unknown_person",
@@ -147,14 +146,14 @@ def place_hold(
                 placed_by=ctx.user,
                 placed_at=clock.now(),
             )
-            record_event(
+            record_write(
                 actor=ctx.actor,
                 purpose=ctx.purpose,
                 request_id=ctx.request_id,
-                action="place_hold",
+                action=Action.PLACE_HOLD,
                 category=CATEGORY,
                 subject_id=pid,
-                record_type="retention.legalhold",
+                record_type=record_type_of(hold),
                 record_id=hold.pk,
                 detail={"data_class": code or "all"},
             )
@@ -167,43 +166,35 @@ def place_hold(
 
 def release_hold(*, ctx: AccessContext, hold_id: Any, reason: str) -> LegalHold:
     """A privacy officer releases a hold, with a reason; its data falls due again."""
-    _require_privacy_officer(ctx, "release_hold", allow_system=False,
-                             record_type="retention.legalhold", record_id=hold_id,
-                             subject_id=subject_of(LegalHold, hold_id))
+    if not policies.allows(ctx.user, Ability.PRIVACY_WORK):  # the hold's person: only to refuse
+        _require_privacy_officer(ctx, Action.RELEASE_HOLD, allow_system=False,
+                                 record_type=record_type_of(LegalHold), record_id=hold_id,
+                                 subject_id=policies.person_of(LegalHold, hold_id))
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON:
         raise ValidationError(
             f"Give the reason for the release in at least {MIN_REASON} characters.",
             field="reason",
         )
-    pk = as_uuid(hold_id)
-    hold = LegalHold.objects.filter(pk=pk).first() if pk else None
-    if hold is None:
-        raise deny(ctx, action="release_hold", category=CATEGORY,
-                   record_type="retention.legalhold", record_id=hold_id)
-    now = clock.now()
+    hold = require_hold(ctx, hold_id, action=Action.RELEASE_HOLD, act=policies.Act.CHANGE)
     with transaction.atomic():
-        updated = LegalHold.objects.filter(pk=pk, released_at__isnull=True).update(
-            released_at=now,
-            released_by=ctx.user,
-            release_reason=reason[:2000],
-            updated_at=now,
-            row_version=hold.row_version + 1,
+        update_versioned(
+            hold, None, where=Q(released_at__isnull=True), what="legal hold",
+            conflict_message="This legal hold has already been released.",
+            conflict_code="already_released",
+            released_at=clock.now(), released_by=ctx.user, release_reason=reason[:2000],
         )
-        if updated != 1:
-            raise Conflict("This legal hold has already been released.", code="already_released")
-        record_event(
+        record_write(
             actor=ctx.actor,
             purpose=ctx.purpose,
             request_id=ctx.request_id,
-            action="release_hold",
+            action=Action.RELEASE_HOLD,
             category=CATEGORY,
             subject_id=hold.person_id,
-            record_type="retention.legalhold",
+            record_type=record_type_of(hold),
             record_id=hold.pk,
             detail={"data_class": hold.data_class or "all"},
         )
-    hold.refresh_from_db()
     return hold
 
 
@@ -292,17 +283,15 @@ def _check_class(ctx: AccessContext, data_class: str | None) -> str | None:
         return None
     code = _class_code(data_class, field_name="data_class")
     if code == DataClass.LEDGER_EVENT:
-        with transaction.atomic():
-            record_event(
-                actor=ctx.actor,
-                purpose=ctx.purpose,
-                request_id=ctx.request_id,
-                action="purge",
-                category=CATEGORY,
-                outcome=Outcome.DENIED,
-                record_type="ledger.event",
-                detail={"data_class": code, "reason": "permanent"},
-            )
+        record_refusal(
+            actor=ctx.actor,
+            purpose=ctx.purpose,
+            request_id=ctx.request_id,
+            action=Action.PURGE,
+            category=CATEGORY,
+            record_type="ledger.event",
+            detail={"data_class": code, "reason": "permanent"},
+        )
         raise ValidationError(PERMANENT_MESSAGE, field="data_class", code="permanent")
     if code in NOT_PURGED:
         raise ValidationError(
@@ -330,7 +319,7 @@ def run_purge(
     (action `purge`, category `retention`) with the ids; per person, a `DeletionItem` that the
     person sees. A second run finds nothing left to purge.
     """
-    _require_privacy_officer(ctx, "purge", allow_system=True)
+    _require_privacy_officer(ctx, Action.PURGE, allow_system=True)
     code = _check_class(ctx, data_class)
     if not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_BATCH:
         raise ValidationError(
@@ -376,13 +365,13 @@ def run_purge(
             PurgeRun.objects.filter(pk=run.pk).update(
                 finished_at=clock.now(), summary=result.as_dict(), updated_at=clock.now()
             )
-            record_event(
+            record_write(
                 actor=ctx.actor,
                 purpose=ctx.purpose,
                 request_id=ctx.request_id,
-                action="purge_run",
+                action=Action.PURGE_RUN,
                 category=CATEGORY,
-                record_type="retention.purgerun",
+                record_type=record_type_of(run),
                 record_id=run.pk,
                 detail={"classes": result.as_dict(), "before": today.isoformat()},
             )
@@ -457,13 +446,13 @@ def _certify(
         persons=len(per_person),
         issued_at=now,
     )
-    event = record_event(
+    event = record_write(
         actor=ctx.actor,
         purpose=ctx.purpose,
         request_id=ctx.request_id,
-        action="purge",
+        action=Action.PURGE,
         category=CATEGORY,
-        record_type="retention.deletioncertificate",
+        record_type=record_type_of(certificate),
         record_id=certificate.pk,
         detail={
             "data_class": spec.code,

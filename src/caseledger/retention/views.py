@@ -15,14 +15,14 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from caseledger.access.context import AccessContext
-from caseledger.access.gate import subject_of
 from caseledger.access.web import context_for
 from caseledger.core.errors import DomainError
 from caseledger.core.forms import UswdsForm
+from caseledger.ledger.vocabulary import Action, record_type_of
 
 from . import selectors, services
 from .classes import NOT_PURGED
-from .models import DataClass, LegalHold
+from .models import DataClass, DeletionCertificate, LegalHold, Schedule
 
 PER_PAGE = 25
 
@@ -30,7 +30,7 @@ PER_PAGE = 25
 def _privacy_officer(request: HttpRequest, **record: Any) -> AccessContext:
     """The page's context, for a privacy officer; anyone else: one denied event and 403."""
     ctx = context_for(request)
-    action = "read" if request.method in ("GET", "HEAD") else "update"
+    action = Action.READ if request.method in ("GET", "HEAD") else Action.UPDATE
     selectors.require_privacy_officer(ctx, action=action, **record)
     return ctx
 
@@ -72,14 +72,14 @@ class ReleaseForm(UswdsForm):
 @login_required
 @require_GET
 def schedules(request: HttpRequest) -> HttpResponse:
-    rows = selectors.schedules(_privacy_officer(request, record_type="retention.schedule"))
+    rows = selectors.schedules(_privacy_officer(request, record_type=record_type_of(Schedule)))
     return render(request, "retention/schedules.html", {"schedules": rows})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def holds(request: HttpRequest) -> HttpResponse:
-    ctx = _privacy_officer(request, record_type="retention.legalhold")
+    ctx = _privacy_officer(request, record_type=record_type_of(LegalHold))
     form = HoldForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -110,8 +110,8 @@ def holds(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def release(request: HttpRequest, hold_id: str) -> HttpResponse:
     """Releasing is a confirmation step: the page states what falls due again."""
-    ctx = _privacy_officer(request, record_type="retention.legalhold", record_id=hold_id,
-                           subject_id=subject_of(LegalHold, hold_id))
+    ctx = _privacy_officer(request, record_type=record_type_of(LegalHold), record_id=hold_id,
+                           hold_id=hold_id)
     hold = selectors.hold(ctx, hold_id)
     form = ReleaseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -130,7 +130,7 @@ def release(request: HttpRequest, hold_id: str) -> HttpResponse:
 @require_GET
 def certificates(request: HttpRequest) -> HttpResponse:
     qs = selectors.certificates(
-        _privacy_officer(request, record_type="retention.deletioncertificate")
+        _privacy_officer(request, record_type=record_type_of(DeletionCertificate))
     )
     page_obj = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "retention/certificates.html", {"page_obj": page_obj})
@@ -139,7 +139,7 @@ def certificates(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def certificate(request: HttpRequest, certificate_id: str) -> HttpResponse:
-    ctx = _privacy_officer(request, record_type="retention.deletioncertificate",
+    ctx = _privacy_officer(request, record_type=record_type_of(DeletionCertificate),
                            record_id=certificate_id)
     cert, persons = selectors.certificate(ctx, certificate_id)
     return render(request, "retention/certificate.html", {"c": cert, "persons": persons})
@@ -148,7 +148,8 @@ def certificate(request: HttpRequest, certificate_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def preview(request: HttpRequest) -> HttpResponse:
-    result = selectors.preview(_privacy_officer(request, record_type="retention.schedule"))
+    ctx = _privacy_officer(request, record_type=record_type_of(Schedule))
+    result = services.run_purge(ctx, dry_run=True)  # what a purge would delete now: no writes
     labels = dict(DataClass.choices)
     rows = [(code, labels[code], r) for code, r in result.classes.items()]
     return render(request, "retention/preview.html", {"result": result, "rows": rows})

@@ -12,7 +12,8 @@ from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 from pydantic import BaseModel, Field
 
-from caseledger.core.api import ERRORS, StrictIn, access_context, links
+from caseledger.access.api_auth import access_context
+from caseledger.core.api_common import ERRORS, StrictIn, links
 from caseledger.core.errors import ValidationError
 
 from . import selectors, services

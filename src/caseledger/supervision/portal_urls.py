@@ -8,10 +8,11 @@ app_name = "portal"
 urlpatterns = [
     path("", views.portal_home, name="home"),
     path("check-in/", views.portal_check_in, name="check_in"),
-    path("address/", people_views.portal_address, name="address"),
+    # The person's change of address is the people app's page, shown as a participant page.
+    path("address/", views.participant_page(people_views.portal_address), name="address"),
     path(
         "address/<str:address_id>/receipt/",
-        people_views.portal_address_receipt,
+        views.participant_page(people_views.portal_address_receipt),
         name="address_receipt",
     ),
 ]

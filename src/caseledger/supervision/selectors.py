@@ -10,13 +10,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, OuterRef, Q, Subquery
+from django.utils.translation import gettext as _
 
-from caseledger.access.context import AccessContext, Purpose
-from caseledger.access.gate import deny, record_access, require_related, visible_persons
-from caseledger.accounts.models import User
+from caseledger.access import policies
+from caseledger.access.context import AccessContext
+from caseledger.access.gate import deny, record_access, require_related
+from caseledger.access.policies import Ability, Scope
 from caseledger.core import clock
+from caseledger.core.errors import NotFound
 from caseledger.core.ids import as_uuid
-from caseledger.ledger.services import Actor, record_read
+from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
 from .models import (
     ChangeDecision,
@@ -30,74 +33,55 @@ from .models import (
     ReferencePhoto,
     Review,
 )
-from .services import active_enrolment_of, unseal
-
-REVIEWER_ROLES = frozenset({"case_officer", "supervisor"})
+from .sealing import unseal
 
 
 def _require(
-    ctx: AccessContext,
-    model: Any,
-    pk: Any,
-    *,
-    person_path: str,
-    record_type: str,
-    action: str,
-    related: tuple[str, ...] = (),
+    ctx: AccessContext, model: Any, pk: Any, *, action: str, related: tuple[str, ...] = ()
 ) -> Any:
-    return require_related(
-        ctx,
-        model,
-        pk,
-        person_path=person_path,
-        record_type=record_type,
-        category="supervision",
-        action=action,
-        related=related,
-    )
+    """The row `pk` of `model` if the policy lets the context see its person (the path
+    declared in `access.policies`); otherwise a denial naming that person, and NotFound."""
+    return require_related(ctx, model, pk, record_type=record_type_of(model),
+                           category=Category.SUPERVISION, action=action, related=related)
 
 
-def require_enrolment(ctx: AccessContext, enrolment_id: Any, *, action: str = "read") -> Enrolment:
-    return _require(
-        ctx,
-        Enrolment,
-        enrolment_id,
-        person_path="person",
-        record_type="supervision.enrolment",
-        action=action,
-        related=("person", "schedule"),
-    )
+def require_enrolment(
+    ctx: AccessContext, enrolment_id: Any, *, action: str = Action.READ
+) -> Enrolment:
+    return _require(ctx, Enrolment, enrolment_id, action=action, related=("person", "schedule"))
 
 
-def require_review(ctx: AccessContext, review_id: Any, *, action: str = "read") -> Review:
-    return _require(
-        ctx,
-        Review,
-        review_id,
-        person_path="enrolment__person",
-        record_type="supervision.review",
-        action=action,
-        related=("enrolment", "enrolment__person", "checkin"),
-    )
+def require_review(ctx: AccessContext, review_id: Any, *, action: str = Action.READ) -> Review:
+    return _require(ctx, Review, review_id, action=action,
+                    related=("enrolment", "enrolment__person", "checkin"))
 
 
 def require_change(ctx: AccessContext, request_id: Any) -> ChangeRequest:
-    return _require(
-        ctx,
-        ChangeRequest,
-        request_id,
-        person_path="enrolment__person",
-        record_type="supervision.changerequest",
-        action="update",
-        related=("enrolment", "proposed_by"),
-    )
+    return _require(ctx, ChangeRequest, request_id, action=Action.UPDATE,
+                    related=("enrolment", "proposed_by"))
+
+
+def active_enrolment(ctx: AccessContext) -> Enrolment:
+    """The active enrolment of the context's own person, through the policy. Only a context
+    whose reach is itself has one: anyone else (staff, a representative) and a participant
+    who is not enrolled are "not enrolled"."""
+    enrolment = None
+    if policies.scope(ctx.user) is Scope.SELF:
+        enrolment = (
+            policies.restrict(Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE), ctx)
+            .select_related("person", "schedule")
+            .first()
+        )
+    if enrolment is None:
+        raise NotFound(_("You have no active check-in schedule."), code="not_enrolled")
+    return enrolment
 
 
 # --- reviews --------------------------------------------------------------------------------
 def review_queue(*, ctx: AccessContext, include_decided: bool = False) -> list[Review]:
     """Open reviews of the persons the context sees, the most overdue first."""
     qs = (
-        Review.objects.filter(enrolment__person__in=visible_persons(ctx).values("pk"))
+        policies.restrict(Review.objects.all(), ctx)
         .select_related("enrolment", "enrolment__person", "checkin")
         .prefetch_related("enrolment__person__names")
     )
@@ -106,9 +90,9 @@ def review_queue(*, ctx: AccessContext, include_decided: bool = False) -> list[R
     reviews = list(qs.order_by("due_at")[:500])
     record_access(
         ctx,
-        action="list",
-        category="supervision",
-        record_type="supervision.review",
+        action=Action.LIST,
+        category=Category.SUPERVISION,
+        record_type=record_type_of(Review),
         detail={"results": [str(r.pk) for r in reviews]},
         subjects=[r.enrolment.person_id for r in reviews],
     )
@@ -135,10 +119,10 @@ def get_review(*, ctx: AccessContext, review_id: Any) -> ReviewDetail:
     )
     record_access(
         ctx,
-        action="read",
-        category="supervision",
+        action=Action.READ,
+        category=Category.SUPERVISION,
         subject_id=review.enrolment.person_id,
-        record_type="supervision.review",
+        record_type=record_type_of(Review),
         record_id=review.pk,
         detail={"attempts": len(attempts)},
     )
@@ -154,40 +138,31 @@ def review_image(*, ctx: AccessContext, review_id: Any, checkin_id: Any) -> byte
     """The captured image of a check-in under review, decrypted for the reviewer only; the
     read is a biometric-category ledger event."""
     review = require_review(ctx, review_id)
-    if ctx.user.role not in REVIEWER_ROLES:  # representatives see dispositions, not images
-        raise deny(
-            ctx,
-            action="read",
-            category="biometric",
-            record_type="supervision.checkin",
-            record_id=checkin_id,
-            subject_id=review.enrolment.person_id,
-        )
-    checkin = (
-        CheckIn.objects.filter(
-            pk=as_uuid(checkin_id),
+    key = as_uuid(checkin_id)
+    checkin = None
+    # Representatives see a review's disposition, never its images.
+    if key and policies.allows(ctx.user, Ability.SEE_CHECKIN_IMAGES):
+        checkin = CheckIn.objects.filter(
+            pk=key,
             enrolment=review.enrolment,
             window_opens_at=review.window_opens_at,
             image_encrypted__isnull=False,
         ).first()
-        if as_uuid(checkin_id)
-        else None
-    )
     if checkin is None:
         raise deny(
             ctx,
-            action="read",
-            category="biometric",
-            record_type="supervision.checkin",
+            action=Action.READ,
+            category=Category.BIOMETRIC,
+            record_type=record_type_of(CheckIn),
             record_id=checkin_id,
             subject_id=review.enrolment.person_id,
         )
     record_access(
         ctx,
-        action="read",
-        category="biometric",
+        action=Action.READ,
+        category=Category.BIOMETRIC,
         subject_id=review.enrolment.person_id,
-        record_type="supervision.checkin",
+        record_type=record_type_of(CheckIn),
         record_id=checkin.pk,
         detail={"review": str(review.pk)},
     )
@@ -200,17 +175,10 @@ def review_reference_image(*, ctx: AccessContext, review_id: Any) -> bytes:
     NotFound when the photo is no longer kept."""
     review = require_review(ctx, review_id)
     person_id = review.enrolment.person_id
-    if ctx.user.role not in REVIEWER_ROLES:
-        raise deny(
-            ctx,
-            action="read",
-            category="biometric",
-            record_type="supervision.referencephoto",
-            record_id=review_id,
-            subject_id=person_id,
-        )
+    # The policy of reference photos lets only the roles that see check-in images view them.
     reference = (
-        ReferencePhoto.objects.filter(enrolment=review.enrolment, active=True)
+        policies.restrict(ReferencePhoto.objects.filter(enrolment=review.enrolment, active=True),
+                          ctx)
         .exclude(photo_encrypted=b"")
         .order_by("-created_at")
         .first()
@@ -218,18 +186,18 @@ def review_reference_image(*, ctx: AccessContext, review_id: Any) -> bytes:
     if reference is None or not reference.photo_encrypted:
         raise deny(
             ctx,
-            action="read",
-            category="biometric",
-            record_type="supervision.referencephoto",
+            action=Action.READ,
+            category=Category.BIOMETRIC,
+            record_type=record_type_of(ReferencePhoto),
             record_id=review_id,
             subject_id=person_id,
         )
     record_access(
         ctx,
-        action="read",
-        category="biometric",
+        action=Action.READ,
+        category=Category.BIOMETRIC,
         subject_id=person_id,
-        record_type="supervision.referencephoto",
+        record_type=record_type_of(ReferencePhoto),
         record_id=reference.pk,
         detail={"review": str(review.pk)},
     )
@@ -261,9 +229,7 @@ def supervision_dashboard(*, ctx: AccessContext) -> tuple[list[SupervisionRow], 
     days of check-ins and pending reviews; overdue first. Also weekly outcome counts."""
     now = clock.now()
     enrolments = list(
-        Enrolment.objects.filter(
-            person__in=visible_persons(ctx).values("pk"), status=EnrolmentStatus.ACTIVE
-        )
+        policies.restrict(Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE), ctx)
         .select_related("person", "schedule", "officer")
         .prefetch_related("person__names", "person__addresses")
         .annotate(
@@ -339,9 +305,9 @@ def supervision_dashboard(*, ctx: AccessContext) -> tuple[list[SupervisionRow], 
     weekly = weekly_outcomes(ids, now)
     record_access(
         ctx,
-        action="list",
-        category="supervision",
-        record_type="supervision.enrolment",
+        action=Action.LIST,
+        category=Category.SUPERVISION,
+        record_type=record_type_of(Enrolment),
         detail={"results": [str(e.person_id) for e in enrolments]},
         subjects=[e.person_id for e in enrolments],
     )
@@ -375,17 +341,15 @@ def weekly_outcomes(enrolment_ids: list[Any], now: datetime, weeks: int = 8) -> 
 
 def pending_changes(*, ctx: AccessContext) -> list[ChangeRequest]:
     changes = list(
-        ChangeRequest.objects.filter(
-            decision=ChangeDecision.PENDING, enrolment__person__in=visible_persons(ctx).values("pk")
-        )
+        policies.restrict(ChangeRequest.objects.filter(decision=ChangeDecision.PENDING), ctx)
         .select_related("enrolment", "enrolment__person", "proposed_by")
         .order_by("proposed_at")
     )
     record_access(
         ctx,
-        action="list",
-        category="supervision",
-        record_type="supervision.changerequest",
+        action=Action.LIST,
+        category=Category.SUPERVISION,
+        record_type=record_type_of(ChangeRequest),
         detail={"results": [str(c.pk) for c in changes]},
         subjects=[c.enrolment.person_id for c in changes],
     )
@@ -403,8 +367,9 @@ class ParticipantStatus:
     recent: list[CheckIn]
 
 
-def participant_status(*, user: User, request_id: str = "") -> ParticipantStatus:
-    enrolment = active_enrolment_of(user)
+def participant_status(*, ctx: AccessContext) -> ParticipantStatus:
+    """The participant's own schedule and recent check-ins: one read event."""
+    enrolment = active_enrolment(ctx)
     now = clock.now()
     schedule = enrolment.schedule
     window = schedule.current_window(now)
@@ -412,15 +377,13 @@ def participant_status(*, user: User, request_id: str = "") -> ParticipantStatus
         CheckIn.objects.filter(enrolment=enrolment, window_opens_at=window[0]) if window else None
     )
     recent = list(enrolment.checkins.order_by("-submitted_at")[:10])
-    record_read(
-        actor=Actor.of(user),
-        purpose=Purpose.SELF_SERVICE,
-        request_id=request_id,
-        action="read",
-        category="supervision",
+    record_access(
+        ctx,
+        action=Action.READ,
+        category=Category.SUPERVISION,
         subject_id=enrolment.person_id,
-        record_type="supervision.enrolment",
-        record_id=str(enrolment.pk),
+        record_type=record_type_of(Enrolment),
+        record_id=enrolment.pk,
     )
     return ParticipantStatus(
         enrolment,
@@ -443,19 +406,18 @@ class ReceiptProof:
     proof: dict[str, Any] | None
 
 
-def receipt_proof(*, user: User, checkin_id: Any) -> ReceiptProof:
-    """For the participant's own check-in only (anyone else: not found)."""
-    from caseledger.core.errors import NotFound
+def receipt_proof(*, ctx: AccessContext, checkin_id: Any) -> ReceiptProof:
+    """For the participant's own check-in only: another's check-in, or anyone but the person
+    who checks in asking, is a recorded denial (naming the check-in's person) and not found."""
     from caseledger.ledger import proofs
     from caseledger.ledger.models import Checkpoint, Entry, Event
 
-    key = as_uuid(checkin_id)
-    checkin = (
-        CheckIn.objects.filter(pk=key, enrolment__person__participant_account=user).first()
-        if key
-        else None
-    )
-    if checkin is None or checkin.ledger_event is None:
+    if not policies.allows(ctx.user, Ability.CHECK_IN):
+        raise deny(ctx, action=Action.READ, category=Category.SUPERVISION,
+                   record_type=record_type_of(CheckIn), record_id=checkin_id,
+                   subject_id=policies.person_of(CheckIn, checkin_id))
+    checkin = _require(ctx, CheckIn, checkin_id, action=Action.READ)
+    if checkin.ledger_event is None:
         raise NotFound("No such check-in.")
     event = Event.objects.filter(uuid=checkin.ledger_event).values_list("id", flat=True).first()
     position = Entry.objects.filter(event_id=event).values_list("position", flat=True).first()
@@ -472,9 +434,8 @@ def recent_departures(*, ctx: AccessContext, days: int = 30) -> list[Departure]:
     """Departures confirmed in the last `days` for the persons the context sees, newest first:
     the officer's live view of who has left."""
     departures = list(
-        Departure.objects.filter(
-            enrolment__person__in=visible_persons(ctx).values("pk"),
-            confirmed_at__gte=clock.now() - timedelta(days=days),
+        policies.restrict(
+            Departure.objects.filter(confirmed_at__gte=clock.now() - timedelta(days=days)), ctx
         )
         .select_related("enrolment", "enrolment__person", "case", "confirmed_by")
         .prefetch_related("enrolment__person__names")
@@ -482,9 +443,9 @@ def recent_departures(*, ctx: AccessContext, days: int = 30) -> list[Departure]:
     )
     record_access(
         ctx,
-        action="list",
-        category="supervision",
-        record_type="supervision.departure",
+        action=Action.LIST,
+        category=Category.SUPERVISION,
+        record_type=record_type_of(Departure),
         detail={"results": [str(d.pk) for d in departures]},
         subjects=[d.enrolment.person_id for d in departures],
     )
@@ -525,10 +486,10 @@ def get_enrolment(*, ctx: AccessContext, enrolment_id: Any) -> EnrolmentPage:
     )
     record_access(
         ctx,
-        action="read",
-        category="supervision",
+        action=Action.READ,
+        category=Category.SUPERVISION,
         subject_id=enrolment.person_id,
-        record_type="supervision.enrolment",
+        record_type=record_type_of(Enrolment),
         record_id=enrolment.pk,
         detail={"checkins": len(page.checkins), "reviews": len(page.reviews)},
     )

@@ -25,16 +25,17 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from caseledger.access.context import AccessContext, Purpose
+from caseledger.access import policies
+from caseledger.access.policies import Ability
 from caseledger.access.web import context_for, refuse_page
-from caseledger.accounts.models import Office, Role
 from caseledger.biometrics import images
 from caseledger.biometrics.verifier import PHOTO_PROBLEMS
 from caseledger.cases import selectors as case_selectors
 from caseledger.core import clock
 from caseledger.core.errors import DomainError, RateLimited
+from caseledger.ledger.vocabulary import Category, record_type_of
 from caseledger.people import selectors as people_selectors
-from caseledger.people.models import Address
+from caseledger.people.models import Address, Person
 
 from . import charts, consent, selectors, services
 from .forms import (
@@ -52,6 +53,7 @@ from .models import (
     EnrolmentStatus,
     Review,
 )
+from .participant_web import as_participant, participant_language
 
 View = Callable[..., HttpResponse]
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -62,42 +64,10 @@ def _form_error(form: Any, exc: DomainError) -> None:
 
 
 # --- participant ------------------------------------------------------------------------------
-def participant_language(request: HttpRequest) -> str:
-    """The language the participant chose with the language switch (a cookie set by Django's
-    set_language view), else their preferred language, else English."""
-    supported = dict(settings.LANGUAGES)
-    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
-    if chosen in supported:
-        return chosen
-    preferred = (request.user.preferred_language or "")[:2]
-    return preferred if preferred in supported else settings.LANGUAGE_CODE
-
-
-def as_participant(request: HttpRequest, view: View, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Run `view` in the participant's language and their office's time; a refusal is shown
-    in plain words on the participant's error page."""
-    user = request.user
-    language = participant_language(request)
-    with translation.override(language):
-        zone = (
-            Office.objects.filter(persons__participant_account=user)
-            .values_list("time_zone", flat=True)
-            .first()
-        )
-        request.LANGUAGE_CODE = language
-        with timezone.override(clock.zone(zone)):
-            try:
-                response = view(request, *args, **kwargs)
-            except DomainError as exc:
-                response = render(
-                    request, "portal/unavailable.html", {"error": exc}, status=exc.status_code
-                )
-    response.headers["Content-Language"] = language
-    return response
-
-
 #: The record a participant page names (their address receipt), for a refused role's event.
-PORTAL_RECORDS = {"address_id": (Address, "person", "people.address")}
+PORTAL_RECORDS = {
+    "address_id": (Address, policies.person_path(Address), record_type_of(Address)),
+}
 
 
 def participant_page(view: View) -> View:
@@ -105,9 +75,10 @@ def participant_page(view: View) -> View:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.role != Role.PARTICIPANT:
+        if not policies.allows(request.user, Ability.CHECK_IN):
             with translation.override(participant_language(request)):
-                raise refuse_page(request, kwargs, category="supervision", records=PORTAL_RECORDS,
+                raise refuse_page(request, kwargs, category=Category.SUPERVISION,
+                                  records=PORTAL_RECORDS,
                                   message=_("This page is for people who check in."))
         return as_participant(request, view, *args, **kwargs)
 
@@ -117,16 +88,9 @@ def participant_page(view: View) -> View:
 @participant_page
 @require_GET
 def portal_home(request: HttpRequest) -> HttpResponse:
-    status = selectors.participant_status(
-        user=request.user, request_id=getattr(request, "request_id", "")
-    )
-    obligations = case_selectors.my_obligations(
-        ctx=AccessContext(
-            user=request.user,
-            purpose=Purpose.SELF_SERVICE,
-            request_id=getattr(request, "request_id", ""),
-        )
-    )
+    ctx = context_for(request)
+    status = selectors.participant_status(ctx=ctx)
+    obligations = case_selectors.my_obligations(ctx=ctx)
     return render(
         request, "portal/home.html", {**_status_context(status), "obligations": obligations}
     )
@@ -213,9 +177,7 @@ def portal_check_in(request: HttpRequest) -> HttpResponse:
         if isinstance(refusal, RateLimited):
             response["Retry-After"] = str(refusal.retry_after)
         return response
-    status = selectors.participant_status(
-        user=request.user, request_id=getattr(request, "request_id", "")
-    )
+    status = selectors.participant_status(ctx=context_for(request))
     context = _status_context(status)
     context["form"] = form if context["can_check_in"] else None
     return render(request, "portal/check_in.html", context, status=422 if form.errors else 200)
@@ -224,9 +186,9 @@ def portal_check_in(request: HttpRequest) -> HttpResponse:
 # --- staff ------------------------------------------------------------------------------------
 #: The records the staff pages name, for the event of a refused role.
 STAFF_RECORDS = {
-    "review_id": (Review, "enrolment__person", "supervision.review"),
-    "enrolment_id": (Enrolment, "person", "supervision.enrolment"),
-    "person_id": (None, "", "people.person"),
+    "review_id": (Review, policies.person_path(Review), record_type_of(Review)),
+    "enrolment_id": (Enrolment, policies.person_path(Enrolment), record_type_of(Enrolment)),
+    "person_id": (None, "", record_type_of(Person)),
 }
 
 
@@ -236,8 +198,9 @@ def staff_page(view: View) -> View:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
-        if user.role not in services.STAFF_WRITERS:
-            raise refuse_page(request, kwargs, category="supervision", records=STAFF_RECORDS,
+        if not policies.allows(user, Ability.SUPERVISE):
+            raise refuse_page(request, kwargs, category=Category.SUPERVISION,
+                              records=STAFF_RECORDS,
                               message=_("These pages are for case officers and supervisors."))
         with timezone.override(clock.zone(user.office.time_zone if user.office_id else None)):
             return view(request, *args, **kwargs)
@@ -553,7 +516,7 @@ def changes(request: HttpRequest) -> HttpResponse:
             "failed": failed,
             "error": error,
             "reason": request.POST.get("reason", "") if error else "",
-            "is_supervisor": request.user.role == Role.SUPERVISOR,
+            "is_supervisor": policies.allows(request.user, Ability.DECIDE_SUPERVISION_CHANGE),
         },
         status=status,
     )

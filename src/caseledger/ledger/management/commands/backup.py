@@ -13,14 +13,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import OperationalError
 from rich.console import Console
 
-from caseledger.core.backup import (
+from caseledger.core.cli_files import prepare_output_dir
+from caseledger.ledger.backup import (
     BackupError,
     Step,
     create_backup,
     database_label,
     manifest_digest,
 )
-from caseledger.core.cli_files import prepare_output_dir
 
 
 def console_steps(console: Console) -> Step:

@@ -44,12 +44,12 @@ from psycopg.conninfo import make_conninfo
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as SchemaError
 
-from caseledger.access.context import Purpose
 from caseledger.core import clock
 from caseledger.ledger import checkpoints, encoding
 from caseledger.ledger.models import Checkpoint, Event, Outcome
 from caseledger.ledger.services import SYSTEM, integrate_pending, record_event
 from caseledger.ledger.verify import VerifyResult, verify_ledger
+from caseledger.ledger.vocabulary import Purpose
 from caseledger_verify import note
 
 FORMAT = "caseledger-backup"

@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import OperationalError
 from rich.console import Console
 
-from caseledger.core.backup import BackupError, database_label, restore_backup
-from caseledger.core.management.commands.backup import console_steps
+from caseledger.ledger.backup import BackupError, database_label, restore_backup
+from caseledger.ledger.management.commands.backup import console_steps
 
 
 class Command(BaseCommand):

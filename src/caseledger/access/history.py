@@ -8,26 +8,29 @@ from typing import Any
 from django.apps import apps
 from django.db.models import Q, QuerySet
 
+from caseledger.access import policies
 from caseledger.access.context import AccessContext
 from caseledger.access.gate import deny, real_person, record_access
-from caseledger.accounts.models import Role
+from caseledger.access.policies import Ability, Scope
 from caseledger.core.errors import ValidationError
+from caseledger.ledger.models import Event, EventSubject
+from caseledger.ledger.vocabulary import Action, Category, Purpose, record_type_of
 
-from .models import Event, EventSubject
-
-LEDGER_READER_ROLES = frozenset({Role.PRIVACY_OFFICER})
+EVENT = record_type_of(Event)
 
 
 def events_for_subject(
     *, ctx: AccessContext, subject_id: Any, page: int = 1, per_page: int = 50
 ) -> tuple[list[Event], int]:
-    if ctx.user.role not in LEDGER_READER_ROLES:
-        raise deny(ctx, action="read", category="ledger", record_type="ledger.event",
+    """A person's ledger events, for the privacy officer (anyone else: not found, recorded
+    naming the person)."""
+    if not policies.allows(ctx.user, Ability.READ_LEDGER):
+        raise deny(ctx, action=Action.READ, category=Category.LEDGER, record_type=EVENT,
                    record_id=subject_id, subject_id=real_person(subject_id))
     try:
         sid = uuid.UUID(str(subject_id))
     except ValueError:
-        deny(ctx, action="read", category="ledger", record_type="ledger.event",
+        deny(ctx, action=Action.READ, category=Category.LEDGER, record_type=EVENT,
              record_id=subject_id)
         raise ValidationError("subject must be a person id (UUID).", field="subject") from None
     qs: QuerySet[Event] = Event.objects.filter(subject_id=sid).order_by("-time", "-id")
@@ -36,17 +39,17 @@ def events_for_subject(
     events = list(qs[(page - 1) * per_page : page * per_page])
     record_access(
         ctx,
-        action="read",
-        category="ledger",
+        action=Action.READ,
+        category=Category.LEDGER,
         subject_id=sid,
-        record_type="ledger.event",
+        record_type=EVENT,
         detail={"page": page, "returned": len(events)},
     )
     return events, total
 
 
-STAFF_ROLE_VALUES = ("case_officer", "supervisor", "privacy_officer", "administrator")
-SUBJECT_PURPOSES = frozenset({"self_service", "representation"})
+#: The purposes under which the person (or their representative) reads their own history.
+SUBJECT_PURPOSES = frozenset({Purpose.SELF_SERVICE, Purpose.REPRESENTATION})
 WITHHELD_RECORD_TYPE = "disclosures.disclosurerequest"
 WITHHELD_NOTICE_TYPE = "disclosures.correctionnotice"
 
@@ -104,17 +107,19 @@ def access_history(*, ctx: AccessContext, person_id: Any = None, page: int = 1,
     see every event."""
     from caseledger.access.gate import require_person, visible_persons
 
-    if ctx.user.role == Role.PARTICIPANT:
+    if policies.scope(ctx.user) is Scope.SELF:  # a participant reads their own record
         person = visible_persons(ctx).first()
         if person is None:
-            raise deny(ctx, action="read", category="ledger", record_type="ledger.event",
+            raise deny(ctx, action=Action.READ, category=Category.LEDGER, record_type=EVENT,
                        record_id="self")
     else:
-        person = require_person(ctx, person_id, category="ledger")
-    # The person's own events, and the searches and lists that returned them.
+        person = require_person(ctx, person_id, category=Category.LEDGER)
+    # The person's own events, and the searches and lists that returned them, by staff (the
+    # role stored in each event, as data).
     listed = EventSubject.objects.filter(subject_id=person.pk).values("event_id")
     qs = Event.objects.filter(
-        Q(subject_id=person.pk) | Q(pk__in=listed), actor_role__in=STAFF_ROLE_VALUES
+        Q(subject_id=person.pk) | Q(pk__in=listed),
+        actor_role__in=policies.roles_with(Ability.STAFF_PAGES),
     )
     if ctx.purpose in SUBJECT_PURPOSES:
         hidden = _withheld_from_subject(person.pk)
@@ -124,6 +129,6 @@ def access_history(*, ctx: AccessContext, person_id: Any = None, page: int = 1,
     total = qs.count()
     page = max(1, page)
     events = list(qs[(page - 1) * per_page: page * per_page])
-    record_access(ctx, action="read", category="ledger", subject_id=person.pk,
-                  record_type="ledger.event", detail={"view": "access_history", "page": page})
+    record_access(ctx, action=Action.READ, category=Category.LEDGER, subject_id=person.pk,
+                  record_type=EVENT, detail={"view": "access_history", "page": page})
     return events, total

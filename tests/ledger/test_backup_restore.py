@@ -1,4 +1,4 @@
-"""`caseledger backup` and `caseledger restore` (caseledger.core.backup).
+"""`caseledger backup` and `caseledger restore` (caseledger.ledger.backup).
 
 The backup runs in this process against the test database; a restore targets another, new
 database, so it runs as a `caseledger` subprocess pointed at it with DATABASE_URL (a new SQLite
@@ -31,8 +31,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from caseledger.core import backup
-from caseledger.ledger import checkpoints
+from caseledger.ledger import backup, checkpoints
 from caseledger.ledger.models import Entry, Event
 from caseledger.ledger.services import integrate_pending
 
