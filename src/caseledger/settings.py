@@ -69,6 +69,8 @@ ALLOWED_HOSTS = [
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("CASELEDGER_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
+# A refused CSRF check gets the project's error page (in the visitor's language), not Django's.
+CSRF_FAILURE_VIEW = "caseledger.urls.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -1,8 +1,13 @@
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from caseledger.access import policies
+from caseledger.access.policies import Ability
 from caseledger.api import api
+from caseledger.core import views as core_views
 from caseledger.core.views import healthz
+from caseledger.supervision.participant_web import participant_language
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="people:dashboard", permanent=False)),
@@ -21,3 +26,32 @@ urlpatterns = [
     path("healthz", healthz),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+
+# --- error pages (caseledger/core/views.py); CSRF_FAILURE_VIEW names csrf_failure ----------------
+def own_language(request: HttpRequest) -> str | None:
+    """A participant's error pages speak the language of their other pages (the language
+    switch, else their preferred language); anyone else's follow the request."""
+    if policies.allows(request.user, Ability.CHECK_IN):
+        return participant_language(request)
+    return None
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return core_views.bad_request(request, exception, language=own_language)
+
+
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return core_views.permission_denied(request, exception, language=own_language)
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return core_views.page_not_found(request, exception, language=own_language)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    return core_views.server_error(request, language=own_language)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return core_views.csrf_failure(request, reason, language=own_language)

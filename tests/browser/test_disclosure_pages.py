@@ -54,7 +54,7 @@ def test_disclosure_pages_pass_axe(
     # The decision form, its confirmation step, and the form with refusals shown.
     page.goto(f"{base}/{pending.pk}/")
     check_axe(page)
-    page.get_by_label("Approve and release").check()
+    page.locator("label", has_text="Approve and release").click()  # USWDS hides the radio itself
     page.get_by_label("Reasons").fill("Routine use A: the person's hearing is pending.")
     page.get_by_role("button", name="Continue").click()
     page.wait_for_selector("[data-confirm]", timeout=TIMEOUT_MS)

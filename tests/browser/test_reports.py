@@ -52,7 +52,7 @@ def test_anomaly_review_and_transparency_pages(page, live_server, users):
     check_axe(page)
     page.go_back()
 
-    page.get_by_label("Referred").check()
+    page.locator("label", has_text="Referred").click()  # USWDS hides the radio itself
     page.get_by_label("Finding").fill(FINDING)
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("[data-confirm]")).to_contain_text("Close this item?")

@@ -43,11 +43,15 @@ class DomainErrorMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         from django.shortcuts import render
+        from django.urls import get_resolver
 
-        from .errors import DomainError, NotFound
+        from .errors import DomainError, NotFound, PermissionDenied
 
         if request.path.startswith("/api/") or not isinstance(exception, DomainError):
             return None
+        if isinstance(exception, PermissionDenied):  # the project's 403 page (urls.handler403)
+            handler = get_resolver(getattr(request, "urlconf", None)).resolve_error_handler(403)
+            return handler(request, exception)
         return render(
             request,
             "error.html",
