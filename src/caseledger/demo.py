@@ -23,6 +23,7 @@ from caseledger.accounts.services import create_user
 from caseledger.cases import services as cases
 from caseledger.cases.models import CalendarType, CaseStatus, CaseType, Court, DecisionKind
 from caseledger.core import clock
+from caseledger.ledger.vocabulary import Category
 from caseledger.people import services as people
 from caseledger.people.services import AddressInput, ContactInput, NameInput, PersonInput
 
@@ -375,7 +376,7 @@ def seed_amendment(*, out: Any = None) -> None:
     staff = AccessContext(user=privacy, purpose=Purpose.PRIVACY_REVIEW, request_id="demo-seed")
     request = portal.request_amendment(
         ctx=mine,
-        category="language",
+        category=Category.LANGUAGE,
         what_is_wrong="My record lists English as a language I speak well.",
         correction="Please list Spanish only; I need an interpreter for English.",
     )

@@ -44,8 +44,14 @@ def test_another_offices_person_by_a_number_gets_the_answer_of_nobody(users, per
     assert nobody_event.subject_id is None
     digits = person.a_number[1:]
     for event in (theirs_event, nobody_event):
-        assert event.record_id.startswith("sha256:")
+        assert event.record_id.startswith("hmac:")
         assert digits not in event.record_id + str(event.detail)
+    # Keyed: the plain SHA-256 of the A-number (which anyone could compute for every 9-digit
+    # number) is not what the ledger keeps.
+    import hashlib
+
+    plain = hashlib.sha256(person.a_number.encode()).hexdigest()[:32]
+    assert plain not in theirs_event.record_id
     # By record id: the same answer, the person named, the id tried kept.
     by_id, by_id_event = _refused_entry(west, person, str(person.pk))
     assert (by_id.code, by_id.message) == (nobody.code, nobody.message)

@@ -260,7 +260,7 @@ def test_unknown_person_is_refused(users, person):
             context(users["privacy"]), request_input(person, person="A999999999")
         )
     denial = Event.objects.get(id__gt=mark)
-    assert denial.outcome == "denied" and denial.record_id.startswith("sha256:")
+    assert denial.outcome == "denied" and denial.record_id.startswith("hmac:")
     assert "999999999" not in str(denial.detail) + denial.record_id
     with pytest.raises(ValidationError):
         services.create_request(context(users["privacy"]), request_input(person, person="x"))

@@ -23,6 +23,7 @@ from caseledger.core import clock
 from caseledger.core.errors import DomainError, NotFound, PermissionDenied, ValidationError
 from caseledger.ledger.models import Outcome
 from caseledger.ledger.services import record_event, record_read
+from caseledger.ledger.vocabulary import Action, Category
 
 from .context import MAX_REASON_CHARS, AccessContext, Purpose, default_purpose
 from .models import Grant, GrantKind
@@ -233,8 +234,8 @@ def refuse_declaration(
         actor=ctx.actor,
         purpose=default_purpose(ctx.user),
         request_id=ctx.request_id,
-        action="read",
-        category="access",
+        action=Action.READ,
+        category=Category.ACCESS,
         outcome=Outcome.DENIED,
         subject_id=subject,
         record_type="people.person" if person_id is not None else "",
@@ -256,8 +257,8 @@ def grant_break_glass(*, user: User, person_id: Any, reason: str, request_id: st
         with transaction.atomic():
             record_event(
                 **_event_kwargs(ctx),
-                action="break_glass",
-                category="access",
+                action=Action.BREAK_GLASS,
+                category=Category.ACCESS,
                 outcome=Outcome.DENIED,
                 subject_id=real_person(person_id),
                 record_type="people.person",
@@ -285,8 +286,8 @@ def grant_break_glass(*, user: User, person_id: Any, reason: str, request_id: st
         with transaction.atomic():
             record_event(
                 **_event_kwargs(ctx),
-                action="break_glass",
-                category="access",
+                action=Action.BREAK_GLASS,
+                category=Category.ACCESS,
                 outcome=Outcome.DENIED,
                 record_type="people.person",
                 record_id=pid,
@@ -309,8 +310,8 @@ def grant_break_glass(*, user: User, person_id: Any, reason: str, request_id: st
         # the grant and flags it, so the reason's text is not copied into the append-only log.
         record_event(
             **_event_kwargs(ctx),
-            action="break_glass",
-            category="access",
+            action=Action.BREAK_GLASS,
+            category=Category.ACCESS,
             subject_id=person.pk,
             record_type="access.grant",
             record_id=grant.pk,
@@ -354,8 +355,8 @@ def open_privacy_review(
     )
     record_event(
         **_event_kwargs(ctx),
-        action="grant",
-        category="access",
+        action=Action.GRANT,
+        category=Category.ACCESS,
         subject_id=person_id,
         record_type="access.grant",
         record_id=grant.pk,

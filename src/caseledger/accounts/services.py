@@ -20,7 +20,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from caseledger.core import clock
 from caseledger.core.errors import PermissionDenied, ValidationError
+from caseledger.ledger.models import Outcome
 from caseledger.ledger.services import SYSTEM, Actor, record_event
+from caseledger.ledger.vocabulary import Action, Category, Purpose
 
 from .models import STAFF_ROLES, ApiToken, CaseloadAssignment, Office, Role, User
 
@@ -54,9 +56,9 @@ def create_user(
         user.save()
         record_event(
             actor=actor,
-            action="create",
-            category="account",
-            purpose="administration",
+            action=Action.CREATE,
+            category=Category.ACCOUNT,
+            purpose=Purpose.ADMINISTRATION,
             record_type="accounts.user",
             record_id=user.pk,
             detail={"role": role},
@@ -77,9 +79,9 @@ def assign_caseload(
         )
         record_event(
             actor=actor,
-            action="assign",
-            category="caseload",
-            purpose="caseload",
+            action=Action.ASSIGN,
+            category=Category.CASELOAD,
+            purpose=Purpose.CASELOAD,
             subject_id=person.pk,
             record_type="accounts.caseloadassignment",
             record_id=assignment.pk,
@@ -112,30 +114,13 @@ def issue_api_token(*, request: HttpRequest, username: str, password: str, otp: 
     user = authenticate(request=request, username=username, password=password)
     request_id = getattr(request, "request_id", "")
     if user is None:
-        with transaction.atomic():
-            record_event(
-                actor=SYSTEM,
-                action="login",
-                category="account",
-                purpose="authentication",
-                outcome="denied",
-                request_id=request_id,
-                detail={"channel": "api"},
-            )
+        record_login(SYSTEM, Outcome.DENIED, channel="api", request_id=request_id)
         raise PermissionDenied(
             "Wrong username or password, or the account is locked.", code="bad_credentials"
         )
     if mfa_required(user) and not check_totp(user, otp):
-        with transaction.atomic():
-            record_event(
-                actor=Actor.of(user),
-                action="login",
-                category="account",
-                purpose="authentication",
-                outcome="denied",
-                request_id=request_id,
-                detail={"channel": "api", "reason": "otp"},
-            )
+        record_login(Actor.of(user), Outcome.DENIED, channel="api", request_id=request_id,
+                     reason="otp")
         raise PermissionDenied(
             "A valid one-time code from your authenticator is required.", code="otp_required"
         )
@@ -146,15 +131,24 @@ def issue_api_token(*, request: HttpRequest, username: str, password: str, otp: 
         ApiToken.objects.create(
             user=user, key_hash=_hash_token(token), expires_at=clock.now() + settings.API_TOKEN_TTL
         )
-        record_event(
-            actor=Actor.of(user),
-            action="login",
-            category="account",
-            purpose="authentication",
-            request_id=request_id,
-            detail={"channel": "api"},
-        )
+        record_login(Actor.of(user), Outcome.ALLOWED, channel="api", request_id=request_id)
     return token
+
+
+def record_login(actor: Actor, outcome: str, *, channel: str, request_id: str = "",
+                 **detail: str) -> None:
+    """The one sign-in event, for the web and the API alike (`channel`): in the transaction
+    of the sign-in when there is one (a token being issued), else in its own."""
+    with transaction.atomic():
+        record_event(
+            actor=actor,
+            action=Action.LOGIN,
+            category=Category.ACCOUNT,
+            purpose=Purpose.AUTHENTICATION,
+            outcome=outcome,
+            request_id=request_id,
+            detail={"channel": channel, **detail},
+        )
 
 
 def user_for_token(token: str) -> User | None:
@@ -199,8 +193,8 @@ def _record_revocation(
     id names the token when there is exactly one; `token_ids` always lists them all."""
     record_event(
         actor=actor,
-        action="token_revoke",
-        category="account",
+        action=Action.TOKEN_REVOKE,
+        category=Category.ACCOUNT,
         purpose=REVOKE_REASONS[reason],
         record_type="accounts.apitoken",
         record_id=token_ids[0] if len(token_ids) == 1 else "",
@@ -293,9 +287,9 @@ def change_password(
         user.save(update_fields=["password"])
         record_event(
             actor=actor,
-            action="password_change",
-            category="account",
-            purpose="authentication" if actor.id == str(user.pk) else "administration",
+            action=Action.PASSWORD_CHANGE,
+            category=Category.ACCOUNT,
+            purpose=Purpose.AUTHENTICATION if actor.id == str(user.pk) else "administration",
             record_type="accounts.user",
             record_id=user.pk,
             request_id=request_id,
@@ -313,9 +307,9 @@ def deactivate_user(*, user: User, actor: Actor = SYSTEM, request_id: str = "") 
             user.save(update_fields=["is_active"])
             record_event(
                 actor=actor,
-                action="deactivate",
-                category="account",
-                purpose="administration",
+                action=Action.DEACTIVATE,
+                category=Category.ACCOUNT,
+                purpose=Purpose.ADMINISTRATION,
                 record_type="accounts.user",
                 record_id=user.pk,
                 request_id=request_id,

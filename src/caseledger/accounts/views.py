@@ -12,7 +12,6 @@ from axes.helpers import get_client_username
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,8 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from caseledger.core.forms import UswdsForm
 from caseledger.ledger.models import Outcome
-from caseledger.ledger.services import SYSTEM, Actor, record_event
-from caseledger.ledger.vocabulary import Action, Category, Purpose
+from caseledger.ledger.services import SYSTEM, Actor
 
 from . import services
 from .models import Role, User
@@ -56,17 +54,8 @@ class CodeForm(UswdsForm):
 
 
 def _login_event(request: HttpRequest, actor: Actor, outcome: str, **detail: str) -> None:
-    """The web sign-in's event (channel `web`), in a transaction of its own."""
-    with transaction.atomic():
-        record_event(
-            actor=actor,
-            action=Action.LOGIN,
-            category=Category.ACCOUNT,
-            purpose=Purpose.AUTHENTICATION,
-            outcome=outcome,
-            request_id=getattr(request, "request_id", ""),
-            detail={"channel": "web", **detail},
-        )
+    services.record_login(actor, outcome, channel="web",
+                          request_id=getattr(request, "request_id", ""), **detail)
 
 
 def locked_out(

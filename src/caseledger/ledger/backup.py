@@ -49,7 +49,7 @@ from caseledger.ledger import checkpoints, encoding
 from caseledger.ledger.models import Checkpoint, Event, Outcome
 from caseledger.ledger.services import SYSTEM, integrate_pending, record_event
 from caseledger.ledger.verify import VerifyResult, verify_ledger
-from caseledger.ledger.vocabulary import Purpose
+from caseledger.ledger.vocabulary import Category, Purpose
 from caseledger_verify import note
 
 FORMAT = "caseledger-backup"
@@ -185,7 +185,7 @@ def _record(action: str, backup_id: str, detail: dict[str, Any],
             outcome: str = Outcome.ALLOWED) -> Event:
     with transaction.atomic():
         event = record_event(
-            actor=SYSTEM, action=action, category="ledger", purpose=Purpose.ADMINISTRATION,
+            actor=SYSTEM, action=action, category=Category.LEDGER, purpose=Purpose.ADMINISTRATION,
             outcome=outcome, detail={"backup_id": backup_id, **detail},
         )
     integrate_pending()

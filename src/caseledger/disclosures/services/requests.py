@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils.crypto import salted_hmac
 
 from caseledger.access import policies
 from caseledger.access.context import AccessContext
@@ -58,6 +59,9 @@ class RequestInput:
     letter: bytes = b""
     letter_content_type: str = ""
     withhold_from_subject: bool = False
+
+#: The salt of the keyed hash that stands for an A-number in a refusal's event.
+A_NUMBER_SALT = "caseledger.disclosures.a_number_tried"
 
 
 def check_one_person(payload: Any) -> None:
@@ -168,7 +172,7 @@ def _resolve_person(ctx: AccessContext, value: Any) -> Person:
     a request for them (`policies.persons_in_reach` of a new request: every person for the
     privacy office, their office's for a supervisor). Anyone else, existing or not, gets the
     same 404 and a denied event naming the person when there is one, under the id tried or a
-    hash of the A-number tried (never the A-number itself)."""
+    keyed hash of the A-number tried (never the A-number itself)."""
     if isinstance(value, list | tuple | set | dict):
         raise ValidationError(rules.ONE_PERSON, field="person", code="one_person")
     text = str(value).strip()
@@ -176,7 +180,8 @@ def _resolve_person(ctx: AccessContext, value: Any) -> Person:
     if validation.looks_like_a_number(text):
         a_number = validation.normalize_a_number(text)
         person = reach.filter(a_number=a_number).first()
-        tried: Any = "sha256:" + hashlib.sha256(str(a_number).encode()).hexdigest()[:32]
+        # Keyed: a plain hash of a 9-digit number is reversed by trying them all.
+        tried: Any = "hmac:" + salted_hmac(A_NUMBER_SALT, str(a_number)).hexdigest()[:32]
         # Read without the policy only to name the subject of the refusal, never returned.
         subject = None if person else (
             Person.objects.filter(a_number=a_number).values_list("pk", flat=True).first()
