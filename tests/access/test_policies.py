@@ -158,3 +158,19 @@ def test_require_records_the_refusal_with_its_person(
     policies.require(context(users["officer_east"]), Ability.EDIT_CASE, action="update",
                      category="case")
     assert Event.objects.count() == before
+
+
+def test_require_names_the_person_of_a_row_only_when_refusing(
+    users: dict[str, User], cases: dict[str, Case], django_assert_num_queries: Any
+) -> None:
+    from caseledger.core.errors import PermissionDenied
+
+    case = cases["theirs"]
+    with django_assert_num_queries(0):
+        policies.require(context(users["officer_east"]), Ability.EDIT_CASE, action="update",
+                         category="case", subject_of=(Case, case.pk))
+    with pytest.raises(PermissionDenied):
+        policies.require(context(users["privacy"]), Ability.EDIT_CASE, action="update",
+                         category="case", record_type="cases.case", record_id=case.pk,
+                         subject_of=(Case, case.pk))
+    assert Event.objects.order_by("-id").first().subject_id == case.person_id

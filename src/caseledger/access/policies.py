@@ -190,13 +190,17 @@ def require(
     record_type: str = "",
     record_id: Any = "",
     subject_id: Any = None,
+    subject_of: tuple[type[Model], Any] | None = None,
     message: str = "Your role may not do this.",
 ) -> None:
     """Nothing when the context's role has `ability`; otherwise one denied event (naming the
     person it concerned, when that person exists) and the 403. Call it before the write's
-    transaction, so the event survives the refusal."""
+    transaction, so the event survives the refusal. `subject_of=(Model, pk)` names the person
+    of that row, looked up only when refusing (an allowed call costs no query)."""
     if allows(ctx.user, ability):
         return
+    if subject_id is None and subject_of is not None:
+        subject_id = person_of(*subject_of)
     from .gate import refuse_role
 
     raise refuse_role(ctx, action=action, category=category, record_type=record_type,
