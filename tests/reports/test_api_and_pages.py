@@ -255,6 +255,10 @@ def test_transparency_page_and_downloads(users, web_client):
     assert page.status_code == 200 and "Transparency report 2026-Q4" in html
     assert html.count('role="img"') == 2  # by authority and by agency; none declined
     assert "CBP" in html and "fewer than 10" in html
+    # The suppression rule names its bound, and the period is written as dates, not as
+    # ISO timestamps.
+    assert "a figure from 1 to 9 is shown as" in html
+    assert "T00:00:00" not in html and "Oct. 1, 2026" in html and "Jan. 1, 2027" in html
     as_json = client.get("/reports/transparency/", {"period": "2026-Q4", "format": "json"})
     assert as_json["Content-Type"] == "application/json"
     assert json.loads(as_json.content)["period"] == "2026-Q4"
