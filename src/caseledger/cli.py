@@ -7,6 +7,9 @@ HELP_FLAGS = frozenset({"-h", "--help", "help", "--version"})
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["faces"]:
+        # The face tools need no database and no secret key (biometrics/tool_settings.py).
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseledger.biometrics.tool_settings")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseledger.settings")
     if len(sys.argv) < 2 or HELP_FLAGS.intersection(sys.argv[1:]):
         # Help needs no configuration: settings then start without a secret key.

@@ -251,8 +251,11 @@ if not ENCRYPTION_KEYS and (DEMO or env_bool("CASELEDGER_TESTING")):
     )
 
 # --- face verification ----------------------------------------------------------------------
-FACE_MATCH_THRESHOLD = float(os.environ.get("CASELEDGER_FACE_THRESHOLD", "0.5"))
-FACE_THRESHOLD_VERSION = os.environ.get("CASELEDGER_FACE_THRESHOLD_VERSION", "2026-11-dlib-v1")
+# Chosen by `caseledger faces calibrate` for FACE_TARGET_FMR on LFW (docs/FACE_VERIFICATION.md).
+FACE_MATCH_THRESHOLD = float(os.environ.get("CASELEDGER_FACE_THRESHOLD", "0.533"))
+FACE_THRESHOLD_VERSION = os.environ.get("CASELEDGER_FACE_THRESHOLD_VERSION", "2026-12-dlib-v2")
+# The false-match rate `caseledger faces calibrate` chooses the threshold for.
+FACE_TARGET_FMR = float(os.environ.get("CASELEDGER_FACE_TARGET_FMR", "1e-3"))
 FACE_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 FACE_MAX_PIXELS = 40_000_000  # the most pixels any header may declare
 # The decode budget (biometrics/decode_budget.py): decoded pixels (larger JPEGs are scaled down

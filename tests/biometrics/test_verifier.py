@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 from django.test import override_settings
-from PIL import Image, ImageEnhance, ImageFilter
+from PIL import Image, ImageEnhance
 
 from caseledger.biometrics import verifier as v
+from caseledger.biometrics.quality import FaceBox, QualityLimits
 from caseledger.biometrics.verifier import DlibResNetVerifier, FaceAnalysis
 
 from .conftest import blank, encode
@@ -120,38 +121,53 @@ def test_black_frame_has_no_face(
     assert "face" in decision.message
 
 
-def test_two_faces_side_by_side(
+def test_two_faces_of_one_size_side_by_side(
     dlib_verifier: DlibResNetVerifier, astronaut: Image.Image, grace_hopper: Image.Image
 ) -> None:
-    canvas = blank(1100, 600, (128, 128, 128))
+    """Neither face dominates (see test_selection.py for one that does): refused."""
+    canvas = blank(1000, 600, (128, 128, 128))
     canvas.paste(astronaut, (0, 40))
-    scale = 512 / grace_hopper.height
-    canvas.paste(grace_hopper.resize((round(grace_hopper.width * scale), 512)), (560, 40))
+    scale = 88 / 216  # grace's face is ~216 px wide, the astronaut's ~88 px
+    small = grace_hopper.resize((round(512 * scale), round(600 * scale)), Image.Resampling.LANCZOS)
+    canvas.paste(small, (640, 120))
     analysis = dlib_verifier.embed(encode(canvas, "JPEG", quality=90))
     assert analysis.outcome == "multiple_faces"
     assert analysis.faces_found == 2 and analysis.embedding is None
+    assert analysis.choice is not None and analysis.choice.dominance is not None
+    assert analysis.choice.dominance < 2.0
 
 
-def test_tiny_face_is_too_small(
+def test_a_small_face_found_by_upsampling_is_used(
     dlib_verifier: DlibResNetVerifier, astronaut: Image.Image, astronaut_template: bytes
 ) -> None:
-    side = round(512 * 60 / 88)  # the face is 88 px wide in the 512 px original: now ~60
+    """Faces down to the detector's reach are compared: shrunk LFW faces of 26-76 px matched
+    their other photos about 90 % of the time (docs/FACE_VERIFICATION.md)."""
+    side = round(512 * 44 / 88)  # the face is 88 px wide in the 512 px original: now ~44
     small = astronaut.resize((side, side), Image.Resampling.LANCZOS)
-    analysis = dlib_verifier.embed(encode(small, "PNG"))
-    assert analysis.outcome == "face_too_small"
-    assert analysis.box is not None and analysis.box.width < 80
-    assert analysis.quality is not None and "face_too_small" in analysis.quality.reasons
     decision = dlib_verifier.compare(astronaut_template, encode(small, "PNG"))
-    assert decision.outcome == "face_too_small" and decision.distance is None
+    assert decision.outcome == "match", decision
+    assert 37 <= decision.quality["face_width_px"] < 60
 
 
-def test_heavily_blurred_face_is_poor_quality(
+def test_a_face_under_the_size_limit_is_too_small() -> None:
+    """The detector rarely reports a box under 37 px; when it does, the gate refuses it."""
+    from caseledger.biometrics.quality import QualityReport
+    from caseledger.biometrics.selection import Detection, FaceChoice
+
+    box = FaceBox(0, 0, 30, 30)
+    choice = FaceChoice(Detection(box, 1.0), 1, None, 0.0, Detection(box, 1.0))
+    measured = QualityReport(30, 300.0, 120.0, 40.0)
+    assert v.gate_outcome(choice, measured, QualityLimits()) == "face_too_small"
+    assert v.gate_outcome(choice, measured, QualityLimits(min_face_width_px=20)) == "ok"
+
+
+def test_a_dark_face_is_poor_quality(
     dlib_verifier: DlibResNetVerifier, astronaut: Image.Image
 ) -> None:
-    blurred = astronaut.filter(ImageFilter.GaussianBlur(3))
-    analysis = dlib_verifier.embed(encode(blurred, "PNG"))
+    dark = ImageEnhance.Brightness(astronaut).enhance(0.1)
+    analysis = dlib_verifier.embed(encode(dark, "PNG"))
     assert analysis.outcome == "poor_quality"
-    assert analysis.quality is not None and analysis.quality.reasons == ("blurry",)
+    assert analysis.quality is not None and "too_dark" in analysis.quality.reasons
     assert analysis.embedding is None
 
 

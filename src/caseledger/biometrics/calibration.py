@@ -1,606 +1,888 @@
-"""Calibration of the match threshold on real, labelled face photographs.
+"""Calibration of the match threshold and the photo gates on a folder of labelled photos.
 
-``caseledger faces calibrate --faces ../shared/faces`` runs :func:`run_calibration` and prints
-(or writes into docs/FACE_VERIFICATION.md) the report made by :func:`render_markdown`.
+``caseledger faces calibrate --faces DIR`` runs :func:`run_calibration`. ``DIR`` holds one
+folder per person (``DIR/<person>/<photo>.jpg``): every two photos in one folder make a
+genuine pair, every two photos of different folders an impostor pair (LFW's 1,501 photos of
+600 people give about 1,200 genuine and 1.1 million impostor pairs).
 
-Pairs (all 1:1 comparisons of two photos; nothing is searched):
+1. Every photo is embedded **once**, through the verifier's own pipeline (decode, detection,
+   face choice, quality measures, alignment, embedding) in measuring mode: the largest face
+   is embedded whatever the gates would say, and the gates are applied afterwards to the
+   recorded measures (:func:`verifier.gate_outcome`), so that one pass can try other limits.
+2. The people are split by a fixed rule (:func:`is_held_out`, a third of them): the
+   *calibration* part chooses, the *held-out* part judges. No photo of a held-out person is
+   used to choose anything.
+3. On the calibration part: the threshold for the target false-match rate
+   (``FACE_TARGET_FMR``), then the blur and face-size gates (:func:`derive_gates`): a gate
+   refuses a photo only where such photos fail their genuine comparisons more often than not
+   (or match other people significantly more often than the target), from the real photos and
+   from calibration photos degraded step by step (blurred, shrunk), then the threshold again
+   with those gates.
+4. On the held-out part, at the chosen threshold and gates: FMR and FNMR with 95 % intervals
+   (Wilson, and a bootstrap over people), refused photos apart and as failures, and a retake
+   simulation (enrol with one photo, check in with a second, retake with a third).
 
-* genuine (same person): ``deepface/master.csv`` rows marked Yes; every two photos in one
-  ``face_recognition/knn_examples/train/<person>/`` folder; ``openface`` clapton-1/2 and
-  lennon-1/2.
-* impostor (different people): ``master.csv`` rows marked No; photos from two different
-  ``knn_examples/train`` folders; different ``openface`` people (clapton, lennon, adams,
-  carell); and every pair across the three sources. The three sources show different public
-  figures (checked by eye: deepface's nine identities are none of the fourteen others), so a
-  cross-source pair is a true impostor pair.
-
-Every photo is embedded once. Photos in which no usable face is found are counted and listed;
-their pairs are left out of the rates (at a check-in such a photo is retaken, not compared).
+All distances come from one matrix product (:mod:`.errorrates`); nothing here searches one face
+among many.
 """
 
 from __future__ import annotations
 
-import csv
-import itertools
+import hashlib
 import math
-import os
-import platform
-import statistics
-from collections.abc import Callable, Iterable
+import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import permutations
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from PIL import Image, ImageEnhance, ImageFilter
 
-from .images import load_image
-from .verifier import OK, DlibResNetVerifier, FaceAnalysis, face_distance
+from . import errorrates as er
+from . import selection
+from . import verifier as v
+from .batch import Task, embed_all
+from .quality import QualityLimits, QualityReport
+from .selection import FaceChoice
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
-#: Thresholds tabulated: 0.400, 0.425, ..., 0.650.
-THRESHOLDS = tuple(round(0.40 + 0.025 * i, 3) for i in range(11))
-#: Upper end of the thresholds we will recommend: on the full LFW benchmark this model's
-#: false-match rate is about 2e-4 at 0.50 and 1.2e-3 at 0.55 (STACK.md), far more impostor
-#: pairs than any local set can hold. Above 0.55 the published FMR rises towards 6e-3 (0.6).
-MAX_RECOMMENDED = 0.55
-
-OPENFACE_PEOPLE = {
-    "clapton-1.jpg": "clapton",
-    "clapton-2.jpg": "clapton",
-    "lennon-1.jpg": "lennon",
-    "lennon-2.jpg": "lennon",
-    "adams.jpg": "adams",
-    "carell.jpg": "carell",
+#: One person in HOLDOUT_MODULUS is held out (by a hash of the folder name).
+HOLDOUT_MODULUS = 3
+#: A bin of the gate evidence counts only with at least this many genuine pairs.
+MIN_EVIDENCE = 10
+#: Bins of the gate evidence (lower edges; the last bin is open).
+GATE_BINS: dict[str, tuple[float, ...]] = {
+    "sharpness": (0, 5, 10, 15, 20, 25, 30, 35, 50, 75, 100, 150),
+    "face_width_px": (0, 40, 45, 50, 55, 60, 65, 70, 80, 90, 110),
 }
+#: The QualityLimits field each derived gate sets, and the degradation that measures it.
+GATE_LIMIT = {"sharpness": "min_sharpness", "face_width_px": "min_face_width_px"}
+GATE_DEGRADATION = {"sharpness": "blur", "face_width_px": "scale"}
+#: Degradations of the calibration photos for the gate evidence: face widths (px) the photo
+#: is shrunk to, and Gaussian blur radii (px).
+SHRINK_TO_WIDTHS = (26, 30, 34, 38, 44, 50, 56, 62, 68, 76)
+BLUR_RADII = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0)
 
-Pair = tuple[str, str]
+Progress = Callable[[str, int], Callable[[], None]]
 
 
 class CalibrationError(Exception):
-    pass
+    """The folder cannot be calibrated on (the message says why, for the operator)."""
+
+
+# --- the folder ------------------------------------------------------------------------------
+def is_held_out(person: str) -> bool:
+    """The fixed split: a person is held out when the SHA-256 of the folder name is 0 modulo
+    HOLDOUT_MODULUS. Stable across runs and machines; independent of the photos."""
+    digest = hashlib.sha256(person.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % HOLDOUT_MODULUS == 0
 
 
 @dataclass
-class CalibrationSet:
-    genuine: list[Pair]
-    impostor: list[Pair]
-    images: list[str]  # every photo in a pair, relative to the faces folder
-    sources: dict[str, int] = field(default_factory=dict)
+class FaceSet:
+    """The photos of a folder-per-person set, and who is in which part."""
+
+    root: Path
+    photos: list[str]  # relative paths, sorted
+    person: np.ndarray  # index into people, per photo
+    people: list[str]
+    held_out: np.ndarray  # bool per person
+    ignored: list[str] = field(default_factory=list)  # files that are not photos
+
+    @property
+    def photo_held_out(self) -> np.ndarray:
+        return self.held_out[self.person]
 
 
-def _rel(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix()
-
-
-def build_calibration_set(root: Path) -> CalibrationSet:
-    """The genuine and impostor pairs described in the module doc, from the faces folder."""
+def discover(root: Path) -> FaceSet:
+    """The photos under ``root/<person>/`` (any depth; the first folder names the person)."""
     root = Path(root)
-    genuine: list[Pair] = []
-    impostor: list[Pair] = []
-    groups: dict[str, list[str]] = {}  # source -> photos, for cross-source impostors
-    counts: dict[str, int] = {}
-
-    master = root / "deepface" / "master.csv"
-    if master.is_file():
-        with master.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-        deepface: set[str] = set()
-        for row in rows:
-            x = f"deepface/{row['file_x'].strip()}"
-            y = f"deepface/{row['file_y'].strip()}"
-            decision = row["Decision"].strip().lower()
-            if decision not in ("yes", "no") or x == y:
-                continue
-            (genuine if decision == "yes" else impostor).append((x, y))
-            deepface.update((x, y))
-        groups["deepface"] = sorted(deepface)
-        counts["deepface"] = len(rows)
-
-    train = root / "face_recognition" / "knn_examples" / "train"
-    if train.is_dir():
-        people = {
-            person.name: sorted(
-                _rel(p, root)
-                for p in person.iterdir()
-                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-            )
-            for person in sorted(train.iterdir())
-            if person.is_dir()
-        }
-        people = {k: v for k, v in people.items() if v}
-        for photos in people.values():
-            genuine.extend(itertools.combinations(photos, 2))
-        for a, b in itertools.combinations(sorted(people), 2):
-            impostor.extend(itertools.product(people[a], people[b]))
-        groups["face_recognition"] = [p for photos in people.values() for p in photos]
-        counts["face_recognition"] = len(people)
-
-    openface = {
-        f"openface/{name}": person
-        for name, person in OPENFACE_PEOPLE.items()
-        if (root / "openface" / name).is_file()
-    }
-    for a, b in itertools.combinations(sorted(openface), 2):
-        (genuine if openface[a] == openface[b] else impostor).append((a, b))
-    if openface:
-        groups["openface"] = sorted(openface)
-        counts["openface"] = len(set(openface.values()))
-
-    for a, b in itertools.combinations(sorted(groups), 2):
-        impostor.extend(itertools.product(groups[a], groups[b]))
-
-    if not genuine or not impostor:
+    if not root.is_dir():
+        raise CalibrationError(f"not a folder: {root}")
+    photos: list[str] = []
+    ignored: list[str] = []
+    for entry in sorted(root.iterdir()):
+        if not entry.is_dir():  # a person's folder may be a link to a folder
+            ignored.append(entry.name)
+            continue
+        for path in sorted(p for p in entry.rglob("*") if p.is_file()):
+            rel = f"{entry.name}/{path.relative_to(entry).as_posix()}"
+            if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
+                photos.append(rel)
+            else:
+                ignored.append(rel)
+    if not photos:
         raise CalibrationError(
-            "no labelled pairs found: expected deepface/master.csv, "
-            "face_recognition/knn_examples/train/<person>/ and openface/ under the folder"
+            f"no photos in {root}: expected one folder per person holding JPEG, PNG or WebP "
+            f"files ({root}/<person>/<photo>.jpg)"
+            + (f"; {len(ignored)} other files were ignored" if ignored else "")
         )
-    images = sorted({p for pair in genuine + impostor for p in pair})
-    return CalibrationSet(genuine, impostor, images, counts)
+    names = [rel.split("/", 1)[0] for rel in photos]
+    people = sorted(set(names))
+    index = {name: k for k, name in enumerate(people)}
+    person = np.array([index[n] for n in names], dtype=np.int64)
+    if len(people) < 2:
+        raise CalibrationError(f"only one person in {root}: impostor pairs need two or more")
+    if np.bincount(person).max() < 2:
+        raise CalibrationError(f"no person in {root} has two photos: no genuine pair")
+    held = np.array([is_held_out(name) for name in people])
+    return FaceSet(root, photos, person, people, held, ignored)
 
 
-def all_images(root: Path) -> list[str]:
-    return sorted(
-        _rel(p, root)
-        for p in Path(root).rglob("*")
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-    )
+# --- measuring --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PhotoRecord:
+    """What the measuring pipeline found in one photo."""
+
+    outcome: str  # "ok" when a face was embedded; otherwise why not (unreadable, no_face, ...)
+    embedding: np.ndarray | None = None
+    quality: QualityReport | None = None
+    choice: FaceChoice | None = None
+    detail: str = ""
+
+    @classmethod
+    def of(cls, result: v.FaceAnalysis | tuple[str, str]) -> PhotoRecord:
+        if isinstance(result, tuple):
+            return cls(outcome=result[0], detail=result[1])
+        return cls(result.outcome, result.embedding, result.quality, result.choice)
+
+    def gate(self, limits: QualityLimits) -> str:
+        """The outcome the verifier gives this photo under ``limits``."""
+        if self.choice is None:
+            return self.outcome
+        return v.gate_outcome(self.choice, self.quality, limits)
+
+    def measure(self, name: str) -> float:
+        return float(getattr(self.quality, name)) if self.quality else math.nan
 
 
-@dataclass
-class Rates:
-    threshold: float
-    false_matches: int
-    impostors: int
-    false_non_matches: int
-    genuines: int
-
-    @property
-    def fmr(self) -> float:
-        return self.false_matches / self.impostors if self.impostors else float("nan")
-
-    @property
-    def fnmr(self) -> float:
-        return self.false_non_matches / self.genuines if self.genuines else float("nan")
-
-
-def error_rates(
-    genuine: Iterable[float], impostor: Iterable[float], thresholds: Iterable[float] = THRESHOLDS
-) -> list[Rates]:
-    """FMR and FNMR per threshold; a pair matches when distance <= threshold."""
-    g = np.asarray(list(genuine), dtype=np.float64)
-    i = np.asarray(list(impostor), dtype=np.float64)
-    return [Rates(t, int((i <= t).sum()), len(i), int((g > t).sum()), len(g)) for t in thresholds]
-
-
-def recommend(rates: list[Rates], *, cap: float = MAX_RECOMMENDED) -> tuple[float, str]:
-    """The recommended threshold and why.
-
-    Rule: among thresholds <= ``cap`` (where the public LFW false-match rate stays near or
-    below 1e-3) with no false match observed here, take the lowest FNMR; of equal FNMRs take
-    the lowest threshold, since a higher one only adds false-match risk for no measured gain."""
-    candidates = [r for r in rates if r.threshold <= cap + 1e-9 and r.false_matches == 0]
-    if not candidates:
-        strict = min(rates, key=lambda r: r.threshold)
-        return strict.threshold, (
-            "Every tabulated threshold up to "
-            f"{cap:.3f} let at least one impostor pair match here, which contradicts the "
-            "public figures for this model: check the calibration set and the pipeline. "
-            f"The strictest tabulated value, {strict.threshold:.3f}, is given meanwhile."
-        )
-    best_fnmr = min(r.false_non_matches for r in candidates)
-    chosen = min(
-        (r for r in candidates if r.false_non_matches == best_fnmr), key=lambda r: r.threshold
-    )
-    upper = 3.0 / chosen.impostors  # "rule of three": 95 % upper bound when 0 of n are seen
-    higher = [r for r in rates if r.threshold > chosen.threshold]
-    gain = [r for r in higher if r.false_non_matches < chosen.false_non_matches]
-    first_fm = next((r for r in rates if r.false_matches), None)
-    why = [
-        f"At {chosen.threshold:.3f} no impostor pair out of {chosen.impostors} matched "
-        f"(FMR 0; with this many pairs the 95 % upper bound is {upper:.1%}, so the public LFW "
-        "figure of about 2e-4 at 0.50 and 1.2e-3 at 0.55 is what bounds it) and "
-        f"{chosen.false_non_matches} of {chosen.genuines} genuine pairs failed "
-        f"(FNMR {chosen.fnmr:.1%}).",
+def measure_photos(
+    faces: FaceSet, *, workers: int, progress: Progress | None = None
+) -> list[PhotoRecord]:
+    """Every photo embedded once, in measuring mode (see the module doc)."""
+    tasks = [Task(faces.root / rel) for rel in faces.photos]
+    advance = progress("embedding photos", len(tasks)) if progress else None
+    measuring = v.DlibResNetVerifier(gates=False)
+    return [
+        PhotoRecord.of(r) for r in embed_all(tasks, measuring, workers=workers, advance=advance)
     ]
-    if gain and gain[0].threshold > cap + 1e-9:
-        r = gain[0]
-        why.append(
-            f"FNMR falls next at {r.threshold:.3f} ({r.fnmr:.1%}), above the {cap:.2f} "
-            "ceiling, where the public false-match rate heads for 6e-3 (0.60)."
+
+
+def embedding_matrix(records: list[PhotoRecord]) -> np.ndarray:
+    out = np.full((len(records), v.EMBEDDING_SIZE), np.nan, dtype=np.float64)
+    for k, record in enumerate(records):
+        if record.embedding is not None:
+            out[k] = record.embedding
+    return out
+
+
+# --- gates -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Probed:
+    """A degraded calibration photo as measured: the photo it came from, the reference photo
+    of the same person it is compared with, and how it was degraded ("blur" or "scale")."""
+
+    reference: int
+    photo: int
+    kind: str
+    record: PhotoRecord
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A degraded calibration photo compared with another photo of the same person."""
+
+    kind: str
+    measures: dict[str, float]  # the degraded face's sharpness and width (NaN: no face)
+    distance: float | None  # to the reference photo (None: no face found)
+    impostor_matches: int  # matches against the other people's photos, at the threshold
+    impostors: int
+
+
+@dataclass(frozen=True)
+class GateBin:
+    low: float
+    high: float  # inf for the last bin
+    genuine: int
+    failed: int
+    impostors: int
+    false_matches: int
+    source: str  # "photos" (natural) or "degraded"
+    smallest: float = math.nan  # the lowest measure among the genuine pairs in the bin
+
+    @property
+    def fail_rate(self) -> float:
+        return self.failed / self.genuine if self.genuine else math.nan
+
+
+@dataclass(frozen=True)
+class GateEvidence:
+    measure: str
+    limit: float
+    configured: float
+    natural: list[GateBin]
+    degraded: list[GateBin]
+    no_face: int  # degraded probes in which no face was found any more
+
+
+def _bins(
+    measure: str,
+    values: np.ndarray,
+    failed: np.ndarray,
+    imp_values: np.ndarray,
+    imp_match: np.ndarray,
+    imp_weight: np.ndarray,
+    source: str,
+) -> list[GateBin]:
+    edges = GATE_BINS[measure]
+    where = np.digitize(values, edges) - 1
+    imp_where = np.digitize(imp_values, edges) - 1
+    out = []
+    for k, low in enumerate(edges):
+        high = edges[k + 1] if k + 1 < len(edges) else math.inf
+        in_bin = where == k
+        imp_in = imp_where == k
+        out.append(
+            GateBin(
+                float(low),
+                float(high),
+                int(in_bin.sum()),
+                int(failed[in_bin].sum()),
+                int(imp_weight[imp_in].sum()),
+                int(imp_match[imp_in].sum()),
+                source,
+                float(values[in_bin].min()) if in_bin.any() else math.nan,
+            )
         )
-    elif gain:
-        r = gain[0]
-        why.append(
-            f"FNMR falls next at {r.threshold:.3f} ({r.fnmr:.1%}), but only by observing a "
-            "false match here first."
-        )
-    else:
-        why.append(
-            "No higher tabulated threshold lowers FNMR on this set; it would only raise the "
-            "false-match risk."
-        )
-    why.append(
-        "A check-in prefers the stricter side: a non-match is retaken and then reviewed by "
-        "an officer (it is never a violation by itself), while a false match passes unseen."
+    return out
+
+
+def derive_limit(bins: list[GateBin], target_fmr: float, configured: float) -> float:
+    """The gate's limit from per-bin evidence (natural and degraded pooled per bin).
+
+    Going up from the lowest bin, the gate covers each bin whose photos fail their genuine
+    comparisons more often than not (with at least MIN_EVIDENCE genuine pairs), or whose
+    impostor pairs match significantly more often than the target (the lower end of the
+    Wilson interval above ``target_fmr``: blur makes faces alike), and stops at the first
+    bin with enough evidence that does neither. Bins with too little evidence neither stop
+    nor extend the gate. When the lowest evidenced bin already passes, the limit is the
+    lowest measure seen in it (the edge of the evidence: nothing below what was measured is
+    accepted). With no evidence at all the configured limit stays."""
+    pooled: dict[float, list[float]] = {}
+    high_of: dict[float, float] = {}
+    for b in bins:
+        counts = pooled.setdefault(b.low, [0, 0, 0, 0, math.inf])
+        counts[0] += b.genuine
+        counts[1] += b.failed
+        counts[2] += b.impostors
+        counts[3] += b.false_matches
+        if b.genuine:
+            counts[4] = min(counts[4], b.smallest)
+        high_of[b.low] = b.high
+    limit: float | None = None
+    for low in sorted(pooled):
+        genuine, failed, impostors, false_matches, smallest = pooled[low]
+        too_alike = impostors > 0 and er.wilson(int(false_matches), int(impostors))[0] > target_fmr
+        if (genuine >= MIN_EVIDENCE and failed * 2 > genuine) or too_alike:
+            limit = high_of[low]
+            continue
+        if genuine < MIN_EVIDENCE:
+            continue
+        return float(math.floor(smallest)) if limit is None else limit
+    return configured if limit is None else limit
+
+
+def _natural_evidence(
+    measure: str,
+    records: list[PhotoRecord],
+    pairs: er.PairSet,
+    usable: np.ndarray,
+    threshold: float,
+) -> list[GateBin]:
+    """Pairs of calibration photos (both usable apart from this gate), binned by the lower of
+    the two photos' measures: the pair is refused when its worse photo is."""
+    values = np.array([r.measure(measure) for r in records])
+    chosen = pairs.select(usable)
+    low = np.minimum(values[chosen.i], values[chosen.j])
+    g = chosen.genuine
+    failed = chosen.distance[g] > threshold
+    ones = np.ones(int((~g).sum()))
+    matched = chosen.distance[~g] <= threshold
+    return _bins(measure, low[g], failed, low[~g], matched, ones, "photos")
+
+
+def _degraded_evidence(measure: str, probes: list[Probe], threshold: float) -> list[GateBin]:
+    """The probes degraded in this gate's way (blurred for sharpness, shrunk for size)."""
+    found = [
+        p
+        for p in probes
+        if p.kind == GATE_DEGRADATION[measure]
+        and p.distance is not None
+        and math.isfinite(p.measures[measure])
+    ]
+    values = np.array([p.measures[measure] for p in found])
+    failed = np.array([p.distance > threshold for p in found], dtype=bool)  # type: ignore[operator]
+    matches = np.array([p.impostor_matches for p in found], dtype=np.float64)
+    weights = np.array([p.impostors for p in found], dtype=np.float64)
+    return _bins(measure, values, failed, values, matches, weights, "degraded")
+
+
+def gate_probe_tasks(
+    faces: FaceSet, records: list[PhotoRecord], usable: np.ndarray, count: int
+) -> list[tuple[int, int, Task]]:
+    """(reference photo, probe photo, degraded task) for ``count`` calibration people: the
+    first two usable photos of each, people taken in the order of a hash of their name."""
+    by_person: dict[int, list[int]] = {}
+    for k in np.flatnonzero(usable & ~faces.photo_held_out):
+        by_person.setdefault(int(faces.person[k]), []).append(int(k))
+    people = sorted(
+        (p for p, photos in by_person.items() if len(photos) >= 2),
+        key=lambda p: hashlib.sha256(faces.people[p].encode()).hexdigest(),
+    )[:count]
+    tasks: list[tuple[int, int, Task]] = []
+    for p in people:
+        ref, probe = by_person[p][:2]
+        width = records[probe].measure("face_width_px")
+        path = faces.root / faces.photos[probe]
+        for target in SHRINK_TO_WIDTHS:
+            if target < width:
+                tasks.append((ref, probe, Task(path, ("scale", target / width))))
+        for radius in BLUR_RADII:
+            tasks.append((ref, probe, Task(path, ("blur", radius))))
+    return tasks
+
+
+def run_probes(
+    faces: FaceSet,
+    records: list[PhotoRecord],
+    usable: np.ndarray,
+    count: int,
+    *,
+    workers: int,
+    progress: Progress | None = None,
+) -> list[Probed]:
+    planned = gate_probe_tasks(faces, records, usable, count)
+    if not planned:
+        return []
+    advance = progress("degraded photos", len(planned)) if progress else None
+    measuring = v.DlibResNetVerifier(gates=False)
+    results = embed_all([t for *_, t in planned], measuring, workers=workers, advance=advance)
+    return [
+        Probed(ref, probe, task.degradation[0] if task.degradation else "", PhotoRecord.of(r))
+        for (ref, probe, task), r in zip(planned, results, strict=True)
+    ]
+
+
+def score_probes(
+    probed: list[Probed],
+    faces: FaceSet,
+    emb: np.ndarray,
+    usable: np.ndarray,
+    threshold: float,
+) -> list[Probe]:
+    """Each degraded probe against its reference, and against every usable calibration photo
+    of another person (impostor pairs), at ``threshold``."""
+    calibration = usable & ~faces.photo_held_out
+    out = []
+    for item in probed:
+        record = item.record
+        measures = {m: record.measure(m) for m in GATE_BINS}
+        if record.embedding is None:
+            out.append(Probe(item.kind, measures, None, 0, 0))
+            continue
+        others = calibration & (faces.person != faces.person[item.photo])
+        d = np.linalg.norm(emb[others] - record.embedding[None, :].astype(np.float64), axis=1)
+        distance = float(np.linalg.norm(emb[item.reference] - record.embedding))
+        matches = int((d <= threshold).sum())
+        out.append(Probe(item.kind, measures, distance, matches, int(others.sum())))
+    return out
+
+
+# --- figures per part ---------------------------------------------------------------------
+@dataclass
+class PartFigures:
+    """FMR and FNMR of one part (calibration or held-out) at one threshold and gates."""
+
+    name: str
+    threshold: float
+    photos: int
+    people: int
+    refused: dict[str, int]  # outcome -> photos
+    resolved_multiple: int  # photos with several faces where the dominant one was used
+    rates: er.Rates  # over pairs of two usable photos
+    bootstrap: er.Bootstrap
+    genuine_all: int  # genuine pairs, refused photos included
+    genuine_with_refused: int
+    impostor_all: int
+
+    @property
+    def refused_total(self) -> int:
+        return sum(self.refused.values())
+
+    @property
+    def refused_rate(self) -> float:
+        return self.refused_total / self.photos if self.photos else math.nan
+
+    @property
+    def fnmr_with_refusals(self) -> float:
+        fails = self.rates.false_non_matches + self.genuine_with_refused
+        return fails / self.genuine_all if self.genuine_all else math.nan
+
+    @property
+    def fnmr_with_refusals_ci(self) -> tuple[float, float]:
+        fails = self.rates.false_non_matches + self.genuine_with_refused
+        return er.wilson(fails, self.genuine_all)
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.rates
+        return {
+            "threshold": self.threshold,
+            "photos": self.photos,
+            "people": self.people,
+            "refused_photos": self.refused_total,
+            "refused_rate": self.refused_rate,
+            "refused_by_outcome": dict(sorted(self.refused.items())),
+            "several_faces_dominant_used": self.resolved_multiple,
+            "impostor_pairs": self.impostor_all,
+            "impostor_pairs_compared": r.impostors,
+            "false_matches": r.false_matches,
+            "fmr": r.fmr,
+            "fmr_ci95_wilson": list(r.fmr_ci),
+            "fmr_ci95_bootstrap_people": list(self.bootstrap.fmr),
+            "genuine_pairs": self.genuine_all,
+            "genuine_pairs_compared": r.genuines,
+            "false_non_matches": r.false_non_matches,
+            "fnmr": r.fnmr,
+            "fnmr_ci95_wilson": list(r.fnmr_ci),
+            "fnmr_ci95_bootstrap_people": list(self.bootstrap.fnmr),
+            "genuine_pairs_with_refused_photo": self.genuine_with_refused,
+            "fnmr_refusals_as_failures": self.fnmr_with_refusals,
+            "fnmr_refusals_as_failures_ci95_wilson": list(self.fnmr_with_refusals_ci),
+        }
+
+
+def part_figures(
+    name: str,
+    faces: FaceSet,
+    records: list[PhotoRecord],
+    pairs: er.PairSet,
+    part: np.ndarray,
+    limits: QualityLimits,
+    threshold: float,
+    *,
+    replicates: int = 1000,
+) -> PartFigures:
+    outcomes = [r.gate(limits) for r in records]
+    usable = np.array([o == v.OK for o in outcomes]) & part
+    refused = Counter(o for o, p in zip(outcomes, part, strict=True) if p and o != v.OK)
+    resolved = sum(
+        1
+        for r, o, p in zip(records, outcomes, part, strict=True)
+        if p and o == v.OK and r.choice is not None and r.choice.faces_found > 1
     )
-    if first_fm is not None:
-        why.append(
-            f"The first impostor match appears at {first_fm.threshold:.3f} "
-            f"({first_fm.false_matches} of {first_fm.impostors})."
-        )
-    return chosen.threshold, " ".join(why)
+    counts = np.bincount(faces.person[part], minlength=len(faces.people))
+    genuine_all = int((counts * (counts - 1) // 2).sum())
+    n = int(part.sum())
+    compared = pairs.select(usable)
+    rates = er.rates_at(compared.genuine_distances, compared.impostor_distances, threshold)
+    usable_counts = np.bincount(faces.person[usable], minlength=len(faces.people))
+    genuine_usable = int((usable_counts * (usable_counts - 1) // 2).sum())
+    boot = er.bootstrap_by_person(compared, faces.person, threshold, replicates=replicates)
+    return PartFigures(
+        name=name,
+        threshold=threshold,
+        photos=n,
+        people=int((counts > 0).sum()),
+        refused=dict(refused),
+        resolved_multiple=resolved,
+        rates=rates,
+        bootstrap=boot,
+        genuine_all=genuine_all,
+        genuine_with_refused=genuine_all - genuine_usable,
+        impostor_all=n * (n - 1) // 2 - genuine_all,
+    )
 
 
+@dataclass(frozen=True)
+class RetakeFigures:
+    """Enrol with one photo, check in with a second, retake with a third (people with three
+    or more photos, every ordering): how often a genuine participant is not verified."""
+
+    people: int
+    check_ins: int
+    enrolment_refused: int  # orderings left out: the enrolment photo itself was refused
+    first_try_failed: int
+    sent_to_review: int  # failed both tries (no match or refused photo, twice)
+    ci: tuple[float, float]
+
+    @property
+    def review_rate(self) -> float:
+        return self.sent_to_review / self.check_ins if self.check_ins else math.nan
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "people": self.people,
+            "check_ins": self.check_ins,
+            "enrolment_photo_refused": self.enrolment_refused,
+            "first_try_failed": self.first_try_failed,
+            "first_try_failure_rate": self.first_try_failed / self.check_ins
+            if self.check_ins
+            else math.nan,
+            "sent_to_review": self.sent_to_review,
+            "review_rate": self.review_rate,
+            "review_rate_ci95_wilson": list(self.ci),
+        }
+
+
+def retake_figures(
+    faces: FaceSet,
+    records: list[PhotoRecord],
+    emb: np.ndarray,
+    part: np.ndarray,
+    limits: QualityLimits,
+    threshold: float,
+) -> RetakeFigures:
+    ok = np.array([r.gate(limits) == v.OK for r in records])
+
+    def verified(reference: int, probe: int) -> bool:
+        return bool(ok[probe] and np.linalg.norm(emb[reference] - emb[probe]) <= threshold)
+
+    check_ins = first_failed = review = refused_enrolment = 0
+    people = 0
+    for p in range(len(faces.people)):
+        photos = np.flatnonzero(part & (faces.person == p))
+        if len(photos) < 3:
+            continue
+        people += 1
+        for reference, first, second in permutations(photos.tolist(), 3):
+            if not ok[reference]:
+                refused_enrolment += 1  # enrolment photos are checked and retaken on the spot
+                continue
+            check_ins += 1
+            if verified(reference, first):
+                continue
+            first_failed += 1
+            if not verified(reference, second):
+                review += 1
+    return RetakeFigures(
+        people, check_ins, refused_enrolment, first_failed, review, er.wilson(review, check_ins)
+    )
+
+
+@dataclass(frozen=True)
+class SeveralFaces:
+    """Photos of the calibration part with several faces, grouped by what the face rule
+    makes of them, and how the largest face fares in its genuine comparisons."""
+
+    group: str
+    photos: int
+    genuine: int
+    failed: int
+
+
+def several_faces_evidence(
+    faces: FaceSet, records: list[PhotoRecord], emb: np.ndarray, threshold: float
+) -> list[SeveralFaces]:
+    groups: dict[str, list[int]] = {}
+    for k, record in enumerate(records):
+        choice = record.choice
+        if choice is None or choice.faces_found < 2 or faces.photo_held_out[k]:
+            continue
+        assert choice.centre_offset is not None and choice.dominance is not None
+        if choice.centre_offset > selection.MAX_CENTRE_OFFSET:
+            group = "largest face off the middle half: refused"
+        elif choice.dominance < selection.MIN_DOMINANCE:
+            group = f"largest face central, under {selection.MIN_DOMINANCE:g}x the next: refused"
+        else:
+            group = f"largest face central, {selection.MIN_DOMINANCE:g}x the next or more: used"
+        counts = groups.setdefault(group, [0, 0, 0])
+        counts[0] += 1
+        same = np.flatnonzero(faces.person == faces.person[k])
+        for j in same[same != k]:
+            if np.isfinite(emb[j]).all() and np.isfinite(emb[k]).all():
+                counts[1] += 1
+                counts[2] += int(np.linalg.norm(emb[k] - emb[j]) > threshold)
+    return [SeveralFaces(g, *counts) for g, counts in sorted(groups.items())]
+
+
+# --- the whole run ------------------------------------------------------------------------
 @dataclass
 class CalibrationReport:
     faces_arg: str
-    calibration: CalibrationSet
-    analyses: dict[str, FaceAnalysis]  # mirror verifier, every photo in the folder
-    plain: dict[str, FaceAnalysis]  # plain verifier, photos in pairs
-    timings: dict[str, dict[str, float]]  # photo -> step -> best ms (mirror verifier)
-    plain_timings: dict[str, dict[str, float]]  # the same without mirror averaging
-    rates: list[Rates]
-    plain_rates: list[Rates]
-    recommended: float
-    justification: str
-    genuine_distances: list[tuple[Pair, float]]
-    impostor_distances: list[tuple[Pair, float]]
     model_id: str
-    skipped_pairs: int
-    sweep_photos: list[str] = field(default_factory=list)
-    sweep: list[dict[float, list[SweepCell]]] = field(default_factory=list)
+    target_fmr: float
+    faces: FaceSet
+    records: list[PhotoRecord]
+    threshold: float
+    first_threshold: float  # before the gates were derived
+    configured_threshold: float
+    configured_version: str
+    configured_limits: QualityLimits
+    limits: QualityLimits
+    gates: list[GateEvidence]
+    calibration: PartFigures
+    held_out: PartFigures | None
+    held_out_configured: PartFigures | None
+    retake: RetakeFigures | None
+    det: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    several_faces: list[SeveralFaces] = field(default_factory=list)
+    seconds: float = math.nan
+    workers: int = 1
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        outcomes = Counter(r.gate(self.limits) for r in self.records)
+        return {
+            "faces": self.faces_arg,
+            "embedding_seconds": self.seconds,
+            "workers": self.workers,
+            "several_faces": [row.__dict__ for row in self.several_faces],
+            "model_id": self.model_id,
+            "target_fmr": self.target_fmr,
+            "threshold": self.threshold,
+            "threshold_before_gates": self.first_threshold,
+            "configured_threshold": self.configured_threshold,
+            "configured_threshold_version": self.configured_version,
+            "photos": len(self.faces.photos),
+            "people": len(self.faces.people),
+            "held_out_people": int(self.faces.held_out.sum()),
+            "ignored_files": self.faces.ignored,
+            "outcomes": dict(sorted(outcomes.items())),
+            "limits": _limits_dict(self.limits),
+            "configured_limits": _limits_dict(self.configured_limits),
+            "gates": [
+                {
+                    "measure": g.measure,
+                    "limit": g.limit,
+                    "configured": g.configured,
+                    "degraded_without_face": g.no_face,
+                    "bins": [b.__dict__ for b in g.natural + g.degraded],
+                }
+                for g in self.gates
+            ],
+            "calibration": self.calibration.as_dict(),
+            "held_out": self.held_out.as_dict() if self.held_out else None,
+            "held_out_at_configured_threshold": self.held_out_configured.as_dict()
+            if self.held_out_configured
+            else None,
+            "retake": self.retake.as_dict() if self.retake else None,
+            "det": {
+                name: {
+                    "threshold": np.round(t, 4).tolist(),
+                    "fmr": fmr.tolist(),
+                    "fnmr": fnmr.tolist(),
+                }
+                for name, (t, fmr, fnmr) in self.det.items()
+            },
+            "notes": self.notes,
+        }
 
 
-def _distances(
-    pairs: list[Pair], analyses: dict[str, FaceAnalysis]
-) -> tuple[list[tuple[Pair, float]], int]:
-    out: list[tuple[Pair, float]] = []
-    skipped = 0
-    for a, b in pairs:
-        x, y = analyses.get(a), analyses.get(b)
-        if x is None or y is None or x.embedding is None or y.embedding is None:
-            skipped += 1
-            continue
-        out.append(((a, b), face_distance(x.embedding, y.embedding)))
-    return out, skipped
+def _limits_dict(limits: QualityLimits) -> dict[str, float]:
+    return dict(limits.__dict__)
 
 
-#: Each timed photo is embedded this many times in all; the fastest run of each step counts,
-#: which removes interference from other processes on a shared machine.
-TIMING_RUNS = 3
+def _usable(records: list[PhotoRecord], limits: QualityLimits) -> np.ndarray:
+    return np.array([r.gate(limits) == v.OK for r in records])
 
 
-def _best_timings(
-    verifier: DlibResNetVerifier, path: Path, first: FaceAnalysis
-) -> dict[str, float]:
-    """Fastest CPU time per step over TIMING_RUNS embeddings of one photo, plus the fastest
-    wall-clock total ("wall")."""
-    best = dict(first.cpu_ms)
-    best["wall"] = first.timings_ms["total"]
-    data = path.read_bytes()
-    for _ in range(TIMING_RUNS - 1):  # the first run is `first`
-        again = verifier.embed(data)
-        for step, ms in again.cpu_ms.items():
-            best[step] = min(best.get(step, ms), ms)
-        best["wall"] = min(best["wall"], again.timings_ms["total"])
-    return best
+def _without_gate(limits: QualityLimits, measure: str) -> QualityLimits:
+    values = _limits_dict(limits)
+    values[GATE_LIMIT[measure]] = 0.0
+    return QualityLimits(**values)
 
 
-def run_calibration(
-    root: Path, *, faces_arg: str, progress: Callable[[str], None] | None = None
-) -> CalibrationReport:
-    root = Path(root)
-    cal = build_calibration_set(root)
-    mirror = DlibResNetVerifier(mirror=True)
-    plain = DlibResNetVerifier(mirror=False)
-    mirror.warm_up()
-    photos = sorted(set(all_images(root)) | set(cal.images))
-    analyses: dict[str, FaceAnalysis] = {}
-    plain_analyses: dict[str, FaceAnalysis] = {}
-    for n, rel in enumerate(photos, start=1):
-        data = (root / rel).read_bytes()
-        analyses[rel] = mirror.embed(data)
-        if rel in cal.images:
-            plain_analyses[rel] = plain.embed(data)
-        if progress:
-            progress(f"{n}/{len(photos)} {rel}: {analyses[rel].outcome}")
-    if progress:
-        progress("timing")
-    timed = [rel for rel in cal.images if analyses[rel].outcome == OK]
-    timings = {rel: _best_timings(mirror, root / rel, analyses[rel]) for rel in timed}
-    plain_timings = {rel: _best_timings(plain, root / rel, plain_analyses[rel]) for rel in timed}
-    genuine, skipped_g = _distances(cal.genuine, analyses)
-    impostor, skipped_i = _distances(cal.impostor, analyses)
-    rates = error_rates([d for _, d in genuine], [d for _, d in impostor])
-    plain_g, _ = _distances(cal.genuine, plain_analyses)
-    plain_i, _ = _distances(cal.impostor, plain_analyses)
-    plain_rates = error_rates([d for _, d in plain_g], [d for _, d in plain_i])
-    recommended, why = recommend(rates)
-    if progress:
-        progress("degradation sweep")
-    sweep_photos, sweep = degradation_sweep(root)
-    return CalibrationReport(
-        sweep_photos=sweep_photos,
-        sweep=sweep,
-        faces_arg=faces_arg,
-        calibration=cal,
-        analyses=analyses,
-        plain=plain_analyses,
-        timings=timings,
-        plain_timings=plain_timings,
-        rates=rates,
-        plain_rates=plain_rates,
-        recommended=recommended,
-        justification=why,
-        genuine_distances=genuine,
-        impostor_distances=impostor,
-        model_id=mirror.model_id,
-        skipped_pairs=skipped_g + skipped_i,
-    )
+def choose_threshold(
+    faces: FaceSet,
+    records: list[PhotoRecord],
+    pairs: er.PairSet,
+    limits: QualityLimits,
+    target: float,
+) -> float:
+    """The threshold for ``target`` FMR on the calibration part's usable photos."""
+    chosen = pairs.select(_usable(records, limits) & ~faces.photo_held_out)
+    return er.threshold_for_fmr(chosen.impostor_distances, target)
 
 
-# --- quality gate: how far each degradation moves the embedding ---------------------------
-#: Photos degraded step by step (those present in the folder), plus matplotlib's
-#: grace_hopper.jpg, which ships with a project dependency.
-SWEEP_PHOTOS = (
-    "openface/clapton-1.jpg",
-    "deepface/img1.jpg",
-    "face_recognition/alex-lacamoire.png",
-    "face_recognition/knn_examples/train/obama/obama.jpg",
-)
-#: (degradation, measure shown, steps). Kinds: blur radius in px, brightness or contrast
-#: factor (PIL.ImageEnhance; 1 = unchanged).
-SWEEPS: tuple[tuple[str, str, tuple[float, ...]], ...] = (
-    ("blur", "sharpness", (1, 2, 3, 4, 6, 8)),
-    ("darker", "brightness", (0.3, 0.2, 0.15, 0.1)),
-    ("brighter", "brightness", (1.6, 2.0, 2.5, 3.0)),
-    ("brighter", "overexposed_pct", (1.6, 2.0, 2.5, 3.0)),
-    ("contrast", "contrast", (0.3, 0.2, 0.1)),
-)
-SWEEP_TITLES = {
-    "blur": "Gaussian blur radius (px)",
-    "darker": "brightness factor (darker)",
-    "brighter": "brightness factor (brighter)",
-    "contrast": "contrast factor",
-}
+def derive_gates(
+    faces: FaceSet,
+    records: list[PhotoRecord],
+    pairs: er.PairSet,
+    emb: np.ndarray,
+    probed: list[Probed],
+    configured: QualityLimits,
+    threshold: float,
+    target_fmr: float,
+) -> tuple[QualityLimits, list[GateEvidence]]:
+    """The blur and size limits from the calibration part at ``threshold``."""
+    values = _limits_dict(configured)
+    evidence = []
+    for measure in GATE_BINS:
+        open_gate = _without_gate(QualityLimits(**values), measure)
+        usable = _usable(records, open_gate) & ~faces.photo_held_out
+        natural = _natural_evidence(measure, records, pairs, usable, threshold)
+        probes = score_probes(probed, faces, emb, usable, threshold)
+        degraded = _degraded_evidence(measure, probes, threshold)
+        limit = derive_limit(natural + degraded, target_fmr, values[GATE_LIMIT[measure]])
+        kind = GATE_DEGRADATION[measure]
+        no_face = sum(1 for p in probes if p.distance is None and p.kind == kind)
+        evidence.append(
+            GateEvidence(
+                measure, limit, getattr(configured, GATE_LIMIT[measure]), natural, degraded, no_face
+            )
+        )
+        values[GATE_LIMIT[measure]] = limit
+    return QualityLimits(**values), evidence
 
 
 @dataclass
-class SweepCell:
-    measure: float | None
-    moved: float | None  # distance from the undegraded photo's embedding
-    outcome: str
-    gate_refuses: bool
+class Measurements:
+    """Everything the calibration embeds: the photos, and the degraded gate probes."""
+
+    faces: FaceSet
+    records: list[PhotoRecord]
+    probed: list[Probed]
+    seconds: float = math.nan  # wall-clock time to embed the photos (not the probes)
+    workers: int = 1
 
 
-def _degrade(image: Image.Image, kind: str, step: float) -> Image.Image:
-    if kind == "blur":
-        return image.filter(ImageFilter.GaussianBlur(step))
-    if kind in ("darker", "brighter"):
-        return ImageEnhance.Brightness(image).enhance(step)
-    return ImageEnhance.Contrast(image).enhance(step)
+def measure(
+    root: Path, *, workers: int, gate_people: int = 100, progress: Progress | None = None
+) -> Measurements:
+    """The slow part: every photo embedded once, then the degraded probes. The probes start
+    from photos usable with the blur and size gates open, so that which photos are degraded
+    does not depend on the limits being measured."""
+    started = time.perf_counter()
+    faces = discover(root)
+    records = measure_photos(faces, workers=workers, progress=progress)
+    if not any(r.embedding is not None for r in records):
+        raise CalibrationError(f"no face was found in any photo under {root}")
+    seconds = time.perf_counter() - started
+    open_gates = QualityLimits(
+        **{**_limits_dict(QualityLimits()), **dict.fromkeys(GATE_LIMIT.values(), 0.0)}
+    )
+    usable = _usable(records, open_gates)
+    probed = run_probes(faces, records, usable, gate_people, workers=workers, progress=progress)
+    return Measurements(faces, records, probed, seconds, workers)
 
 
-def degradation_sweep(root: Path) -> tuple[list[str], list[dict[float, list[SweepCell]]]]:
-    """For each entry of SWEEPS, {step: one cell per photo}."""
-    from matplotlib import cbook
-
-    sources: list[tuple[str, bytes]] = [
-        (rel, (Path(root) / rel).read_bytes())
-        for rel in SWEEP_PHOTOS
-        if (Path(root) / rel).is_file()
-    ]
-    with cbook.get_sample_data("grace_hopper.jpg") as fh:
-        sources.append(("grace_hopper.jpg (matplotlib)", fh.read()))
-    measuring = DlibResNetVerifier(quality_gate=False)
-    names: list[str] = []
-    table: list[dict[float, list[SweepCell]]] = [{} for _ in SWEEPS]
-    for name, data in sources:
-        image = load_image(data)
-        reference = measuring.embed(image)
-        if reference.embedding is None:
-            continue
-        names.append(name)
-        done: dict[tuple[str, float], FaceAnalysis] = {}
-        for index, (kind, measure, steps) in enumerate(SWEEPS):
-            for step in steps:
-                if (kind, step) not in done:
-                    done[kind, step] = measuring.embed(_degrade(image, kind, step))
-                a = done[kind, step]
-                table[index].setdefault(step, []).append(
-                    SweepCell(
-                        measure=float(getattr(a.quality, measure)) if a.quality else None,
-                        moved=face_distance(reference.embedding, a.embedding)
-                        if a.embedding is not None
-                        else None,
-                        outcome=a.outcome,
-                        gate_refuses=bool(a.quality and not a.quality.ok),
-                    )
-                )
-    return names, table
-
-
-# --- rendering -----------------------------------------------------------------------------
-def _pct(x: float) -> str:
-    return "n/a" if math.isnan(x) else f"{x:.2%}"
-
-
-def _cell(cell: SweepCell) -> str:
-    if cell.measure is None or cell.moved is None:
-        return "-"
-    return f"{cell.measure:.0f} / {cell.moved:.2f}" + ("*" if cell.gate_refuses else "")
-
-
-def _quantiles(values: list[float]) -> tuple[float, float, float, float]:
-    arr = np.asarray(values, dtype=np.float64)
-    return (
-        float(arr.min()),
-        float(np.percentile(arr, 50)),
-        float(np.percentile(arr, 90)),
-        float(arr.max()),
+def run_calibration(
+    root: Path,
+    *,
+    faces_arg: str,
+    target_fmr: float,
+    configured_threshold: float,
+    configured_version: str,
+    workers: int,
+    gate_people: int = 100,
+    replicates: int = 1000,
+    progress: Progress | None = None,
+) -> CalibrationReport:
+    measured = measure(root, workers=workers, gate_people=gate_people, progress=progress)
+    return analyse(
+        measured,
+        faces_arg=faces_arg,
+        target_fmr=target_fmr,
+        configured_threshold=configured_threshold,
+        configured_version=configured_version,
+        replicates=replicates,
     )
 
 
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def render_markdown(report: CalibrationReport) -> str:
-    cal = report.calibration
-    out: list[str] = []
-    w = out.append
-    faces = report.faces_arg if not os.path.isabs(report.faces_arg) else "<faces folder>"
-    w(f"Generated by `caseledger faces calibrate --faces {faces}` (model `{report.model_id}`).")
-    w("")
-    unusable = [p for p in cal.images if report.analyses[p].outcome != OK]
-    w(
-        f"Calibration pairs: **{len(cal.genuine)} genuine** and **{len(cal.impostor)} "
-        f"impostor** pairs over {len(cal.images)} photos "
-        f"({', '.join(f'{k}: {v}' for k, v in sorted(cal.sources.items()))}; deepface counts "
-        "master.csv rows, the others people). "
-        f"Photos in pairs with no usable face: **{len(unusable)}**"
-        + (f" ({', '.join(unusable)})" if unusable else "")
-        + f"; pairs left out because of them: {report.skipped_pairs}."
+def analyse(
+    measured: Measurements,
+    *,
+    faces_arg: str,
+    target_fmr: float,
+    configured_threshold: float,
+    configured_version: str,
+    replicates: int = 1000,
+) -> CalibrationReport:
+    """The fast part: threshold, gates and figures from the measurements."""
+    faces, records, probed = measured.faces, measured.records, measured.probed
+    emb = embedding_matrix(records)
+    pairs = er.all_pairs(emb, faces.person)
+    configured = QualityLimits()
+    notes: list[str] = []
+    calibration_part = ~faces.photo_held_out
+    if not pairs.select(calibration_part).impostor_distances.size:
+        raise CalibrationError("the calibration part has no impostor pair with a usable face")
+    first = choose_threshold(faces, records, pairs, configured, target_fmr)
+    threshold, limits, gates = first, configured, []
+    for _ in range(3):  # the gates depend on the threshold and back: settle (twice suffices)
+        limits, gates = derive_gates(
+            faces, records, pairs, emb, probed, configured, threshold, target_fmr
+        )
+        again = choose_threshold(faces, records, pairs, limits, target_fmr)
+        if again == threshold:
+            break
+        threshold = again
+    impostors = pairs.select(_usable(records, limits) & calibration_part).impostor_distances.size
+    if impostors * target_fmr < 10:
+        notes.append(
+            f"Only {impostors} impostor pairs in the calibration part: a false-match rate of "
+            f"{target_fmr:g} rests on fewer than 10 false matches."
+        )
+    calibration = part_figures(
+        "calibration",
+        faces,
+        records,
+        pairs,
+        calibration_part,
+        limits,
+        threshold,
+        replicates=replicates,
     )
-    w("")
-    w(
-        "| threshold | FMR | false matches / impostor pairs | FNMR | false non-matches / "
-        "genuine pairs | FNMR without mirror averaging |"
-    )
-    w("| ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r, p in zip(report.rates, report.plain_rates, strict=True):
-        mark = " **(recommended)**" if abs(r.threshold - report.recommended) < 1e-9 else ""
-        w(
-            f"| {r.threshold:.3f}{mark} | {_pct(r.fmr)} | {r.false_matches} / {r.impostors} | "
-            f"{_pct(r.fnmr)} | {r.false_non_matches} / {r.genuines} | {_pct(p.fnmr)} |"
+    held_out = held_out_configured = retake = None
+    det = {"calibration": _det(pairs, records, limits, calibration_part)}
+    if faces.photo_held_out.any():
+        part = faces.photo_held_out
+        held_out = part_figures(
+            "held-out", faces, records, pairs, part, limits, threshold, replicates=replicates
         )
-    w("")
-    w(f"**Recommended default threshold: {report.recommended:.3f}.** {report.justification}")
-    w("")
-    g = sorted(d for _, d in report.genuine_distances)
-    i = sorted(d for _, d in report.impostor_distances)
-    if g and i:
-        worst = sorted(report.genuine_distances, key=lambda x: -x[1])[:3]
-        closest = sorted(report.impostor_distances, key=lambda x: x[1])[:3]
-        w(
-            f"Genuine distances: median {statistics.median(g):.3f}, largest "
-            + ", ".join(f"{d:.3f} ({a} / {b})" for (a, b), d in worst)
-            + f". Impostor distances: median {statistics.median(i):.3f}, smallest "
-            + ", ".join(f"{d:.3f} ({a} / {b})" for (a, b), d in closest)
-            + "."
+        held_out_configured = part_figures(
+            "held-out",
+            faces,
+            records,
+            pairs,
+            part,
+            configured,
+            configured_threshold,
+            replicates=replicates,
         )
-        w("")
-    pg = sorted(
-        face_distance(report.plain[a].embedding, report.plain[b].embedding)
-        for a, b in cal.genuine
-        if report.plain.get(a) is not None
-        and report.plain.get(b) is not None
-        and report.plain[a].embedding is not None
-        and report.plain[b].embedding is not None
-    )
-    if pg:
-        w(
-            "Mirror averaging (embedding the aligned face and its mirror image, averaging the "
-            f"two descriptors): genuine median {statistics.median(g):.3f} with it, "
-            f"{statistics.median(pg):.3f} without; see the last column for FNMR."
-        )
-        w("")
-
-    # every photo in the folder: outcomes, quality, timings
-    outcomes: dict[str, list[str]] = {}
-    for rel, a in report.analyses.items():
-        outcomes.setdefault(a.outcome, []).append(rel)
-    w(f"All {len(report.analyses)} photos in the folder, by outcome:")
-    w("")
-    for outcome, rels in sorted(outcomes.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        listed = "" if outcome == OK else ": " + ", ".join(sorted(rels))
-        w(f"- `{outcome}`: {len(rels)}{listed}")
-    w("")
-    measured = [a.quality for a in report.analyses.values() if a.outcome == OK and a.quality]
-    if measured:
-        w("Quality measures of the usable faces (min / median / 90th percentile / max):")
-        w("")
-        w("| measure | min | median | p90 | max |")
-        w("| --- | ---: | ---: | ---: | ---: |")
-        for name in ("face_width_px", "sharpness", "brightness", "contrast", "overexposed_pct"):
-            lo, med, p90, hi = _quantiles([float(getattr(q, name)) for q in measured])
-            w(f"| {name} | {lo:.1f} | {med:.1f} | {p90:.1f} | {hi:.1f} |")
-        w("")
-    if report.sweep_photos:
-        w(
-            "Degradations (quality gate off while measuring): each cell is the measure on the "
-            "degraded face, then how far the embedding moved from the undegraded photo; "
-            "`*` marks what the quality gate refuses, `-` that no face was found. Photos: "
-            + "; ".join(f"{n + 1} = {name}" for n, name in enumerate(report.sweep_photos))
-            + "."
-        )
-        w("")
-        for (kind, measure, _steps), steps in zip(SWEEPS, report.sweep, strict=True):
-            header = f"{SWEEP_TITLES[kind]}: {measure} / moved"
-            photos = " | ".join(str(n + 1) for n in range(len(report.sweep_photos)))
-            w(f"| {header} | {photos} |")
-            w("| ---: |" + " ---: |" * len(report.sweep_photos))
-            for step, cells in steps.items():
-                w(f"| {step:g} | " + " | ".join(_cell(c) for c in cells) + " |")
-            w("")
-    if report.timings:
-        sizes = sorted(report.analyses[rel].image_size or (0, 0) for rel in report.timings)
-        w(
-            f"Time per photo on this machine ({_cpu()}, {os.cpu_count()} cores, one used; "
-            f"Python {platform.python_version()}), milliseconds, over the "
-            f"{len(report.timings)} calibration photos (after loading: "
-            f"{sizes[0][0]}x{sizes[0][1]} to {sizes[-1][0]}x{sizes[-1][1]}, at most 1280 px on "
-            f"the longest side). CPU time of the process per step, so that other work on a "
-            f"shared machine does not count; each photo was run {TIMING_RUNS} times and the "
-            "fastest run of each step counts. The last row is wall-clock time, for comparison:"
-        )
-        w("")
-        w("| step | min | median | p90 | max |")
-        w("| --- | ---: | ---: | ---: | ---: |")
-        t, pt = report.timings.values(), report.plain_timings.values()
-        rows = [
-            ("decode, EXIF, downscale", [x["load"] for x in t]),
-            ("HOG detection (upsample 0, then 1 if needed)", [x["detect"] for x in t]),
-            ("quality measures", [x["quality"] for x in t]),
-            ("5-point alignment, 150 px chip", [x["align"] for x in t]),
-            ("ResNet embedding, face + mirror", [x["embed"] for x in t]),
-            ("ResNet embedding, face only", [x["embed"] for x in pt]),
-            ("**total, with mirror averaging** (default)", [x["total"] for x in t]),
-            ("total, without", [x["total"] for x in pt]),
-            ("wall-clock total, with mirror averaging", [x["wall"] for x in t]),
-        ]
-        for name, values in rows:
-            lo, med, p90, hi = _quantiles(values)
-            w(f"| {name} | {lo:.0f} | {med:.0f} | {p90:.0f} | {hi:.0f} |")
-        w("")
-    return "\n".join(out)
-
-
-BEGIN = "<!-- calibration:begin (written by `caseledger faces calibrate --out`) -->"
-END = "<!-- calibration:end -->"
-
-
-def write_report(path: Path, section: str) -> None:
-    """Put the generated section between the markers of ``path`` (kept text stays as is);
-    append it, or create the file, when there are no markers yet."""
-    block = f"{BEGIN}\n{section.rstrip()}\n{END}"
-    path = Path(path)
-    if path.exists():
-        text = path.read_text(encoding="utf-8")
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            tail = rest.split(END, 1)[1]
-            text = f"{head}{block}{tail}"
-        else:
-            text = f"{text.rstrip()}\n\n## Calibration\n\n{block}\n"
+        retake = retake_figures(faces, records, emb, part, limits, threshold)
+        det["held-out"] = _det(pairs, records, limits, part)
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = f"# Face verification\n\n## Calibration\n\n{block}\n"
-    path.write_text(text, encoding="utf-8")
+        notes.append("No person fell in the held-out part: the figures are not independent.")
+    return CalibrationReport(
+        several_faces=several_faces_evidence(faces, records, emb, threshold),
+        seconds=measured.seconds,
+        workers=measured.workers,
+        faces_arg=faces_arg,
+        model_id=v.DlibResNetVerifier().model_id,
+        target_fmr=target_fmr,
+        faces=faces,
+        records=records,
+        threshold=threshold,
+        first_threshold=first,
+        configured_threshold=configured_threshold,
+        configured_version=configured_version,
+        configured_limits=configured,
+        limits=limits,
+        gates=gates,
+        calibration=calibration,
+        held_out=held_out,
+        held_out_configured=held_out_configured,
+        retake=retake,
+        det=det,
+        notes=notes,
+    )
+
+
+def _det(
+    pairs: er.PairSet, records: list[PhotoRecord], limits: QualityLimits, part: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    chosen = pairs.select(_usable(records, limits) & part)
+    return er.det_points(chosen.genuine_distances, chosen.impostor_distances)

@@ -43,7 +43,8 @@ from caseledger.core.errors import ValidationError
 
 from . import images
 from .quality import FACE_TOO_SMALL as _REASON_TOO_SMALL
-from .quality import FaceBox, QualityReport, assess_face
+from .quality import FaceBox, QualityLimits, QualityReport, assess_face, judge
+from .selection import Detection, FaceChoice, choose_face
 
 __all__ = [
     "EMBEDDING_SIZE",
@@ -57,6 +58,7 @@ __all__ = [
     "StubVerifier",
     "decide",
     "face_distance",
+    "gate_outcome",
     "get_verifier",
     "open_template",
     "seal_template",
@@ -162,7 +164,8 @@ class FaceAnalysis:
     """What :meth:`FaceVerifier.embed` found in one photo.
 
     ``embedding`` is present only when ``outcome == "ok"``. ``box`` and ``quality`` are present
-    whenever exactly one face was found (also when it was refused for size or quality)."""
+    whenever a face was chosen (also when it was refused for size or quality). ``choice``
+    says how many faces were found and why one was chosen (see :mod:`.selection`)."""
 
     outcome: str
     model_id: str
@@ -171,6 +174,7 @@ class FaceAnalysis:
     quality: QualityReport | None = None
     faces_found: int = 0
     image_size: tuple[int, int] | None = None
+    choice: FaceChoice | None = field(default=None, compare=False)
     #: Wall-clock milliseconds per step (load, detect, quality, align, embed, total; a step
     #: is absent when the pipeline stopped before it), and the CPU time
     #: of this process per step (what the step costs on an otherwise idle core).
@@ -184,6 +188,14 @@ class FaceAnalysis:
     @property
     def message(self) -> str:
         return str(OUTCOME_MESSAGES.get(self.outcome, self.outcome))
+
+    def measures(self) -> dict[str, Any]:
+        """The quality measures, plus the face count and the chosen face's dominance when
+        more than one face was found: what a Decision records."""
+        measures = self.quality.measures() if self.quality else {}
+        if self.choice is not None:
+            measures.update(self.choice.measures())
+        return measures
 
     def template(self) -> bytes:
         if self.embedding is None:
@@ -245,7 +257,7 @@ def decide(
     version = threshold_version or (
         default_version if threshold == default_threshold else f"custom-{threshold}"
     )
-    quality = probe.quality.measures() if probe.quality else {}
+    quality = probe.measures()
     if probe.outcome != OK or probe.embedding is None:
         return Decision(probe.model_id, threshold, version, None, quality, probe.outcome, False)
     distance = face_distance(ref, probe.embedding)
@@ -362,15 +374,17 @@ class DlibResNetVerifier(_BaseVerifier):
         self,
         *,
         mirror: bool = True,
-        quality_gate: bool = True,
+        gates: bool = True,
         threshold: float | None = None,
         threshold_version: str | None = None,
     ):
         super().__init__(threshold=threshold, threshold_version=threshold_version)
         self.mirror = mirror
-        #: False only for measurements (calibration): blur, light and contrast are then
-        #: measured and reported but do not stop the embedding. Size and face count still do.
-        self.quality_gate = quality_gate
+        #: False only for measurements (calibration): the largest face found is embedded
+        #: whatever its size, quality or the other faces, the outcome is then "ok", and
+        #: ``quality.reasons`` and ``choice`` say what the gates would have refused
+        #: (:func:`gate_outcome` gives that outcome).
+        self.gates = gates
         self.model_id = "dlib-resnet-v1-5pt" + ("-mirror" if mirror else "")
 
     def warm_up(self) -> None:
@@ -393,21 +407,26 @@ class DlibResNetVerifier(_BaseVerifier):
         }
         with models.lock:
             clock.lap()
-            rects = _detect(models.detector, pixels)
+            choice = choose_face(_detect(models.detector, pixels), loaded.size)
             clock.lap("detect")
-            if not rects:
-                return FaceAnalysis(outcome=NO_FACE, **base)
-            if len(rects) > 1:
-                return FaceAnalysis(outcome=MULTIPLE_FACES, faces_found=len(rects), **base)
-            rect = rects[0]
-            box = FaceBox(rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1)
-            quality = assess_face(loaded, box)
+            base["choice"] = choice
+            face = choice.face if self.gates else choice.largest
+            if face is None:
+                outcome = MULTIPLE_FACES if choice.ambiguous else NO_FACE
+                return FaceAnalysis(outcome=outcome, faces_found=choice.faces_found, **base)
+            quality = assess_face(loaded, face.box)
             clock.lap("quality")
-            found = {"box": box.clipped(*loaded.size), "quality": quality, "faces_found": 1}
-            if _REASON_TOO_SMALL in quality.reasons:
-                return FaceAnalysis(outcome=FACE_TOO_SMALL, **found, **base)
-            if not quality.ok and self.quality_gate:
-                return FaceAnalysis(outcome=POOR_QUALITY, **found, **base)
+            found = {
+                "box": face.box.clipped(*loaded.size),
+                "quality": quality,
+                "faces_found": choice.faces_found,
+            }
+            refused = gate_outcome(choice, quality)
+            if refused != OK and self.gates:
+                return FaceAnalysis(outcome=refused, **found, **base)
+            rect = models.dlib.rectangle(
+                face.box.left, face.box.top, face.box.right - 1, face.box.bottom - 1
+            )
             shape = models.shape_predictor(pixels, rect)
             chip = models.dlib.get_face_chip(pixels, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
             clock.lap("align")
@@ -423,6 +442,25 @@ class DlibResNetVerifier(_BaseVerifier):
         return FaceAnalysis(outcome=OK, embedding=embedding.astype(np.float32), **found, **base)
 
 
+def gate_outcome(
+    choice: FaceChoice, quality: QualityReport | None, limits: QualityLimits | None = None
+) -> str:
+    """What the gates make of a photo: ``ok``, or the photo problem (no face, ambiguous
+    faces, face too small, poor quality). ``limits`` re-judges the measures (calibration);
+    by default ``quality.reasons`` stand as measured."""
+    if choice.faces_found == 0:
+        return NO_FACE
+    if choice.ambiguous:
+        return MULTIPLE_FACES
+    if quality is None:
+        return NO_FACE
+    if limits is not None:
+        quality = judge(quality, limits)
+    if _REASON_TOO_SMALL in quality.reasons:
+        return FACE_TOO_SMALL
+    return OK if quality.ok else POOR_QUALITY
+
+
 #: HOG detections scoring below this are detector noise when another face scored higher.
 #: Measured (docs/FACE_VERIFICATION.md): every real face in ../shared/faces scored >= 0.38,
 #: every real second face (couples, group selfies) >= 0.74, while JPEG artefacts on the
@@ -433,9 +471,9 @@ MIN_EXTRA_FACE_SCORE = 0.3
 EXTRA_FACE_RELATIVE = 0.35
 
 
-def _detect(detector: Any, pixels: np.ndarray) -> list[Any]:
-    """Faces, best first: HOG at the image's own scale, then upsampled once (which finds faces
-    of 40-80 px, only to tell the participant to come closer) if nothing was found."""
+def _detect(detector: Any, pixels: np.ndarray) -> list[Detection]:
+    """Faces, best score first: HOG at the image's own scale, then upsampled once (which finds
+    faces of 40-80 px) if nothing was found."""
     for upsample in (0, 1):
         rects, scores, _kinds = detector.run(pixels, upsample, 0.0)
         if len(rects):
@@ -444,7 +482,11 @@ def _detect(detector: Any, pixels: np.ndarray) -> list[Any]:
             # the main one: JPEG artefacts on a suit scored 0.30-0.31 next to a real face at
             # 1.6, while real second faces scored >= 0.74 (see MIN_EXTRA_FACE_SCORE).
             floor = max(MIN_EXTRA_FACE_SCORE, EXTRA_FACE_RELATIVE * ranked[0][0])
-            return [ranked[0][1]] + [r for score, r in ranked[1:] if score >= floor]
+            kept = [ranked[0]] + [(score, r) for score, r in ranked[1:] if score >= floor]
+            return [
+                Detection(FaceBox(r.left(), r.top(), r.right() + 1, r.bottom() + 1), float(s))
+                for s, r in kept
+            ]
     return []
 
 

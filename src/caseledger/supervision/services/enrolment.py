@@ -178,7 +178,7 @@ def _store_reference_photo(
     photo = ReferencePhoto(
         enrolment=enrolment,
         model_id=analysis.model_id,
-        quality=analysis.quality.measures() if analysis.quality else {},
+        quality=analysis.measures(),
     )
     photo.photo_encrypted = seal(image, photo.pk, "enrolment_photo")
     photo.template_encrypted = seal(analysis.template(), photo.pk, "face_template")

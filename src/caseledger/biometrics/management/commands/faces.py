@@ -1,48 +1,80 @@
-"""`caseledger faces compare|calibrate`: 1:1 comparisons of photo pairs, and threshold
-calibration on a folder of labelled photos. Nothing here searches one face among many."""
+"""`caseledger faces compare|calibrate`: 1:1 comparisons of listed photo pairs, and the
+calibration of the threshold and photo gates on a folder of photos, one folder per person.
+
+Both run without a database or any configuration (biometrics/tool_settings.py), embed photos
+in worker processes (``--workers``, default: the CPUs), show progress on stderr and write
+results line by line. Nothing here searches one face among many.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from caseledger.biometrics import verifier as v
-from caseledger.biometrics.calibration import (
-    CalibrationError,
+from caseledger.biometrics.batch import BatchError, default_workers
+from caseledger.biometrics.calibration import CalibrationError, run_calibration
+from caseledger.biometrics.calibration_report import (
     render_markdown,
-    run_calibration,
+    write_det_svg,
+    write_json,
     write_report,
 )
+from caseledger.biometrics.pairs import (
+    LABEL_MODES,
+    Tally,
+    compare_pairs,
+    decision_rule,
+    parse_pairs,
+    summary_lines,
+)
 
-MISSING_FILE = "missing_file"
-BAD_LINE = "bad_line"
+Progress = Callable[[str, int], Callable[[], None]]
 
 
-def _outcome(analysis: v.FaceAnalysis | str) -> str:
-    return analysis if isinstance(analysis, str) else analysis.outcome
+def _workers(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("at least one worker")
+    return number
+
+
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0.0 < number < 1.0:
+        raise ValueError("a rate between 0 and 1")
+    return number
 
 
 class Command(BaseCommand):
     help = "Face verification tools: compare photo pairs (1:1), calibrate the threshold."
-    # Touches neither the database nor URLs: runs even where the site is not fully set up.
+    # Touches neither the database nor URLs: runs where the site is not set up at all.
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         compare = sub.add_parser(
             "compare",
-            help="Compare pairs of photos: one JSON object per pair on stdout.",
+            help="Compare listed pairs of photos: one JSON object per pair on stdout.",
             description=(
                 "Reads lines 'image1<TAB>image2' (blank lines and lines starting with # are "
-                "ignored) and prints one JSON object per pair: image1, image2, distance "
-                "(rounded to 4 places, or null), match, outcome (match, no_match, or why "
-                "there is no distance: no_face, multiple_faces, face_too_small, poor_quality, "
-                "unreadable, too_large, too_many_pixels, unsupported_type, empty, "
-                "missing_file; bad_line for a malformed line, which also carries 'line')."
+                "skipped) and prints one JSON object per pair, as soon as both photos are "
+                "embedded: image1, image2, outcome (match, no_match, or the first photo "
+                "problem: no_face, multiple_faces, face_too_small, poor_quality, unreadable, "
+                "missing_file, ...), match, distance, model_id, threshold, threshold_version, "
+                "and photo1 / photo2 with each photo's own outcome, faces found and quality "
+                "measures. A malformed line gives outcome bad_line with its line number. "
+                'The last line is {"summary": {...}}: counts, refused photos and, with '
+                "--labels, FMR and FNMR with 95 %% intervals; the summary also goes to stderr."
             ),
         )
         compare.add_argument("--pairs", required=True, help="The pairs file.")
@@ -56,114 +88,198 @@ class Command(BaseCommand):
             type=float,
             help="Decide at this distance instead of settings.FACE_MATCH_THRESHOLD.",
         )
+        compare.add_argument(
+            "--labels",
+            choices=LABEL_MODES,
+            help="Say which pairs are genuine: 'column' reads a third field (same or "
+            "different), 'folders' calls two photos in one folder the same person. The "
+            "summary then gives the error rates.",
+        )
+        self._common(compare)
         calibrate = sub.add_parser(
             "calibrate",
-            help="FMR/FNMR table and a recommended threshold from labelled photos.",
+            help="Choose the threshold and gates on a folder of photos, one folder per person.",
+            description=(
+                "Embeds every photo under DIR/<person>/ once, holds out a third of the "
+                "people, chooses the threshold for the target false-match rate and the blur "
+                "and face-size gates on the rest, and reports FMR, FNMR (95 %% intervals), "
+                "refusals and a retake simulation on the held-out people. Prints Markdown."
+            ),
+        )
+        calibrate.add_argument("--faces", required=True, help="The folder, one folder per person.")
+        calibrate.add_argument(
+            "--target-fmr",
+            type=_fraction,
+            help="False-match rate to choose the threshold for "
+            "(default: settings.FACE_TARGET_FMR).",
         )
         calibrate.add_argument(
-            "--faces", required=True, help="The calibration photos, e.g. ../shared/faces."
+            "--out", help="Markdown file to write the report into, between its markers."
         )
+        calibrate.add_argument("--det", help="Write the DET curve to this SVG file.")
+        calibrate.add_argument("--json", help="Write every figure to this JSON file.")
         calibrate.add_argument(
-            "--out",
-            help="Markdown file to write the report into (between its calibration markers), "
-            "e.g. docs/FACE_VERIFICATION.md.",
+            "--gate-people",
+            type=int,
+            default=100,
+            help="Calibration people whose photos are degraded to measure the gates (100).",
+        )
+        self._common(calibrate)
+
+    @staticmethod
+    def _common(parser: CommandParser) -> None:
+        parser.add_argument(
+            "--workers",
+            type=_workers,
+            default=default_workers(),
+            help="Worker processes embedding photos (default: the CPUs, %(default)s here).",
+        )
+        parser.add_argument(
+            "--quiet",
+            action="store_true",
+            help="No progress bar or summary on stderr (errors are still reported).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["action"] == "compare":
-            self.compare(options)
-        else:
-            self.calibrate(options)
+        try:
+            if options["action"] == "compare":
+                self.compare(options)
+            else:
+                self.calibrate(options)
+        except (CalibrationError, BatchError) as exc:
+            raise CommandError(str(exc)) from None
+        except KeyboardInterrupt:
+            raise CommandError("interrupted") from None
+        except BrokenPipeError:
+            # The reader went away (`... | head`): stop quietly, as other command-line tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(1) from None
+
+    @contextmanager
+    def progress(self, options: dict[str, Any]) -> Iterator[Progress | None]:
+        """A progress bar on stderr (rich), none with --quiet."""
+        if self._quiet(options):
+            yield None
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        stream: TextIO = getattr(self.stderr, "_out", sys.stderr)
+        bar = RichProgress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(file=stream),
+        )
+
+        def start(label: str, total: int) -> Callable[[], None]:
+            task = bar.add_task(label, total=total)
+            return lambda: bar.advance(task)
+
+        with bar:
+            yield start
+
+    @staticmethod
+    def _quiet(options: dict[str, Any]) -> bool:
+        return bool(options.get("quiet")) or int(options.get("verbosity", 1)) < 1
+
+    def _line(self, text: str) -> None:
+        self.stdout.write(text)
+        self.stdout.flush()  # line by line, also into a pipe
 
     # --- compare ---------------------------------------------------------------------------
     def compare(self, options: dict[str, Any]) -> None:
         pairs_file = Path(options["pairs"])
         try:
-            lines = pairs_file.read_text(encoding="utf-8").splitlines()
+            text = pairs_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"cannot read the pairs file: {exc}") from None
+            raise CommandError(f"cannot read the pairs file {pairs_file}: {exc}") from None
         root = Path(options["root"]) if options.get("root") else pairs_file.parent
+        if not root.is_dir():
+            raise CommandError(f"not a folder: {root}")
+        entries = parse_pairs(text, labels=options.get("labels"))
         verifier = v.get_verifier()
+        tally = Tally()
         threshold = options.get("threshold")
-        cache: dict[Path, v.FaceAnalysis | str] = {}
-
-        def analyse(name: str) -> v.FaceAnalysis | str:
-            path = (root / name).resolve()
-            if path not in cache:
-                cache[path] = self._analyse(verifier, path)
-            return cache[path]
-
-        for number, raw in enumerate(lines, start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            fields = [f.strip() for f in raw.rstrip("\r\n").split("\t")]
-            if len(fields) != 2 or not all(fields):
-                self._emit(
-                    {
-                        "image1": None,
-                        "image2": None,
-                        "distance": None,
-                        "match": False,
-                        "outcome": BAD_LINE,
-                        "line": number,
-                    }
-                )
-                continue
-            first, second = analyse(fields[0]), analyse(fields[1])
-            result: dict[str, Any] = {"image1": fields[0], "image2": fields[1]}
-            problems = [o for o in (_outcome(first), _outcome(second)) if o != v.OK]
-            if problems:
-                result.update(distance=None, match=False, outcome=problems[0])
-            else:
-                assert isinstance(first, v.FaceAnalysis) and first.embedding is not None
-                assert isinstance(second, v.FaceAnalysis)
-                decision = v.decide(first.embedding, second, threshold=threshold)
-                result.update(
-                    distance=round(decision.distance, 4) if decision.distance is not None else None,
-                    match=decision.match,
-                    outcome=decision.outcome,
-                )
-            self._emit(result)
-
-    @staticmethod
-    def _analyse(verifier: v.FaceVerifier, path: Path) -> v.FaceAnalysis | str:
-        if not path.is_file():
-            return MISSING_FILE
-        limit = int(settings.FACE_MAX_UPLOAD_BYTES)
-        try:
-            with path.open("rb") as fh:
-                data = fh.read(limit + 1)  # never more than one byte past the limit
-        except OSError:
-            return v.UNREADABLE
-        return verifier.embed(data)
-
-    def _emit(self, obj: dict[str, Any]) -> None:
-        self.stdout.write(json.dumps(obj, ensure_ascii=False))
+        with self.progress(options) as progress:
+            rows = compare_pairs(
+                entries,
+                root,
+                verifier,
+                threshold=threshold,
+                labels=options.get("labels"),
+                workers=options["workers"],
+                progress=progress,
+                tally=tally,
+            )
+            for row in rows:
+                self._line(json.dumps(row, ensure_ascii=False))
+        summary = tally.summary(verifier.model_id, *decision_rule(threshold))
+        self._line(json.dumps({"summary": _finite(summary)}, ensure_ascii=False))
+        if not self._quiet(options):
+            for line in summary_lines(summary):
+                self.stderr.write(line)
 
     # --- calibrate -------------------------------------------------------------------------
     def calibrate(self, options: dict[str, Any]) -> None:
-        faces = Path(options["faces"])
-        if not faces.is_dir():
-            raise CommandError(f"not a folder: {options['faces']}")
-        verbosity = int(options.get("verbosity", 1))
-
-        def progress(message: str) -> None:
-            if verbosity >= 2:
-                self.stderr.write(message)
-
-        try:
-            report = run_calibration(faces, faces_arg=options["faces"], progress=progress)
-        except CalibrationError as exc:
-            raise CommandError(str(exc)) from None
-        section = render_markdown(report)
+        target = options.get("target_fmr") or float(settings.FACE_TARGET_FMR)
+        with self.progress(options) as progress:
+            report = run_calibration(
+                Path(options["faces"]),
+                faces_arg=options["faces"],
+                target_fmr=target,
+                configured_threshold=float(settings.FACE_MATCH_THRESHOLD),
+                configured_version=str(settings.FACE_THRESHOLD_VERSION),
+                workers=options["workers"],
+                gate_people=max(0, options["gate_people"]),
+                progress=progress,
+            )
+        det_link = None
+        if options.get("det"):
+            det = Path(options["det"])
+            write_det_svg(report, det)
+            base = Path(options["out"]).parent if options.get("out") else Path.cwd()
+            det_link = Path(os.path.relpath(det.resolve(), base.resolve())).as_posix()
+        section = render_markdown(report, det_link=det_link)
         self.stdout.write(section)
         if options.get("out"):
             write_report(Path(options["out"]), section)
             self.stderr.write(f"wrote {options['out']}")
-        current = float(settings.FACE_MATCH_THRESHOLD)
-        if abs(current - report.recommended) > 1e-9:
+        if options.get("json"):
+            write_json(report, Path(options["json"]))
+            self.stderr.write(f"wrote {options['json']}")
+        self._advise(report)
+
+    def _advise(self, report: Any) -> None:
+        if abs(report.configured_threshold - report.threshold) > 1e-9:
             self.stderr.write(
-                f"note: the configured FACE_MATCH_THRESHOLD is {current}, the calibration "
-                f"recommends {report.recommended:.3f}"
+                f"note: FACE_MATCH_THRESHOLD is {report.configured_threshold}; this calibration "
+                f"chose {report.threshold:.3f}: set it and give FACE_THRESHOLD_VERSION a new value"
             )
+        for gate in report.gates:
+            if abs(gate.limit - gate.configured) > 1e-9:
+                self.stderr.write(
+                    f"note: the {gate.measure} gate is {gate.configured:g} in "
+                    f"biometrics/quality.py; this calibration derived {gate.limit:g}"
+                )
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: undefined rates are null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(x) for k, x in value.items()}
+    if isinstance(value, list):
+        return [_finite(x) for x in value]
+    return value
