@@ -16,6 +16,8 @@ from caseledger.core.errors import NotFound, ValidationError
 from caseledger.disclosures import delivery, selectors, services
 from caseledger.disclosures.models import Agency, CorrectionNotice, DeliveryLog, NoticeStatus
 from caseledger.ledger.models import Event
+from caseledger.notices import engine
+from caseledger.notices.channels import DeliveryResult
 from tests.conftest import context, last_event_id
 from tests.disclosures.conftest import b7_input, request_input
 
@@ -106,16 +108,12 @@ def test_correction_notifies_every_earlier_recipient_of_those_categories(
 
 
 def test_failed_delivery_is_logged_and_retried(
-    users, subject, released, settings, tmp_path, django_capture_on_commit_callbacks
+    users, subject, released, settings, tmp_path, django_capture_on_commit_callbacks, capsys
 ):
-    settings.VAR_DIR = tmp_path
-    with (
-        mock.patch.dict(
-            delivery.ADAPTERS,
-            {"outbox": mock.Mock(side_effect=delivery.DeliveryFailed("outbox_oserror"))},
-        ),
-        django_capture_on_commit_callbacks(execute=True),
-    ):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    settings.VAR_DIR = blocked  # the outbox cannot be made under a file
+    with django_capture_on_commit_callbacks(execute=True):
         notices = services.notify_prior_recipients(
             context(users["officer_east"]),
             person_id=subject.pk,
@@ -125,26 +123,34 @@ def test_failed_delivery_is_logged_and_retried(
     (notice,) = notices
     notice.refresh_from_db()
     assert notice.status == NoticeStatus.RETRY and notice.attempts == 1
-    assert notice.last_error == "outbox_oserror" and notice.next_attempt_at > clock.now()
+    assert notice.last_error == "outbox_notadirectoryerror"
+    # The one back-off schedule of the delivery engine: the first retry after 5 minutes.
+    assert notice.next_attempt_at == DeliveryLog.objects.get(notice=notice).at + timedelta(
+        minutes=5)
+    settings.VAR_DIR = tmp_path
     # Not due yet: nothing is retried.
     call_command("send_corrections", "--quiet")
+    assert capsys.readouterr().out.strip() == "sent=0 retry=0 failed=0"
     notice.refresh_from_db()
     assert notice.attempts == 1
-    later = clock.now() + timedelta(hours=1)
+    later = clock.now() + timedelta(minutes=6)
     with mock.patch("caseledger.core.clock.now", return_value=later):
         call_command("send_corrections", "--quiet")
+    assert capsys.readouterr().out.strip() == "sent=1 retry=0 failed=0"
     notice.refresh_from_db()
     assert notice.status == NoticeStatus.SENT and notice.attempts == 2
+    assert notice.next_attempt_at is None and notice.sent_at == later
     log = list(DeliveryLog.objects.filter(notice=notice).values_list("attempt", "status", "error"))
-    assert log == [(1, "failed", "outbox_oserror"), (2, "sent", "")]
+    assert log == [(1, "failed", "outbox_notadirectoryerror"), (2, "sent", "")]
+    assert (tmp_path / "disclosure-outbox" / f"correction-{notice.pk}.txt").exists()
 
 
 def test_delivery_gives_up_after_max_attempts(
     users, subject, released, settings, tmp_path, django_capture_on_commit_callbacks
 ):
     settings.VAR_DIR = tmp_path
-    failing = mock.Mock(side_effect=delivery.DeliveryFailed("outbox_oserror"))
-    with mock.patch.dict(delivery.ADAPTERS, {"outbox": failing}):
+    failing = mock.Mock(return_value=DeliveryResult("transient", error="outbox_oserror"))
+    with mock.patch.dict(delivery.CHANNELS, {"outbox": failing}):
         with django_capture_on_commit_callbacks(execute=True):
             (notice,) = services.notify_prior_recipients(
                 context(users["officer_east"]),
@@ -152,14 +158,43 @@ def test_delivery_gives_up_after_max_attempts(
                 categories=["cases"],
                 reason="Case reference corrected.",
             )
-        for hours in range(1, delivery.MAX_ATTEMPTS + 2):
+        for hours in range(1, engine.max_attempts() + 2):
             with mock.patch(
                 "caseledger.core.clock.now", return_value=clock.now() + timedelta(hours=13 * hours)
             ):
                 delivery.retry_due()
     notice.refresh_from_db()
-    assert notice.status == NoticeStatus.FAILED and notice.attempts == delivery.MAX_ATTEMPTS
-    assert DeliveryLog.objects.filter(notice=notice).count() == delivery.MAX_ATTEMPTS
+    assert notice.status == NoticeStatus.FAILED and notice.attempts == engine.max_attempts() == 5
+    assert notice.last_error == "gave_up_outbox_oserror" and notice.next_attempt_at is None
+    assert DeliveryLog.objects.filter(notice=notice).count() == 5
+    assert failing.call_count == 5
+
+
+def test_an_email_address_that_does_not_exist_gives_up_at_once(
+    users, subject, released, settings, django_capture_on_commit_callbacks
+):
+    """The agencies' email goes through the notices' email channel, which tells a refused
+    address (permanent: no retry) from a server that is down (temporary: retried)."""
+    import smtplib
+
+    Agency.objects.filter(code="NARA").update(email="nobody@nara.example")
+    refused = smtplib.SMTPRecipientsRefused({"nobody@nara.example": (550, b"no such user")})
+    with (
+        mock.patch("django.core.mail.EmailMessage.send", side_effect=refused),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        (notice,) = services.notify_prior_recipients(
+            context(users["officer_east"]),
+            person_id=subject.pk,
+            categories=["cases"],
+            reason="Case reference corrected.",
+        )
+    notice.refresh_from_db()
+    assert (notice.channel, notice.status, notice.attempts) == ("email", NoticeStatus.FAILED, 1)
+    assert notice.last_error == "smtp_recipient_refused"
+    assert list(DeliveryLog.objects.filter(notice=notice).values_list("status", "error")) == [
+        ("failed", "smtp_recipient_refused")]
+    assert delivery.due() == []
 
 
 def test_correction_refusals(users, subject, released):
@@ -299,8 +334,9 @@ def test_a_notice_is_sent_once_when_two_senders_race(
         # While this attempt is sending, a second sender gets to the same notice.
         again = delivery.deliver(notice)
         assert again.status == NoticeStatus.PENDING
+        return DeliveryResult("sent")
 
-    with mock.patch.dict(delivery.ADAPTERS, {"outbox": outbox}):
+    with mock.patch.dict(delivery.CHANNELS, {"outbox": outbox}):
         with django_capture_on_commit_callbacks(execute=True):
             (notice,) = services.notify_prior_recipients(
                 context(users["officer_east"]),
@@ -317,3 +353,32 @@ def test_a_notice_is_sent_once_when_two_senders_race(
     assert sends == [str(notice.pk)]
     assert notice.status == NoticeStatus.SENT and notice.attempts == 1
     assert DeliveryLog.objects.filter(notice=notice).count() == 1
+
+
+def test_a_channel_that_raises_during_the_page_request_is_a_logged_attempt_not_a_500(
+    users, subject, released, settings, tmp_path, web_client, django_capture_on_commit_callbacks
+):
+    """The correction form's first attempt runs when its transaction commits, inside the
+    request: an unexpected error in the channel is a failed attempt in the log, retried on
+    the schedule; the page answers as usual."""
+    settings.VAR_DIR = tmp_path
+    client = web_client(users["privacy"])
+    broken = mock.Mock(side_effect=RuntimeError("printer driver crashed"))
+    with (
+        mock.patch.dict(delivery.CHANNELS, {"outbox": broken}),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post(
+            f"/disclosures/persons/{subject.pk}/accounting/",
+            {"action": "correct", "categories": ["cases"], "reason": "Case reference corrected."},
+        )
+    assert response.status_code == 302 and broken.call_count == 1
+    notice = CorrectionNotice.objects.get(subject_id=subject.pk)
+    assert (notice.status, notice.attempts, notice.last_error) == (
+        NoticeStatus.RETRY, 1, "internal_error")
+    assert list(DeliveryLog.objects.filter(notice=notice).values_list(
+        "attempt", "status", "error")) == [(1, "failed", "internal_error")]
+    # The retry loop sends it once the wait is over.
+    with mock.patch("caseledger.core.clock.now", return_value=clock.now() + timedelta(minutes=5)):
+        assert delivery.retry_due() == {"sent": 1, "retry": 0, "failed": 0}
+    assert (tmp_path / "disclosure-outbox" / f"correction-{notice.pk}.txt").exists()

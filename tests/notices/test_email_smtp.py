@@ -12,7 +12,8 @@ from tests.conftest import last_event_id
 from tests.notices.conftest import LA
 
 from caseledger.ledger.models import Event
-from caseledger.notices.delivery import recipient_hash, retry_delay, send_due
+from caseledger.notices.delivery import recipient_hash, send_due
+from caseledger.notices.engine import retry_delay
 from caseledger.notices.models import Alert, AlertKind, Delivery, Reminder, ReminderStatus
 from caseledger.people.models import Contact
 
@@ -106,13 +107,15 @@ def test_a_temporary_refusal_is_retried_with_back_off_then_delivered(smtp, make_
     assert send_due(now=start).retrying == 1
     notice = the_notice(hearing)
     assert (notice.status, notice.attempts, notice.last_error) == ("retrying", 1, "smtp_temporary")
-    assert notice.next_attempt_at == start + retry_delay(1) == start + timedelta(minutes=1)
-    assert send_due(now=start + timedelta(seconds=30)).retrying == 0  # not yet
-    second = start + timedelta(minutes=1)
+    # the one back-off schedule of the delivery engine: 5 min, 30 min, 2 h, 12 h
+    assert notice.next_attempt_at == start + retry_delay(1) == start + timedelta(minutes=5)
+    assert send_due(now=start + timedelta(minutes=4)).retrying == 0  # not yet
+    second = start + timedelta(minutes=5)
     assert send_due(now=second).retrying == 1
     notice.refresh_from_db()
-    assert notice.next_attempt_at == second + timedelta(minutes=2)  # doubled
-    assert send_due(now=second + timedelta(minutes=2)).sent == 1
+    assert notice.next_attempt_at == second + timedelta(minutes=30)
+    assert send_due(now=second + timedelta(minutes=29)).sent == 0  # not yet
+    assert send_due(now=second + timedelta(minutes=30)).sent == 1
     notice.refresh_from_db()
     assert (notice.status, notice.attempts) == (ReminderStatus.SENT, 3)
     assert [d.detail for d in Delivery.objects.filter(reminder=notice).order_by("attempt")] == [
@@ -128,7 +131,7 @@ def test_a_server_that_times_out_is_retried_then_delivered(smtp, make_hearing):
     notice = the_notice(hearing)
     assert notice.last_error == "timeout"
     assert Delivery.objects.get(reminder=notice).detail == "smtp timeout"
-    assert send_due(now=start + timedelta(minutes=1)).sent == 1
+    assert send_due(now=start + timedelta(minutes=5)).sent == 1
     assert len(smtp.wait_for(1)) == 1
 
 

@@ -82,6 +82,8 @@ def test_a_worker_that_lost_its_claim_logs_the_attempt_and_leaves_the_status(
 
 
 def test_a_worker_that_keeps_its_claim_settles_the_reminder(notice_settings, make_hearing):
+    """The claim and the settling are each one versioned write (so a planner that read the
+    reminder as waiting cannot retire it while it is being sent)."""
     notice_settings.NOTICE_CHANNELS = ["file"]
     hearing = make_hearing(days=30)
     notice = Reminder.objects.get(obligation_id=str(hearing.pk), kind="scheduled")
@@ -89,7 +91,7 @@ def test_a_worker_that_keeps_its_claim_settles_the_reminder(notice_settings, mak
     assert send_due().sent == 1
     notice.refresh_from_db()
     assert (notice.status, notice.claimed_at, notice.attempts, notice.row_version) == (
-        ReminderStatus.SENT, None, 1, version + 1)
+        ReminderStatus.SENT, None, 1, version + 2)
 
 
 def test_planning_leaves_a_reminder_that_changed_since_it_was_read(notice_settings, make_hearing):

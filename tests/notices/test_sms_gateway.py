@@ -57,11 +57,11 @@ def test_503_is_retried_with_back_off_then_sent(gateway, make_hearing):
     start = timezone.now()
     assert send_due(now=start).retrying == 1
     notice = the_notice(hearing)
-    assert notice.next_attempt_at == start + timedelta(minutes=1)
-    assert send_due(now=start + timedelta(minutes=1)).retrying == 1
+    assert notice.next_attempt_at == start + timedelta(minutes=5)
+    assert send_due(now=start + timedelta(minutes=5)).retrying == 1
     notice.refresh_from_db()
-    assert notice.next_attempt_at == start + timedelta(minutes=3)
-    assert send_due(now=start + timedelta(minutes=3)).sent == 1
+    assert notice.next_attempt_at == start + timedelta(minutes=35)
+    assert send_due(now=start + timedelta(minutes=35)).sent == 1
     notice.refresh_from_db()
     assert (notice.status, notice.attempts) == (ReminderStatus.SENT, 3)
     assert len(gateway.requests) == 3

@@ -1,41 +1,43 @@
-"""Delivering correction notices to earlier recipients, with a delivery log and retries.
+"""Correction notices to earlier recipients, as one kind of item on the delivery engine
+(`caseledger.notices.engine`).
 
-Two adapters behind one function `send(notice, text) -> None` (raises DeliveryFailed):
-- `email`: Django's mail API to the agency's address, when the agency has one;
-- `outbox`: a text file per notice under `VAR_DIR/disclosure-outbox/` for agencies reached
-  by post (an operator prints and mails it); the demo uses it.
+The engine claims a notice (one sender sends it), retries a failed attempt on the one
+back-off schedule (5 min, 30 min, 2 h, 12 h) and gives up after the 5th attempt. What is the
+corrections' own is here:
 
-Every attempt writes a DeliveryLog row (attempt, channel, status, short error code). A failed
-attempt is retried with a growing delay (5 min, 30 min, 2 h, 12 h) and given up after
-MAX_ATTEMPTS; `caseledger send_corrections` retries what is due.
+- the text: `render`, the corrected categories and what was corrected, for the agency;
+- the address, by the channel chosen when the notice was made (`channel_for`):
+  - `email`: the notices' email channel to the agency's address;
+  - `outbox`: a text file per notice under `VAR_DIR/disclosure-outbox/` for agencies reached
+    by post (an operator prints and mails it); the demo uses it;
+- the log: one `DeliveryLog` row per attempt (attempt, channel, status, short error code).
+
+`caseledger send_corrections` retries what is due. No ledger event per attempt: the notice's
+`notify_correction` event is written when it is made (`services.notify_prior_recipients`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.db import transaction
-from django.db.models import Q
 
 from caseledger.core import clock
-from caseledger.core.errors import Conflict
-from caseledger.core.versioning import update_versioned
+from caseledger.notices import engine
+from caseledger.notices.channels import (
+    PERMANENT,
+    SENT,
+    TRANSIENT,
+    DeliveryResult,
+    EmailChannel,
+    Message,
+)
 
 from .categories import label
 from .models import Agency, CorrectionNotice, DeliveryLog, NoticeStatus
-
-MAX_ATTEMPTS = 5
-BACKOFF = [timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=12)]
-
-
-class DeliveryFailed(Exception):
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
 
 
 def channel_for(agency: Agency) -> str:
@@ -68,113 +70,84 @@ def render(notice: CorrectionNotice) -> tuple[str, str]:
     return subject, "\n".join(lines) + "\n"
 
 
-def _send_email(notice: CorrectionNotice, subject: str, body: str) -> None:
-    try:
-        sent = EmailMessage(
-            subject=subject,
-            body=body,
-            to=[notice.agency.email],
-            headers={"X-Caseledger-Notice": str(notice.pk)},
-        ).send()
-    except (OSError, ValueError) as exc:
-        raise DeliveryFailed(f"email_{type(exc).__name__.lower()}"[:60]) from exc
-    if not sent:
-        raise DeliveryFailed("email_not_sent")
+def _send_email(notice: CorrectionNotice, subject: str, body: str) -> DeliveryResult:
+    if not notice.agency.email:  # the agency's address was removed after the notice was made
+        return DeliveryResult(PERMANENT, error="no_email_address", detail="agency has no email")
+    return EmailChannel().send(Message(
+        to=notice.agency.email, medium="email", subject=subject, body=body,
+        reference=str(notice.pk), headers={"X-Caseledger-Notice": str(notice.pk)},
+    ))
 
 
-def _send_outbox(notice: CorrectionNotice, subject: str, body: str) -> None:
+def _send_outbox(notice: CorrectionNotice, subject: str, body: str) -> DeliveryResult:
+    path = outbox_dir() / f"correction-{notice.pk}.txt"
     try:
-        folder = outbox_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"correction-{notice.pk}.txt").write_text(
-            f"Subject: {subject}\n\n{body}", encoding="utf-8"
-        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"Subject: {subject}\n\n{body}", encoding="utf-8")
     except OSError as exc:
-        raise DeliveryFailed(f"outbox_{type(exc).__name__.lower()}"[:60]) from exc
+        return DeliveryResult(TRANSIENT, error=f"outbox_{type(exc).__name__.lower()}"[:40],
+                              detail=type(exc).__name__[:120])
+    return DeliveryResult(SENT, provider_id=path.name)
 
 
-ADAPTERS = {"email": _send_email, "outbox": _send_outbox}
+#: How a notice reaches its agency, by `CorrectionNotice.channel`.
+CHANNELS: dict[str, Callable[[CorrectionNotice, str, str], DeliveryResult]] = {
+    "email": _send_email,
+    "outbox": _send_outbox,
+}
 
 
-def send(notice: CorrectionNotice) -> None:
-    subject, body = render(notice)
-    ADAPTERS[notice.channel](notice, subject, body)
+class CorrectionNotices(engine.Kind):
+    """Correction notices on the delivery engine. A claimed notice keeps its status; its
+    `next_attempt_at` moves past the claim timeout while it is held."""
 
+    what = "correction notice"
+    model = CorrectionNotice
+    statuses = engine.Statuses(waiting=(NoticeStatus.PENDING, NoticeStatus.RETRY),
+                               sent=NoticeStatus.SENT, retry=NoticeStatus.RETRY,
+                               failed=NoticeStatus.FAILED)
 
-#: How long an attempt holds its notice; a sender that died gives it back after this.
-CLAIM_SECONDS = 600
+    def load(self, pk: Any) -> CorrectionNotice:
+        return CorrectionNotice.objects.select_related("entry", "agency").get(pk=pk)
 
+    def attempt(self, item: Any, now: datetime) -> engine.Attempt:
+        subject, body = render(item)
+        return engine.Attempt(result=CHANNELS[item.channel](item, subject, body))
 
-def _claim(notice: CorrectionNotice) -> bool:
-    """Take the notice for one attempt (`update_versioned` on the version read, while it is
-    still due and unsent). A second sender (the request's first attempt racing the retry
-    loop, or another node) finds it taken and leaves it: a correction is sent once."""
-    now = clock.now()
-    due_now = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    try:
-        update_versioned(
-            notice, None, where=due_now & Q(status__in=[NoticeStatus.PENDING, NoticeStatus.RETRY]),
-            what="correction notice", next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
+    def record(self, item: Any, now: datetime, attempt: engine.Attempt,
+               outcome: engine.Outcome) -> None:
+        result = attempt.result
+        DeliveryLog.objects.create(
+            notice=item,
+            attempt=outcome.attempts,
+            at=now,
+            channel=item.channel,
+            status="sent" if result is not None and result.status == SENT else "failed",
+            error=result.error if result is not None else outcome.error,
         )
-    except Conflict:
-        return False
-    return True
+        return None
 
 
-def _outcome(attempt: int, error: str, now: datetime) -> dict[str, Any]:
-    """The notice's status after an attempt: sent, retried after a growing delay, or given up
-    after MAX_ATTEMPTS."""
-    if not error:
-        return {"status": NoticeStatus.SENT, "sent_at": now, "next_attempt_at": None}
-    if attempt >= MAX_ATTEMPTS:
-        return {"status": NoticeStatus.FAILED, "next_attempt_at": None}
-    return {"status": NoticeStatus.RETRY,
-            "next_attempt_at": now + BACKOFF[min(attempt - 1, len(BACKOFF) - 1)]}
+CORRECTIONS = CorrectionNotices()
 
 
 def deliver(notice: CorrectionNotice) -> CorrectionNotice:
-    """One attempt, if this caller claims the notice; the result and the log row are saved
-    whatever happens."""
-    notice = CorrectionNotice.objects.select_related("entry", "agency").get(pk=notice.pk)
-    if notice.status in (NoticeStatus.SENT, NoticeStatus.FAILED) or not _claim(notice):
-        return notice
-    now = clock.now()
-    attempt = notice.attempts + 1
-    error = ""
-    try:
-        send(notice)
-    except DeliveryFailed as exc:
-        error = exc.code
-    with transaction.atomic():
-        update_versioned(notice, None, what="correction notice", attempts=attempt,
-                         last_error=error, **_outcome(attempt, error, now))
-        DeliveryLog.objects.create(
-            notice=notice,
-            attempt=attempt,
-            at=now,
-            channel=notice.channel,
-            status="sent" if not error else "failed",
-            error=error,
-        )
-    return notice
+    """One attempt, if this caller claims the notice (another sender may hold it, or it is
+    not due); the notice as it is afterwards."""
+    engine.deliver(CORRECTIONS, notice.pk, now=clock.now())
+    return CorrectionNotice.objects.select_related("entry", "agency").get(pk=notice.pk)
 
 
 def due(limit: int = 500) -> list[Any]:
-    return list(
-        CorrectionNotice.objects.filter(
-            status__in=[NoticeStatus.PENDING, NoticeStatus.RETRY], next_attempt_at__lte=clock.now()
-        )
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    """The ids of the notices due now."""
+    return engine.due_ids(CORRECTIONS, now=clock.now(), limit=limit)
 
 
-def retry_due(limit: int = 500, progress: Any = None) -> dict[str, int]:
-    counts = {"sent": 0, "retry": 0, "failed": 0}
-    for pk in due(limit):
-        notice = deliver(CorrectionNotice(pk=pk))
-        key = {NoticeStatus.SENT: "sent", NoticeStatus.FAILED: "failed"}.get(notice.status, "retry")
-        counts[key] += 1
-        if progress:
-            progress()
+def retry_due(limit: int = 500, progress: Callable[[], None] | None = None) -> dict[str, int]:
+    """An attempt at every notice due now: how many were sent, will be retried, gave up."""
+    settled = engine.deliver_due(CORRECTIONS, now=clock.now(), limit=limit, progress=progress)
+    names = {NoticeStatus.SENT: "sent", NoticeStatus.RETRY: "retry", NoticeStatus.FAILED: "failed"}
+    counts = dict.fromkeys(names.values(), 0)
+    for status in settled.values():
+        counts[names[status]] += 1
     return counts

@@ -1,7 +1,9 @@
 """Sending due reminders: one reminder, one person, one approved text, one channel.
 
-`send_due(now)` claims the reminders that are due (row locks with SKIP LOCKED on
-PostgreSQL, so several workers never send the same one), and for each:
+Reminders are one kind of item on the delivery engine (`engine.py`), which claims each due
+reminder (one worker sends it; a claim left by a dead worker is taken back after
+NOTICE_CLAIM_TIMEOUT_SECONDS), retries temporary failures on the one back-off schedule and
+gives up after NOTICE_MAX_ATTEMPTS. What is the reminders' own is here. For each reminder:
 
 1. checks that its obligation is still what the reminder says (else: superseded, re-planned);
 2. picks the person's preferred contact whose channel is enabled and not opted out (an
@@ -9,41 +11,34 @@ PostgreSQL, so several workers never send the same one), and for each:
 3. renders the approved template of the person's language (English as the fallback);
 4. sends it, logs a `Delivery`, writes one ledger event (ids and codes only), and
    - sent: done;
-   - transient failure (SMTP timeout or 4xx, gateway 5xx/timeout): retried with exponential
-     back-off (NOTICE_RETRY_BASE_SECONDS x 2^(n-1), at most NOTICE_MAX_ATTEMPTS attempts);
+   - transient failure (SMTP timeout or 4xx, gateway 5xx/timeout): retried by the engine;
    - permanent failure, or retries exhausted: failed, and the officer and representative are
      alerted (see alerts.py).
-
-A reminder in `sending` for longer than NOTICE_CLAIM_TIMEOUT_SECONDS (a worker died) is
-put back to be retried: delivery is at least once, never silently lost.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
-from django.db import connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 
 from caseledger.core import clock
-from caseledger.core.errors import Conflict, ValidationError
-from caseledger.core.versioning import update_versioned
+from caseledger.core.errors import ValidationError
 from caseledger.ledger.models import Outcome
 from caseledger.ledger.services import SYSTEM, record_write
 from caseledger.ledger.vocabulary import Action, Category, Purpose
 
 from . import channels as channel_mod
-from . import templating
+from . import engine, templating
 from .alerts import email_copies, raise_alert, site_url
 from .models import (
     WAITING_STATUSES,
@@ -62,26 +57,8 @@ from .models import (
 from .planner import case_time_zone, sync_obligation
 from .templating import find_template
 
-log = logging.getLogger(__name__)
-
-CLAIM_BATCH = 20
 OPT_OUT_SALT = "caseledger.notices.opt-out"
 OFFICER_FALLBACK = {"en": "the duty officer", "es": "el oficial de turno"}
-
-
-def max_attempts() -> int:
-    return int(getattr(settings, "NOTICE_MAX_ATTEMPTS", 5))
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """Back-off after the `attempts`-th failed attempt: base x 2^(attempts-1), capped."""
-    base = float(getattr(settings, "NOTICE_RETRY_BASE_SECONDS", 60))
-    cap = float(getattr(settings, "NOTICE_RETRY_MAX_SECONDS", 6 * 3600))
-    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
-
-
-def claim_timeout() -> timedelta:
-    return timedelta(seconds=int(getattr(settings, "NOTICE_CLAIM_TIMEOUT_SECONDS", 900)))
 
 
 @dataclass
@@ -111,70 +88,24 @@ class SendReport:
 
 
 # --- the queue -------------------------------------------------------------------------------
-def _reclaim_stale(now: datetime) -> int:
-    return Reminder.objects.filter(
-        status=ReminderStatus.SENDING, claimed_at__lt=now - claim_timeout()
-    ).update(status=ReminderStatus.RETRYING, next_attempt_at=now, last_error="interrupted",
-             updated_at=now)
-
-
-def _claim(now: datetime, limit: int, only: Iterable[Any] | None = None) -> list[Any]:
-    with transaction.atomic():
-        qs = Reminder.objects.filter(
-            status__in=WAITING_STATUSES, next_attempt_at__lte=now
-        ).order_by("next_attempt_at")
-        if only is not None:
-            qs = qs.filter(pk__in=list(only))
-        if connection.features.has_select_for_update_skip_locked:
-            qs = qs.select_for_update(skip_locked=True, of=("self",))
-        ids = list(qs.values_list("pk", flat=True)[:limit])
-        if ids:
-            Reminder.objects.filter(pk__in=ids).update(
-                status=ReminderStatus.SENDING, claimed_at=now, updated_at=now
-            )
-    return ids
-
-
 def send_due(*, now: datetime | None = None, limit: int = 200) -> SendReport:
     """Send every reminder that is due (at most `limit`), each to its own person."""
-    now = now or clock.now()
-    _reclaim_stale(now)
     report = SendReport()
-    done = 0
-    while done < limit:
-        # Claim a few at a time, so that a slow server never leaves a long tail of claimed
-        # reminders that another worker could take for abandoned.
-        ids = _claim(now, min(CLAIM_BATCH, limit - done))
-        if not ids:
-            break
-        for reminder_id in ids:
-            report.count(reminder_id, _process(reminder_id, now))
-        done += len(ids)
+    for reminder_id, status in engine.deliver_due(REMINDERS, now=now, limit=limit).items():
+        report.count(reminder_id, status)
     return report
 
 
 def send_reminder(reminder_id: Any, *, now: datetime | None = None) -> str:
     """Send one reminder now if it is due; its resulting status (or its current one)."""
     now = now or clock.now()
-    ids = _claim(now, 1, only=[reminder_id])
-    if not ids:
+    status = engine.deliver(REMINDERS, reminder_id, now=now)
+    if status is None:
         return Reminder.objects.filter(pk=reminder_id).values_list("status", flat=True).first()
-    return _process(ids[0], now)
+    return status
 
 
 # --- one reminder -----------------------------------------------------------------------------
-def _process(reminder_id: Any, now: datetime) -> str:
-    reminder = Reminder.objects.select_related("person__office").get(pk=reminder_id)
-    if reminder.status != ReminderStatus.SENDING or reminder.claimed_at != now:
-        return "skipped"  # reclaimed by another worker meanwhile: theirs now
-    try:
-        return _send(reminder, now)
-    except Exception:
-        log.exception("sending reminder %s failed unexpectedly", reminder_id)
-        return _finish(reminder, now, result=channel_mod.DeliveryResult(
-            channel_mod.TRANSIENT, error="internal_error", detail="see server log"))
-
-
 @dataclass
 class _Obligation:
     current: bool
@@ -290,17 +221,32 @@ def _values(reminder: Reminder, ob: _Obligation, language: str, medium: str, now
     return values
 
 
-def _send(reminder: Reminder, now: datetime) -> str:
+@dataclass(frozen=True)
+class _Notes:
+    """What an attempt at a reminder leaves for its log: where it went, or why it did not."""
+
+    contact: Any = None
+    channel: str = ""
+    medium: str = ""
+    address: str = ""
+    template: NoticeTemplate | None = None
+    delivery_status: str = ""  # a log row for an attempt that sent nothing (opted out)
+    alert: str = ""
+    alert_per_person: bool = False
+
+
+def _ends(status: str, error: str, **notes: Any) -> engine.Attempt:
+    """The reminder ends without anything being sent."""
+    return engine.Attempt(final=status, error=error, notes=_Notes(**notes))
+
+
+def _choose_contact(reminder: Reminder, now: datetime
+                    ) -> tuple[tuple[Any, str, str, str] | None, bool, bool]:
+    """The person's preferred usable contact (contact, medium, transport, address), whether a
+    contact was skipped as opted out, and whether one was skipped as invalid (logged and
+    alerted here)."""
     from caseledger.people.models import ContactKind
 
-    if reminder.obligation_at <= now:
-        return _finish(reminder, now, status=ReminderStatus.CANCELLED, error="too_late")
-    ob = _obligation(reminder)
-    if not ob.current:
-        status = _finish(reminder, now, status=ReminderStatus.SUPERSEDED,
-                         error="obligation_changed")
-        sync_obligation(reminder.obligation_type, reminder.obligation_id, now=now)
-        return status
     person = reminder.person
     enabled = channel_mod.enabled_channels()
     opted = set(
@@ -336,20 +282,29 @@ def _send(reminder: Reminder, now: datetime) -> str:
                       error="invalid_address", detail=f"{medium} address not valid")
         email_copies(raise_alert(person.pk, AlertKind.INVALID_CONTACT, error="invalid_address",
                                  now=now))
+    return choice, opted_out_any, bool(invalid)
+
+
+def _attempt(reminder: Reminder, now: datetime) -> engine.Attempt:
+    """Send the reminder to its person, or say why it ends unsent."""
+    if reminder.obligation_at <= now:
+        return _ends(ReminderStatus.CANCELLED, "too_late")
+    ob = _obligation(reminder)
+    if not ob.current:
+        return _ends(ReminderStatus.SUPERSEDED, "obligation_changed")
+    choice, opted_out_any, invalid = _choose_contact(reminder, now)
     if choice is None:
         if opted_out_any:
-            return _finish(reminder, now, status=ReminderStatus.SUPPRESSED, error="opted_out",
-                           delivery_status=DeliveryStatus.SUPPRESSED)
-        return _finish(reminder, now, status=ReminderStatus.FAILED,
-                       error="invalid_address" if invalid else "no_contact",
-                       alert=AlertKind.INVALID_CONTACT if invalid else AlertKind.NO_CONTACT,
-                       alert_per_person=True)
+            return _ends(ReminderStatus.SUPPRESSED, "opted_out",
+                         delivery_status=DeliveryStatus.SUPPRESSED)
+        return _ends(ReminderStatus.FAILED, "invalid_address" if invalid else "no_contact",
+                     alert=AlertKind.INVALID_CONTACT if invalid else AlertKind.NO_CONTACT,
+                     alert_per_person=True)
     contact, medium, transport, address = choice
-    languages = list(person.languages or [])
-    template = find_template(template_kind(reminder), languages, medium)
+    template = find_template(template_kind(reminder), list(reminder.person.languages or []),
+                             medium)
     if template is None:
-        return _finish(reminder, now, status=ReminderStatus.FAILED, error="no_template",
-                       alert=AlertKind.NO_TEMPLATE)
+        return _ends(ReminderStatus.FAILED, "no_template", alert=AlertKind.NO_TEMPLATE)
     values = _values(reminder, ob, template.language, medium, now)
     message = channel_mod.Message(
         to=address,
@@ -363,9 +318,9 @@ def _send(reminder: Reminder, now: datetime) -> str:
             "List-Unsubscribe": f"<{values['opt_out_url']}>",
         } if medium == Medium.EMAIL else {},
     )
-    result = channel_mod.channel_for(transport).send(message)
-    return _finish(reminder, now, result=result, contact=contact, channel=transport,
-                   medium=medium, address=address, template=template)
+    notes = _Notes(contact=contact, channel=transport, medium=medium, address=address,
+                   template=template)
+    return engine.Attempt(result=channel_mod.channel_for(transport).send(message), notes=notes)
 
 
 def _log_delivery(reminder: Reminder, now: datetime, *, contact: Any = None, channel: str = "",
@@ -387,93 +342,104 @@ def _log_delivery(reminder: Reminder, now: datetime, *, contact: Any = None, cha
     )
 
 
-def _settle(reminder: Reminder, now: datetime, **fields: Any) -> None:
-    """Write an attempt's outcome to the reminder, if this worker still holds its claim (same
-    version, claimed at `now`). A reminder reclaimed after a stall and taken by another worker,
-    or re-planned meanwhile, is theirs now: its delivery log and ledger event are still written
-    (the attempt happened), its status is left to them."""
-    try:
-        update_versioned(reminder, None, where=Q(claimed_at=now), what="reminder",
-                         claimed_at=None, **fields)
-    except Conflict:
-        log.warning("reminder %s changed hands while it was being sent; its status is left "
-                    "to the new holder", reminder.pk)
-
-
-def _finish(
-    reminder: Reminder,
-    now: datetime,
-    *,
-    result: channel_mod.DeliveryResult | None = None,
-    status: str | None = None,
-    error: str = "",
-    delivery_status: str | None = None,
-    alert: str | None = None,
-    alert_per_person: bool = False,
-    contact: Any = None,
-    channel: str = "",
-    medium: str = "",
-    address: str = "",
-    template: NoticeTemplate | None = None,
-) -> str:
-    """Record the outcome of one attempt: reminder, delivery log, ledger event, alerts."""
-    attempts = reminder.attempts
-    next_attempt = reminder.next_attempt_at
-    attempted = result is not None
-    if attempted:
-        attempts += 1
-        error = result.error
-        if result.status == channel_mod.SENT:
-            status = ReminderStatus.SENT
-        elif result.status == channel_mod.TRANSIENT and attempts < max_attempts():
-            status = ReminderStatus.RETRYING
-            next_attempt = now + retry_delay(attempts)
-        else:
-            status = ReminderStatus.FAILED
-            alert = AlertKind.DELIVERY_FAILED
-            if result.status == channel_mod.TRANSIENT:
-                error = f"gave_up_{result.error}"[:40]
-    assert status is not None
+def _record(reminder: Reminder, now: datetime, attempt: engine.Attempt,
+            outcome: engine.Outcome) -> Callable[[], None] | None:
+    """The attempt's delivery log, its ledger event and its alerts (inside the engine's
+    settling transaction); afterwards, the alerts' email copies and any re-planning."""
+    notes = attempt.notes if isinstance(attempt.notes, _Notes) else _Notes()
+    result = attempt.result
+    status = outcome.status
+    if result is not None or notes.delivery_status:
+        _log_delivery(
+            reminder, now, contact=notes.contact, channel=notes.channel, medium=notes.medium,
+            address=notes.address, status=notes.delivery_status or result.status,
+            error=result.error if result is not None else outcome.error,
+            detail=result.detail if result is not None else "", template=notes.template,
+            provider_id=result.provider_id if result is not None else "",
+        )
+    if result is not None or status in (ReminderStatus.FAILED, ReminderStatus.SUPPRESSED):
+        _record_event(reminder, notes, outcome)
+    alert = notes.alert
+    if result is not None and status == ReminderStatus.FAILED:
+        alert = AlertKind.DELIVERY_FAILED
     alerts: list[Alert] = []
-    with transaction.atomic():
-        if attempted or delivery_status:
-            _log_delivery(
-                reminder, now, contact=contact, channel=channel, medium=medium, address=address,
-                status=delivery_status or result.status,
-                error=error if not attempted else result.error,
-                detail=result.detail if attempted else "", template=template,
-                provider_id=result.provider_id if attempted else "",
-            )
-        _settle(reminder, now, status=status, attempts=attempts, next_attempt_at=next_attempt,
-                last_error=error[:40], channel=channel or reminder.channel,
-                template=template or reminder.template,
-                sent_at=now if status == ReminderStatus.SENT else reminder.sent_at)
-        if attempted or status in (ReminderStatus.FAILED, ReminderStatus.SUPPRESSED):
-            record_write(
-                actor=SYSTEM,
-                action=Action.NOTIFY,
-                category=Category.NOTICE,
-                purpose=Purpose.NOTICE,
-                outcome=Outcome.ALLOWED if status == ReminderStatus.SENT else Outcome.FAILED,
-                subject_id=reminder.person_id,
-                record_type="notices.reminder",
-                record_id=reminder.pk,
-                detail={
-                    "obligation": reminder.obligation_type,
-                    "kind": reminder.kind,
-                    "channel": channel,
-                    "status": status,
-                    "error": error[:40],
-                    "attempt": attempts,
-                    "template": str(template.pk) if template else None,
-                    "version": template.version if template else None,
-                },
-            )
-        if alert:
-            alerts = raise_alert(
-                reminder.person_id, alert, reminder=None if alert_per_person else reminder,
-                error=error[:40], now=now,
-            )
-    if alerts:
-        email_copies(alerts)
-    return status
+    if alert:
+        alerts = raise_alert(
+            reminder.person_id, alert, reminder=None if notes.alert_per_person else reminder,
+            error=outcome.error[:40], now=now,
+        )
+    replan = status == ReminderStatus.SUPERSEDED
+
+    def after() -> None:
+        if alerts:
+            email_copies(alerts)
+        if replan:
+            sync_obligation(reminder.obligation_type, reminder.obligation_id, now=now)
+
+    return after if alerts or replan else None
+
+
+def _record_event(reminder: Reminder, notes: _Notes, outcome: engine.Outcome) -> None:
+    template = notes.template
+    record_write(
+        actor=SYSTEM,
+        action=Action.NOTIFY,
+        category=Category.NOTICE,
+        purpose=Purpose.NOTICE,
+        outcome=Outcome.ALLOWED if outcome.status == ReminderStatus.SENT else Outcome.FAILED,
+        subject_id=reminder.person_id,
+        record_type="notices.reminder",
+        record_id=reminder.pk,
+        detail={
+            "obligation": reminder.obligation_type,
+            "kind": reminder.kind,
+            "channel": notes.channel,
+            "status": outcome.status,
+            "error": outcome.error[:40],
+            "attempt": outcome.attempts,
+            "template": str(template.pk) if template else None,
+            "version": template.version if template else None,
+        },
+    )
+
+
+class Reminders(engine.Kind):
+    """Reminders on the delivery engine. A claimed reminder is `sending` with `claimed_at`
+    (pages and the planner see it as being sent); one left `sending` past the claim timeout
+    is due again."""
+
+    what = "reminder"
+    model = Reminder
+    statuses = engine.Statuses(waiting=WAITING_STATUSES, sent=ReminderStatus.SENT,
+                               retry=ReminderStatus.RETRYING, failed=ReminderStatus.FAILED)
+
+    def due(self, now: datetime) -> Q:
+        waiting = Q(status__in=WAITING_STATUSES, next_attempt_at__lte=now)
+        abandoned = Q(status=ReminderStatus.SENDING,
+                      claimed_at__lt=now - engine.claim_timeout())
+        return waiting | abandoned
+
+    def claim_fields(self, now: datetime) -> dict[str, Any]:
+        return {"status": ReminderStatus.SENDING, "claimed_at": now}
+
+    def held(self, now: datetime) -> Q:
+        return Q(claimed_at=now)
+
+    def release_fields(self, item: Any, attempt: engine.Attempt, outcome: engine.Outcome
+                       ) -> dict[str, Any]:
+        notes = attempt.notes if isinstance(attempt.notes, _Notes) else _Notes()
+        return {"claimed_at": None, "channel": notes.channel or item.channel,
+                "template": notes.template or item.template}
+
+    def load(self, pk: Any) -> Reminder:
+        return Reminder.objects.select_related("person__office").get(pk=pk)
+
+    def attempt(self, item: Any, now: datetime) -> engine.Attempt:
+        return _attempt(item, now)
+
+    def record(self, item: Any, now: datetime, attempt: engine.Attempt,
+               outcome: engine.Outcome) -> Callable[[], None] | None:
+        return _record(item, now, attempt, outcome)
+
+
+REMINDERS = Reminders()

@@ -1,4 +1,6 @@
-"""`caseledger send_corrections`: retry the correction notices whose next attempt is due."""
+"""`caseledger send_corrections`: retry the correction notices whose next attempt is due
+(a thin wrapper on `disclosures.delivery`, the correction notices' adapter to the one
+delivery engine, `notices.engine`)."""
 
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ class Command(BaseCommand):
             return
         from caseledger.core.singleton import run_as_leader
 
-        # One node at a time: delivery does not claim a notice, so two nodes retrying the
-        # same due notice would send it twice.
+        # One node at a time walks the due notices. The delivery engine's claim already keeps
+        # two senders from sending one notice; leading keeps two nodes from racing for each.
         run_as_leader(
             "send_corrections",
             lambda: self.once({**options, "quiet": True}),
