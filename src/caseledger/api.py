@@ -107,6 +107,7 @@ def _register() -> None:
     from caseledger.access.history_api import me_router
     from caseledger.access.history_api import router as history_router
     from caseledger.accounts.api import router as accounts_router
+    from caseledger.accounts.api import users_router
     from caseledger.cases.api import hearings_router
     from caseledger.cases.api import router as cases_router
     from caseledger.disclosures.api import persons_router as disclosure_persons_router
@@ -119,6 +120,7 @@ def _register() -> None:
     from caseledger.supervision.api import router as supervision_router
 
     api.add_router("/auth", accounts_router)
+    api.add_router("", users_router)
     api.add_router("/persons", people_router)
     api.add_router("/cases", cases_router)
     api.add_router("/hearings", hearings_router)

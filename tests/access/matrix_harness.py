@@ -36,7 +36,8 @@ PERSON_PARAMS = {
     "enrolment_id": "enrolment", "hold_id": "hold", "item_id": "item", "event_id": "event",
     "address_id": "address",
 }
-OTHER_PARAMS = ("certificate_id", "member_id", "template_id", "week", "token")
+OTHER_PARAMS = ("certificate_id", "member_id", "template_id", "week", "token", "user_id",
+                "role_request_id")
 FIXED_PARAMS = {"action": "adjourn", "kind": "json"}
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 #: Tables a refused request may write: the ledger, the session (renewed on every request),
@@ -175,6 +176,10 @@ def param_value(world: World, key: str, name: str, scenario: str, role: str) -> 
         return str(uuid.uuid4()) if missing else str(world.extra["certificate"])
     if name == "template_id":
         return str(uuid.uuid4()) if missing else str(world.extra["template"])
+    if name == "user_id":  # an account an administrator manages (not their own)
+        return str(uuid.uuid4()) if missing else str(world.users["officer_west"].pk)
+    if name == "role_request_id":
+        return str(uuid.uuid4()) if missing else str(world.extra["role_request"])
     raise KeyError(f"no value for the parameter {name!r} of {key}")
 
 
@@ -239,6 +244,9 @@ def api_body(world: World, key: str, scenario: str) -> tuple[Any, str] | None:
             "finding": "Access was part of the case work.", "outcome": "justified"},
         "POST /api/v1/reviews/{review_id}/disposition": lambda: {
             "disposition": "technical_problem", "note": ""},
+        "POST /api/v1/users": lambda: {"username": "matrix.new", "role": "case_officer",
+                                       "office": "east"},
+        "POST /api/v1/users/{user_id}/role": lambda: {"role": "supervisor", "office": "west"},
     }
     if key == "POST /api/v1/checkins":
         return ({"image": _upload("selfie.jpg"), "latitude": "40.7", "longitude": "-74.0",
@@ -315,6 +323,10 @@ def page_body(world: World, key: str, scenario: str) -> dict[str, Any]:
                               "subject": "Hearing", "body": "Your hearing is on {date}."},
         "notices:calendar": {"action": "create"},
         "notices:alerts": {"alert": str(uuid.uuid4())},
+        "accounts:manage_new": {"username": "matrix.new", "role": "case_officer",
+                                "office": "east"},
+        "accounts:manage_role": {"role": "supervisor", "office": "west"},
+        "accounts:manage_role_request": {"decision": "approve"},
     }
     return bodies.get(key, {})
 

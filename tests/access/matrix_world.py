@@ -26,7 +26,7 @@ from django.test import Client
 
 from caseledger.access.gate import grant_break_glass
 from caseledger.accounts.models import Office, Role, User
-from caseledger.accounts.services import create_user
+from caseledger.accounts.services import change_role, create_user
 from caseledger.biometrics.verifier import StubVerifier
 from caseledger.cases import services as cases
 from caseledger.disclosures import services as disclosures
@@ -248,6 +248,8 @@ def _build() -> World:
         body="Your hearing is on {date}.\n", version=99,
         status=TemplateStatus.DRAFT, created_by=users["admin"]).pk
     world.extra["feed_token"] = calendars.create_feed(users["participant"])
+    world.extra["role_request"] = change_role(  # a privacy-officer role waiting for approval
+        context(users["admin"]), users["supervisor_west"], role=Role.PRIVACY_OFFICER).pk
     for role, name in ACTORS.items():
         world.web[role] = signed_in_client(users[name])
         world.api[role] = token_client(users[name])

@@ -185,6 +185,13 @@ def by_role(rules: Mapping[str, Rule | Expect | None], default: Rule | Expect | 
     return rule
 
 
+def account_write(action: str, *, anonymous: Expect = LOGIN) -> Rule:
+    """An administrator's write on an account (or role request): a recorded 403 for any other
+    role, a recorded 404 for an id of no account."""
+    return write_for_roles(ADMIN, refused=denied(action, 403, "none"),
+                           missing=denied(action, 404, "none"), anonymous=anonymous)
+
+
 def _my_accesses(role: str, scenario: str) -> Expect:
     """Who accessed my record, for a participant: always their own (the person parameter is
     for representatives); with a break-glass header, nothing (they cannot use it)."""
@@ -192,6 +199,7 @@ def _my_accesses(role: str, scenario: str) -> Expect:
 
 
 PO_ONLY = frozenset({PO})
+ADMIN = frozenset({AD})
 DISCLOSURE_ROLES = frozenset({SU, PO})
 FEED_ROLES = frozenset({PA, RE})
 TEMPLATE_AUTHORS = frozenset({SU, PO, AD})
@@ -326,6 +334,32 @@ GROUPS: dict[str, Rule] = {
     "template approval": write_for_roles(
         PO_ONLY, refused=Expect(302, "approve/denied", "none"),
         missing=Expect(302, "approve/denied", "none")),
+    # --- account administration (administrators) ----------------------------------------------
+    "account list": for_roles(ADMIN, SILENT, refused=denied("list", 403, "none")),
+    "account page": for_roles(ADMIN, SILENT),
+    "account record": for_roles(ADMIN, SILENT, missing=denied("read", 404, "none")),
+    "account creation": write_for_roles(ADMIN, refused=denied("create", 403, "none")),
+    "account role change": account_write("update"),
+    "account deactivation": account_write("deactivate"),
+    "account reactivation": account_write("reactivate"),
+    "account unlock": account_write("unlock"),
+    "account MFA reset": account_write("mfa_reset"),
+    "account token revocation": account_write("token_revoke"),
+    "role request approval": account_write("approve"),
+    "API account list": for_roles(ADMIN, SILENT, refused=denied("list", 403, "none"),
+                                  anonymous=UNAUTHENTICATED),
+    "API account record": for_roles(ADMIN, SILENT, missing=denied("read", 404, "none"),
+                                    anonymous=UNAUTHENTICATED),
+    "API account creation": write_for_roles(ADMIN, refused=denied("create", 403, "none"),
+                                            anonymous=UNAUTHENTICATED),
+    "API account role change": account_write("update", anonymous=UNAUTHENTICATED),
+    "API account deactivation": account_write("deactivate", anonymous=UNAUTHENTICATED),
+    "API account reactivation": account_write("reactivate", anonymous=UNAUTHENTICATED),
+    "API account unlock": account_write("unlock", anonymous=UNAUTHENTICATED),
+    "API account MFA reset": account_write("mfa_reset", anonymous=UNAUTHENTICATED),
+    "API account token revocation": account_write("token_revoke", anonymous=UNAUTHENTICATED),
+    "API role request approval": account_write("approve", anonymous=UNAUTHENTICATED),
+    "API role request decline": account_write("decline", anonymous=UNAUTHENTICATED),
     # --- API reads ------------------------------------------------------------------------------
     "API list": for_roles(SIGNED_IN, allowed("list", subject="any"), anonymous=UNAUTHENTICATED),
     "API person read": gated(GATE, grants=True, anonymous=UNAUTHENTICATED),
@@ -409,6 +443,16 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "accounts:login": ("sign-in page", "sign-in page"),
     "accounts:mfa": ("public redirect", "public redirect"),
     "accounts:logout": ("public, POST only", "sign-out"),
+    "accounts:manage": ("account list", None),
+    "accounts:manage_new": ("account page", "account creation"),
+    "accounts:manage_detail": ("account record", None),
+    "accounts:manage_role": ("account record", "account role change"),
+    "accounts:manage_deactivate": ("account record", "account deactivation"),
+    "accounts:manage_reactivate": ("account record", "account reactivation"),
+    "accounts:manage_unlock": ("account record", "account unlock"),
+    "accounts:manage_reset_mfa": ("account record", "account MFA reset"),
+    "accounts:manage_revoke_tokens": ("account record", "account token revocation"),
+    "accounts:manage_role_request": ("account record", "role request approval"),
     "people:dashboard": ("caseload dashboard", None),
     "people:search": ("signed-in form", None),
     "people:create": ("signed-in form", "person create form"),
@@ -530,4 +574,16 @@ API: dict[str, str] = {
     "GET /api/v1/reviews/{review_id}": "API record read",
     "POST /api/v1/reviews/{review_id}/disposition": "API review decision",
     "POST /api/v1/enrolments": "API enrolment",
+    "GET /api/v1/users": "API account list",
+    "POST /api/v1/users": "API account creation",
+    "GET /api/v1/users/{user_id}": "API account record",
+    "POST /api/v1/users/{user_id}/deactivate": "API account deactivation",
+    "POST /api/v1/users/{user_id}/reactivate": "API account reactivation",
+    "POST /api/v1/users/{user_id}/unlock": "API account unlock",
+    "POST /api/v1/users/{user_id}/reset-mfa": "API account MFA reset",
+    "POST /api/v1/users/{user_id}/revoke-tokens": "API account token revocation",
+    "POST /api/v1/users/{user_id}/role": "API account role change",
+    "GET /api/v1/role-requests": "API account list",
+    "POST /api/v1/role-requests/{role_request_id}/approve": "API role request approval",
+    "POST /api/v1/role-requests/{role_request_id}/decline": "API role request decline",
 }

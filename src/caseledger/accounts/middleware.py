@@ -9,7 +9,10 @@ from django.shortcuts import redirect
 
 from .models import STAFF_ROLES
 
-EXEMPT_PREFIXES = ("/accounts/", "/static/", "/api/", "/healthz")
+#: Paths a staff session may reach before its TOTP step: signing in and out (and what needs no
+#: session). Not all of /accounts/: the account administration pages are there.
+EXEMPT_PREFIXES = ("/accounts/login/", "/accounts/mfa/", "/accounts/logout/", "/static/",
+                   "/api/", "/healthz")
 
 
 class StaffMfaRequiredMiddleware:

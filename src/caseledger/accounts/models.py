@@ -101,3 +101,72 @@ class ApiToken(BaseModel):
 
     class Meta:
         db_table = "accounts_api_token"
+
+
+class RoleRequestStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a second administrator"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
+class RoleGrantRequest(BaseModel):
+    """A role that needs two administrators (`services.TWO_PERSON_ROLES`): proposed by one,
+    approved or declined by another. Until it is approved the account keeps its role (a new
+    account waits inactive). One pending request per account; the decider is never the
+    proposer (both also database constraints)."""
+
+    id = models.UUIDField(
+        primary_key=True, default=uuid.uuid4, editable=False, db_comment="Id of the request"
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="role_requests",
+        db_comment="The account whose role would change",
+    )
+    role = models.CharField(max_length=32, choices=Role.choices, db_comment="The role proposed")
+    office = models.ForeignKey(
+        Office, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_comment="The office proposed with the role (empty: none)",
+    )
+    from_role = models.CharField(
+        max_length=32, blank=True,
+        db_comment="The account's role when proposed (empty: a new account); approval is "
+        "refused if it has changed since",
+    )
+    new_account = models.BooleanField(
+        default=False, db_comment="Proposed with a new account, which stays inactive until approved"
+    )
+    status = models.CharField(
+        max_length=16, choices=RoleRequestStatus.choices, default=RoleRequestStatus.PENDING,
+        db_comment="pending, approved or declined",
+    )
+    proposed_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+",
+        db_comment="The administrator who proposed the role",
+    )
+    proposed_at = models.DateTimeField(db_comment="When the role was proposed (UTC)")
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_comment="The second administrator, who approved or declined",
+    )
+    decided_at = models.DateTimeField(
+        null=True, blank=True, db_comment="When it was approved or declined (UTC)"
+    )
+
+    class Meta:
+        db_table = "accounts_role_request"
+        ordering = ["-proposed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(status="pending"),
+                name="accounts_role_request_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("proposed_by")),
+                name="accounts_role_request_two_people",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_by__isnull=True, decided_at__isnull=True)
+                | Q(~Q(status="pending"), decided_by__isnull=False, decided_at__isnull=False),
+                name="accounts_role_request_decided",
+            ),
+        ]

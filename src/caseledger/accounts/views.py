@@ -124,12 +124,18 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/login.html", {"form": form, "error": error}, status=status)
 
 
+#: Where each role lands after sign-in: its own work. Anyone else: their caseload page.
+HOMES: dict[str, str] = {
+    Role.PARTICIPANT: "portal:home",  # their check-ins
+    Role.PRIVACY_OFFICER: "disclosures:queue",  # pending disclosure decisions
+    Role.ADMINISTRATOR: "accounts:manage",  # accounts
+}
+
+
 def home_for(user: Any) -> str:
-    """Where a user lands: participants on their check-ins, staff on their caseload. (Roles
-    are this app's own data; the access policy sits above accounts and is not imported.)"""
-    if getattr(user, "role", None) == Role.PARTICIPANT:
-        return reverse("portal:home")
-    return reverse("people:dashboard")
+    """Where a user lands: their role's own work (`HOMES`), else their caseload. (Roles are
+    this app's own data; the access policy sits above accounts and is not imported.)"""
+    return reverse(HOMES.get(getattr(user, "role", None) or "", "people:dashboard"))
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -170,7 +176,7 @@ def mfa_view(request: HttpRequest) -> HttpResponse:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             otp_login(request, device)
             _login_event(request, Actor.of(user), Outcome.ALLOWED, mfa="totp")
-            return redirect("people:dashboard")
+            return redirect(home_for(user))
         _login_event(request, Actor.of(user), Outcome.DENIED, reason="otp")
         error = _("That code is not valid. Codes change every 30 seconds.")
     context = {"form": form, "error": error, "setup": setup}

@@ -53,6 +53,9 @@ class Action(models.TextChoices):
     TOKEN_REVOKE = "token_revoke", "token revoked"
     PASSWORD_CHANGE = "password_change", "password changed"
     DEACTIVATE = "deactivate", "deactivate"
+    REACTIVATE = "reactivate", "reactivate"
+    UNLOCK = "unlock", "unlock"
+    MFA_RESET = "mfa_reset", "MFA reset"
     # notices
     NOTICE = "notice", "notice"
     NOTIFY = "notify", "notify"
