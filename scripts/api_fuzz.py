@@ -13,7 +13,8 @@ the test suite). Exit status 0 only if every pass is clean.
    values so that the tests reach past "not found".
 4. An anonymous sweep: every operation that needs a token must answer a documented 401.
 5. `st run` with every phase (examples, coverage, fuzzing, stateful) as a case officer (every
-   operation), a privacy officer and a participant (the parts of the API they use), and
+   operation), a privacy officer, a participant and an administrator (the parts of the API
+   they use), and
    DELETE /auth/token on its own (it revokes the token it carries, so it would end the other
    passes' sessions). The `ignored_auth` check also sends each request without its token.
 
@@ -51,6 +52,7 @@ USERS: dict[str, tuple[str, ...]] = {
     "officer.east": (),
     "privacy": ("disclosures", "retention", "reports", "ledger"),
     "participant.demo": ("supervision", "portal", "my record", "persons"),
+    "admin": ("accounts",),
 }
 REVOKE = "caseledger_accounts_api_revoke_token"
 CHECKS = (

@@ -1,4 +1,5 @@
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -9,8 +10,18 @@ from caseledger.core import views as core_views
 from caseledger.core.views import healthz
 from caseledger.supervision.participant_web import participant_language
 
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The site's root: each role's own work once signed in, else the sign-in page."""
+    from caseledger.accounts.views import home_for
+
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    return redirect(home_for(request.user))
+
+
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="people:dashboard", permanent=False)),
+    path("", home, name="home"),
     path("accounts/", include("caseledger.accounts.urls")),
     path("persons/", include("caseledger.people.urls")),
     path("cases/", include("caseledger.cases.urls")),
