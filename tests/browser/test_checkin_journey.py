@@ -80,9 +80,12 @@ def faces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     astronaut = folder / "astronaut.png"
     astronaut.write_bytes(_png(data.astronaut()))
     hopper = Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    wall = folder / "wall.png"  # no face at all: the verifier refuses the photo
+    wall.write_bytes(_png(np.full((480, 640, 3), 180, dtype=np.uint8)))
     return {
         "astronaut": _y4m(astronaut, folder / "astronaut.y4m"),
         "grace_hopper": _y4m(hopper, folder / "grace_hopper.y4m"),
+        "wall": _y4m(wall, folder / "wall.y4m"),
     }
 
 
@@ -177,7 +180,8 @@ def _check_in_with_camera(page: Page, shot: str) -> None:
     _shot(page, shot)
     page.get_by_role("button", name="Enviar presentación").click()
     page.wait_for_load_state()
-    expect(page.locator("[data-outcome]")).to_be_visible()
+    # The answer page puts the keyboard and the screen reader on its result, not the top.
+    expect(page.locator("[data-focus-result]")).to_be_focused()
 
 
 def test_check_in_from_a_phone_and_the_officers_review(
@@ -204,7 +208,11 @@ def test_check_in_from_a_phone_and_the_officers_review(
     checkin = CheckIn.objects.get(enrolment=ana)
     assert checkin.outcome == "verified" and checkin.distance < checkin.threshold
     assert (float(checkin.latitude), float(checkin.longitude)) == (40.7357, -74.1724)
-    expect(phone.get_by_text(str(checkin.ledger_event))).to_be_visible()
+    expect(phone.get_by_role("heading", level=1)).to_be_focused()
+    expect(phone.locator("[data-state]")).to_have_attribute("data-state", "verified")
+    # Plain words: no receipt number, no ledger event id, no try count once done.
+    for hidden in (str(checkin.pk), str(checkin.ledger_event), "Intento"):
+        expect(phone.get_by_text(hidden)).to_have_count(0)
     assert horizontal_overflow(phone) == 0
     check_axe(phone)
     _shot(phone, "phone-3-receipt-verified-es")
@@ -215,7 +223,13 @@ def test_check_in_from_a_phone_and_the_officers_review(
     _check_in_with_camera(phone, "phone-4-check-in-other-face")
     expect(phone.get_by_role("heading", level=1)).to_have_text("Presentación recibida")
     expect(phone.locator("[data-outcome]")).to_have_attribute("data-outcome", "review")
-    expect(phone.get_by_role("status")).to_contain_text("un oficial revisará la foto")
+    expect(phone.locator("[data-state]")).to_contain_text("Un oficial mirará su foto")
+    # Sent for review: nothing more to do, so neither this page nor the home page offers a try.
+    expect(phone.get_by_text("Intentos que le quedan")).to_have_count(0)
+    phone.get_by_role("link", name="Volver a mis presentaciones").click()
+    phone.wait_for_url("**/me/")
+    expect(phone.locator("[data-state]")).to_have_attribute("data-state", "in_review")
+    expect(phone.get_by_role("link", name="Presentarse ahora")).to_have_count(0)
     _shot(phone, "phone-5-receipt-review-es")
     review = Review.objects.get(enrolment=luis)
     assert review.kind == "failed_check"
@@ -281,3 +295,25 @@ def test_check_in_from_a_phone_and_the_officers_review(
     expect(page.locator("#notice")).to_have_attribute("lang", "en")  # swapped in by htmx
     check_axe(page)
     _shot(page, "desktop-3-enrol")
+
+
+def test_a_refused_photo_puts_focus_on_what_went_wrong(phone_with_camera, live_server, users,
+                                                        make_person, settings):
+    """A photo without a face: the check-in page answers with the refusal, focus on it, and
+    the form to try again (a refused photo costs no try)."""
+    settings.FACE_VERIFIER = "dlib"
+    _enrolment, login = _enrol(users, make_person, "Marta", "Lopez")
+    phone = phone_with_camera("wall")
+    _participant_signs_in(phone, live_server, login)
+    _check_in_with_camera(phone, "phone-7-refused-es")
+    refusal = phone.locator("[data-refusal]")
+    expect(refusal).to_have_attribute("data-refusal", "no_face")
+    heading = refusal.get_by_role("heading", level=2)
+    expect(heading).to_be_focused()
+    expect(heading).to_have_text("No pudimos aceptar esta presentación")
+    expect(phone.locator("[data-state]")).to_have_attribute("data-state", "open")
+    expect(phone.get_by_text("Intentos que le quedan: 3 de 3.")).to_be_visible()
+    expect(phone.get_by_role("button", name="Enviar presentación")).to_be_visible()
+    assert horizontal_overflow(phone) == 0
+    check_axe(phone)
+    _shot(phone, "phone-8-refused-focus-es")

@@ -18,14 +18,7 @@ from caseledger.people.services import record_representation
 from tests.conftest import context
 from tests.supervision.conftest import enrolled, stub  # noqa: F401 (fixtures)
 
-TRANSLATIONS = (
-    Path(__file__).resolve().parents[2]
-    / "src"
-    / "caseledger"
-    / "locale"
-    / "es"
-    / "translations_record.json"
-)
+LOCALE = Path(__file__).resolve().parents[2] / "src" / "caseledger" / "locale" / "es"
 
 
 @pytest.fixture
@@ -101,14 +94,19 @@ def write_mo(translations: dict[str, str], path: Path) -> None:
 
 
 def record_translations() -> dict[str, Any]:
-    return json.loads(TRANSLATIONS.read_text(encoding="utf-8"))
+    """The Spanish tables merged as scripts/update_translations.sh merges them (a later table
+    wins): these pages use strings of several tables (record, participant, ...)."""
+    table: dict[str, Any] = {}
+    for path in sorted(LOCALE.glob("translations*.json")):
+        table.update(json.loads(path.read_text(encoding="utf-8")))
+    return table
 
 
 @pytest.fixture
 def record_catalogue(settings, tmp_path) -> dict[str, Any]:
-    """The Spanish strings of these pages (translations_record.json, merged into the project
-    catalogue by the lead) as a catalogue placed before the project's, so the Spanish pages
-    can be tested before and after the merge."""
+    """The Spanish strings of these pages (the translations*.json tables, which
+    scripts/update_translations.sh merges into the project catalogue) as a catalogue placed
+    before the project's, so the Spanish pages can be tested before and after the merge."""
     table = record_translations()
     write_mo(table, tmp_path / "locale" / "es" / "LC_MESSAGES" / "django.mo")
     settings.LOCALE_PATHS = [str(tmp_path / "locale"), *settings.LOCALE_PATHS]

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext_noop
 
 
 @lru_cache(maxsize=64)
@@ -112,25 +112,25 @@ class Rule:
 RULES: dict[str, Rule] = {
     r.code: r
     for r in [
-        Rule("bia-appeal", _noop("Appeal to the BIA"), bia_appeal),
+        Rule("bia-appeal", gettext_noop("Appeal to the BIA"), bia_appeal),
         Rule(
             "vd-pre",
-            _noop("Voluntary departure (pre-conclusion)"),
+            gettext_noop("Voluntary departure (pre-conclusion)"),
             voluntary_departure_pre_conclusion,
             pausable=True,
         ),
         Rule(
             "vd-post",
-            _noop("Voluntary departure (post-conclusion)"),
+            gettext_noop("Voluntary departure (post-conclusion)"),
             voluntary_departure_post_conclusion,
             pausable=True,
         ),
-        Rule("vd-bond", _noop("Voluntary departure bond"), voluntary_departure_bond),
-        Rule("address-change", _noop("Change of address (EOIR-33)"), address_change),
-        Rule("motion-reopen", _noop("Motion to reopen"), motion_to_reopen),
+        Rule("vd-bond", gettext_noop("Voluntary departure bond"), voluntary_departure_bond),
+        Rule("address-change", gettext_noop("Change of address (EOIR-33)"), address_change),
+        Rule("motion-reopen", gettext_noop("Motion to reopen"), motion_to_reopen),
         Rule(
             "absentia-rescission",
-            _noop("Rescission of an in-absentia order"),
+            gettext_noop("Rescission of an in-absentia order"),
             in_absentia_rescission,
         ),
     ]

@@ -29,7 +29,6 @@ from caseledger.core.errors import DomainError, ValidationError
 from caseledger.core.pdf import render_pdf
 from caseledger.ledger.vocabulary import Category
 
-from . import export as export_doc
 from . import labels, selectors, services
 from .forms import AmendmentForm, DecisionForm, StatementForm
 from .models import AmendmentCategory, AmendmentRequest
@@ -119,8 +118,8 @@ def _record(request: HttpRequest, person_id: str | None) -> HttpResponse:
             "r": record,
             "page_obj": page_obj,
             "accesses": labels.access_rows(accesses.rows),
-            "disclosures": [export_doc.disclosure_entry(x) for x in record.accounting.entries],
-            "deletions": [export_doc.deletion_item(x) for x in record.deletions],
+            "disclosures": labels.disclosure_rows(record.accounting.entries),
+            "deletions": labels.deletion_rows(record.deletions),
             "person_id": None if _is_the_person(request.user) else record.person.pk,
         },
     )

@@ -7,6 +7,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.db.models import Count, OuterRef, Q, Subquery
@@ -32,6 +33,7 @@ from .models import (
     EnrolmentStatus,
     ReferencePhoto,
     Review,
+    Schedule,
 )
 from .sealing import unseal
 
@@ -392,6 +394,84 @@ def participant_status(*, ctx: AccessContext) -> ParticipantStatus:
         in_window.count() if in_window is not None else 0,
         bool(in_window is not None and in_window.filter(outcome=CheckInOutcome.VERIFIED).exists()),
         recent,
+    )
+
+
+class CheckInState(StrEnum):
+    """Where the participant stands in their check-in schedule, said one way everywhere."""
+
+    VERIFIED = "verified"  # checked in and verified in the window open now: nothing more to do
+    IN_REVIEW = "in_review"  # sent to an officer for review: nothing more to do
+    OPEN = "open"  # a window is open and nothing is stored in it yet: check in now
+    CLOSED = "closed"  # no window open now: the next one opens at `next_window`
+
+
+@dataclass(frozen=True)
+class ParticipantState:
+    """What happened in the participant's current check-in window and what they need to do
+    next: the one answer that the portal's home page, check-in page and receipt all show, so
+    they never contradict each other. Tries are the check-ins stored in the open window (a
+    refused photo stores nothing and costs no try), counted here for every page. A stored
+    try is verified or sent for review, and either asks nothing more of the participant: the
+    pages offer no further try after a photo went to review (the service would still take one,
+    up to the schedule's limit)."""
+
+    state: CheckInState
+    window: tuple[datetime, datetime, datetime] | None  # the window open now
+    next_window: tuple[datetime, datetime, datetime]  # the next one to check in (may be `window`)
+    attempts_used: int
+    max_attempts: int
+    recent: list[CheckIn]
+
+    @property
+    def tries_left(self) -> int:
+        return max(0, self.max_attempts - self.attempts_used)
+
+    @property
+    def can_check_in(self) -> bool:
+        return self.state is CheckInState.OPEN
+
+
+def window_state(
+    schedule: Schedule, in_window: list[CheckIn], now: datetime
+) -> tuple[CheckInState, tuple[datetime, datetime, datetime]]:
+    """The state of the window open at `now` given its stored check-ins, and the window the
+    participant checks in next (the open one while a check-in is still wanted)."""
+    window = schedule.current_window(now)
+    if window is None:
+        return CheckInState.CLOSED, schedule.next_window(now)
+    following = schedule.next_window(window[2] + timedelta(seconds=1))
+    if any(c.outcome == CheckInOutcome.VERIFIED for c in in_window):
+        return CheckInState.VERIFIED, following
+    if in_window:  # every stored try that is not verified went to review
+        return CheckInState.IN_REVIEW, following
+    return CheckInState.OPEN, window
+
+
+def participant_state(*, ctx: AccessContext) -> ParticipantState:
+    """The participant's own state (see `ParticipantState`) and recent check-ins: one read
+    event. NotFound when they have no active enrolment."""
+    enrolment = active_enrolment(ctx)
+    now = clock.now()
+    schedule = enrolment.schedule
+    window = schedule.current_window(now)
+    in_window = (
+        list(CheckIn.objects.filter(enrolment=enrolment, window_opens_at=window[0]))
+        if window
+        else []
+    )
+    state, upcoming = window_state(schedule, in_window, now)
+    recent = list(enrolment.checkins.order_by("-submitted_at")[:10])
+    record_access(
+        ctx,
+        action=Action.READ,
+        category=Category.SUPERVISION,
+        subject_id=enrolment.person_id,
+        record_type=record_type_of(Enrolment),
+        record_id=enrolment.pk,
+    )
+    return ParticipantState(
+        state, window, upcoming, len(in_window), schedule.max_attempts, recent
     )
 
 

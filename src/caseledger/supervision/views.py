@@ -11,7 +11,6 @@ form with its status code.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -32,7 +31,7 @@ from caseledger.biometrics import images
 from caseledger.biometrics.verifier import PHOTO_PROBLEMS
 from caseledger.cases import selectors as case_selectors
 from caseledger.core import clock
-from caseledger.core.errors import DomainError, RateLimited
+from caseledger.core.errors import DomainError, NotFound, RateLimited
 from caseledger.ledger.vocabulary import Category, record_type_of
 from caseledger.people import selectors as people_selectors
 from caseledger.people.models import Address, Person
@@ -89,25 +88,18 @@ def participant_page(view: View) -> View:
 @require_GET
 def portal_home(request: HttpRequest) -> HttpResponse:
     ctx = context_for(request)
-    status = selectors.participant_status(ctx=ctx)
+    state = selectors.participant_state(ctx=ctx)
     obligations = case_selectors.my_obligations(ctx=ctx)
-    return render(
-        request, "portal/home.html", {**_status_context(status), "obligations": obligations}
-    )
+    return render(request, "portal/home.html", {"s": state, "obligations": obligations})
 
 
-def _status_context(status: selectors.ParticipantStatus) -> dict[str, Any]:
-    schedule = status.enrolment.schedule
-    after = status.window[2] + timedelta(seconds=1) if status.window else None
-    return {
-        "status": status,
-        "following": schedule.next_window(after) if after else status.next_window,
-        "max_attempts": schedule.max_attempts,
-        "attempts_left": max(0, schedule.max_attempts - status.attempts_used),
-        "can_check_in": bool(
-            status.window and not status.checked_in and status.attempts_used < schedule.max_attempts
-        ),
-    }
+def _state_after(request: HttpRequest) -> selectors.ParticipantState | None:
+    """The participant's state after a check-in was stored or refused (None when the refusal
+    was that they have no schedule)."""
+    try:
+        return selectors.participant_state(ctx=context_for(request))
+    except NotFound:
+        return None
 
 
 # Refusals after which trying again right away can help; for the others the form is not shown.
@@ -160,27 +152,35 @@ def portal_check_in(request: HttpRequest) -> HttpResponse:
             return render(
                 request,
                 "portal/receipt.html",
-                {"receipt": receipt},
+                {"receipt": receipt, "s": _state_after(request)},
                 status=200 if receipt.repeated else 201,
             )
     if refusal is not None:
-        response = render(
-            request,
-            "portal/check_in.html",
-            {
-                "form": CheckInForm() if refusal.code in RETRYABLE else None,
-                "refusal": refusal,
-                "next_step": _next_step(refusal.code),
-            },
-            status=refusal.status_code,
-        )
-        if isinstance(refusal, RateLimited):
-            response["Retry-After"] = str(refusal.retry_after)
-        return response
-    status = selectors.participant_status(ctx=context_for(request))
-    context = _status_context(status)
-    context["form"] = form if context["can_check_in"] else None
+        return _refused(request, refusal)
+    state = selectors.participant_state(ctx=context_for(request))
+    context = {"s": state, "form": form if state.can_check_in else None}
     return render(request, "portal/check_in.html", context, status=422 if form.errors else 200)
+
+
+def _refused(request: HttpRequest, refusal: DomainError) -> HttpResponse:
+    """The refusal in plain words with the next step, the participant's state as it is now,
+    and the form again only when trying again right away can help and a try is still wanted."""
+    state = _state_after(request)
+    again = refusal.code in RETRYABLE and state is not None and state.can_check_in
+    response = render(
+        request,
+        "portal/check_in.html",
+        {
+            "form": CheckInForm() if again else None,
+            "refusal": refusal,
+            "next_step": _next_step(refusal.code),
+            "s": state,
+        },
+        status=refusal.status_code,
+    )
+    if isinstance(refusal, RateLimited):
+        response["Retry-After"] = str(refusal.retry_after)
+    return response
 
 
 # --- staff ------------------------------------------------------------------------------------

@@ -10,6 +10,10 @@
  * with a random submission id; then the form is submitted. The location is read only here,
  * only at that moment.
  *
+ * [data-focus-result]: the page that answers a check-in (the receipt, or the refusal) marks its
+ * result (a heading with tabindex="-1"); focus moves there when the page loads, so a screen
+ * reader or keyboard user starts at what happened, not at the top of the page.
+ *
  * Texts come from data-msg-* attributes, already translated by the page.
  */
 (function () {
@@ -173,6 +177,14 @@
     });
   }
 
+  function focusResult() {
+    var result = document.querySelector("[data-focus-result]");
+    if (!result) return;
+    if (!result.hasAttribute("tabindex")) result.setAttribute("tabindex", "-1");
+    result.focus();
+  }
+
+  focusResult();
   document.querySelectorAll("[data-camera]").forEach(setUpCamera);
   document.querySelectorAll("[data-checkin-form]").forEach(setUpCheckIn);
 })();
