@@ -439,7 +439,7 @@ GROUPS: dict[str, Rule] = {
 #: Page routes by URL name (unnamed ones by "/route"): (GET rule, POST rule or None when
 #: the page takes no POST).
 PAGES: dict[str, tuple[str, str | None]] = {
-    "/": ("public redirect", None),
+    "home": ("public redirect", None),
     "accounts:login": ("sign-in page", "sign-in page"),
     "accounts:mfa": ("public redirect", "public redirect"),
     "accounts:logout": ("public, POST only", "sign-out"),

@@ -98,38 +98,133 @@ def get_case(*, ctx: AccessContext, case_id: Any) -> CaseDetail:
     return CaseDetail(case, proceedings, changes, allowed_next(case.status))
 
 
-def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Case, CaseDeadline]]:
-    """Overdue deadlines and those due within `within_days`, over the cases the context sees."""
+#: Deadlines overdue by more than this many days have lapsed: the window to act has passed
+#: and nothing was recorded since (the case page still lists them; "show all" names them).
+LAPSED_AFTER_DAYS = 30
+#: Cases with an open obligation shown on the dashboard before "show all".
+DEADLINE_CASES_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class CaseDeadlines:
+    """One case's open obligations, the next one first."""
+
+    case: Case
+    deadlines: list[CaseDeadline]
+
+    @property
+    def next(self) -> CaseDeadline:
+        return self.deadlines[0]
+
+    @property
+    def later(self) -> list[CaseDeadline]:
+        return self.deadlines[1:]
+
+
+@dataclass(frozen=True)
+class DeadlineBoard:
+    """The dashboard's deadlines: the cases shown (`groups`), how many cases have an open
+    obligation (`total`), and the lapsed ones (listed only when all are asked for)."""
+
+    groups: list[CaseDeadlines]
+    total: int
+    lapsed: list[CaseDeadlines]
+    lapsed_total: int
+    showing_all: bool
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.groups)
+
+    @property
+    def lapsed_after_days(self) -> int:
+        return LAPSED_AFTER_DAYS
+
+
+def _is_due(deadline: CaseDeadline, today: Any, within_days: int) -> bool:
+    """Overdue (but not lapsed), or due within `within_days`: an obligation still open."""
+    if deadline.due is None:  # the clock is stopped (an appeal is pending)
+        return False
+    days_left = (deadline.due - today).days
+    return -LAPSED_AFTER_DAYS <= days_left <= within_days
+
+
+def _has_lapsed(deadline: CaseDeadline, today: Any) -> bool:
+    return deadline.due is not None and (deadline.due - today).days < -LAPSED_AFTER_DAYS
+
+
+def _deadlines_in_reach(ctx: AccessContext) -> list[tuple[Case, list[CaseDeadline]]]:
+    """Every case the context sees that can have a deadline, with its deadlines (by due date).
+    Not recorded here: the callers record what they return."""
     from .models import CaseStatus
 
-    cases = list(
+    cases = (
         policies.restrict(Case.objects.all(), ctx)
         .filter(status__in=[CaseStatus.DECIDED, CaseStatus.APPEALED, CaseStatus.FINAL_ORDER])
         .select_related("person")
         .prefetch_related(
             "person__names", "proceedings__court", "proceedings__decisions", "status_changes"
         )
+        .order_by("reference")
     )
-    today = clock.today()
-    due: list[tuple[Case, CaseDeadline]] = []
-    for case in cases:
-        for deadline in open_deadlines(
-            case, list(case.proceedings.all()), list(case.status_changes.all())
-        ):
-            if deadline.state == "overdue" or (
-                deadline.due is not None and (deadline.due - today).days <= within_days
-            ):
-                due.append((case, deadline))
-    due.sort(key=lambda item: item[1].due or today)
+    return [
+        (case, open_deadlines(case, list(case.proceedings.all()), list(case.status_changes.all())))
+        for case in cases
+    ]
+
+
+def _record_deadline_list(ctx: AccessContext, cases: list[Case], **detail: Any) -> None:
     record_access(
         ctx,
         action=Action.LIST,
         category=Category.CASE,
         record_type=record_type_of(Case),
-        detail={"results": sorted({str(c.pk) for c, _ in due}), "view": "deadlines"},
-        subjects=[c.person_id for c, _ in due],
+        detail={"results": sorted({str(c.pk) for c in cases}), "view": "deadlines", **detail},
+        subjects=[c.person_id for c in cases],
     )
+
+
+def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Case, CaseDeadline]]:
+    """Open obligations over the cases the context sees: deadlines overdue (for at most
+    `LAPSED_AFTER_DAYS`) or due within `within_days`, soonest first."""
+    today = clock.today()
+    due = [
+        (case, deadline)
+        for case, deadlines in _deadlines_in_reach(ctx)
+        for deadline in deadlines
+        if _is_due(deadline, today, within_days)
+    ]
+    due.sort(key=lambda item: (item[1].due, item[0].reference))
+    _record_deadline_list(ctx, [c for c, _ in due])
     return due
+
+
+def deadline_board(
+    *, ctx: AccessContext, within_days: int = 7, show_all: bool = False,
+    shown: int | None = None,
+) -> DeadlineBoard:
+    """The dashboard's "overdue or due this week": one entry per case with an open obligation,
+    its next deadline first, the cases whose next deadline comes first at the top; at most
+    `shown` (`DEADLINE_CASES_SHOWN`) cases unless `show_all` (which also lists the cases
+    whose deadlines lapsed). One list event naming the persons of the cases returned."""
+    today = clock.today()
+    open_groups: list[CaseDeadlines] = []
+    lapsed_groups: list[CaseDeadlines] = []
+    for case, deadlines in _deadlines_in_reach(ctx):
+        due = [d for d in deadlines if _is_due(d, today, within_days)]
+        if due:
+            open_groups.append(CaseDeadlines(case, due))
+        gone = [d for d in deadlines if _has_lapsed(d, today)]
+        if gone:
+            lapsed_groups.append(CaseDeadlines(case, gone))
+    open_groups.sort(key=lambda g: (g.next.due, g.case.reference))
+    lapsed_groups.sort(key=lambda g: (g.deadlines[-1].due, g.case.reference), reverse=True)
+    limit = DEADLINE_CASES_SHOWN if shown is None else max(0, shown)
+    groups = open_groups if show_all else open_groups[:limit]
+    lapsed = lapsed_groups if show_all else []
+    _record_deadline_list(ctx, [g.case for g in groups + lapsed],
+                          shown=len(groups), total=len(open_groups))
+    return DeadlineBoard(groups, len(open_groups), lapsed, len(lapsed_groups), show_all)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, QuerySet, Value, When, prefetch_related_objects
 
 from caseledger.access import policies
 from caseledger.access.context import AccessContext, Purpose, default_purpose
@@ -53,6 +53,7 @@ def accounting_for_person(ctx: AccessContext, person_id: Any) -> AccountingView:
     privacy office for any person named in a disclosure request, without a grant on the
     person's record). Each read is one `read`/`disclosure` event."""
     person = accounting_subject(ctx, person_id)
+    prefetch_related_objects([person], "names")  # the page names the person it concerns
     rows = list(
         policies.restrict(AccountingEntry.objects.filter(subject_id=person.pk), ctx)
         .select_related("agency", "request")
@@ -146,6 +147,7 @@ def _get(ctx: AccessContext, request_id: Any, *, action: str = Action.READ,
 
 def get_request(ctx: AccessContext, request_id: Any) -> DisclosureRequest:
     req = _get(ctx, request_id)
+    prefetch_related_objects([req], "person__names")  # the page names the person, not their id
     record_access(
         ctx,
         action=Action.READ,

@@ -16,11 +16,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from caseledger.access import policies
 from caseledger.access.policies import Ability
 from caseledger.access.web import context_for, refuse_page
+from caseledger.core import clock
 from caseledger.core.errors import DomainError
 from caseledger.ledger.vocabulary import Category, record_type_of
 from caseledger.people.models import Person
@@ -42,12 +44,17 @@ PAGE_RECORDS = {
 
 
 def disclosure_page(view: View) -> View:
+    """Privacy officers and supervisors; times shown in the viewer's time zone (their office's,
+    else the site's), as on every other staff page."""
+
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not policies.allows(request.user, Ability.ENTER_DISCLOSURE):
+        user = request.user
+        if not policies.allows(user, Ability.ENTER_DISCLOSURE):
             raise refuse_page(request, kwargs, category=Category.DISCLOSURE, records=PAGE_RECORDS,
                               message="These pages are for privacy officers and supervisors.")
-        return view(request, *args, **kwargs)
+        with timezone.override(clock.zone(user.office.time_zone if user.office_id else None)):
+            return view(request, *args, **kwargs)
 
     return login_required(wrapper)
 
@@ -81,7 +88,11 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "disclosures/queue.html",
-        {"ctx": ctx, "rows": rows, "page_obj": _paginated(request, rows, total)},
+        {
+            "ctx": ctx,
+            "rows": [(r, [category_label(c) for c in r.categories]) for r in rows],
+            "page_obj": _paginated(request, rows, total),
+        },
     )
 
 
@@ -249,5 +260,9 @@ def corrections(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "disclosures/corrections.html",
-        {"ctx": ctx, "rows": rows, "page_obj": _paginated(request, rows, total)},
+        {
+            "ctx": ctx,
+            "rows": [(n, [category_label(c) for c in n.categories]) for n in rows],
+            "page_obj": _paginated(request, rows, total),
+        },
     )

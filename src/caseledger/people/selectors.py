@@ -10,7 +10,7 @@ from typing import Any
 from django.apps import apps
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db import connection
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.db.models.functions import Greatest
 from rapidfuzz import fuzz
 
@@ -166,7 +166,11 @@ class PersonDetail:
 def get_person(*, ctx: AccessContext, person_id: Any) -> PersonDetail:
     """The person's identity, addresses, contacts and cases: one read event."""
     person = require_person(ctx, person_id, category=Category.IDENTITY)
-    names = list(person.names.order_by("kind", "full_name"))
+    # Prefetched onto the person, so that naming them (`primary_name`) costs no query.
+    prefetch_related_objects(
+        [person], Prefetch("names", queryset=PersonName.objects.order_by("kind", "full_name"))
+    )
+    names = list(person.names.all())
     addresses = list(person.addresses.order_by("-valid_from"))
     contacts = list(person.contacts.order_by("kind", "-preferred"))
     cases = list(person.cases.order_by("-opened_on").prefetch_related("proceedings"))
@@ -191,6 +195,18 @@ def get_person(*, ctx: AccessContext, person_id: Any) -> PersonDetail:
         },
     )
     return PersonDetail(person, names, addresses, contacts, cases, statements)
+
+
+def active_enrolment_id(*, ctx: AccessContext, person_id: Any) -> uuid.UUID | None:
+    """The id of the person's active supervision enrolment, when the context may supervise
+    them (`policies.restrict` with the supervision ability), else None. It only tells the
+    person page whether to show the supervision panel (read and recorded by the supervision
+    selector) or offer an enrolment; it returns no data of the enrolment itself."""
+    enrolment = apps.get_model("supervision", "Enrolment")
+    rows = policies.restrict(
+        enrolment.objects.filter(person_id=person_id, status="active"), ctx, policies.Act.CHANGE
+    )
+    return rows.values_list("pk", flat=True).first()
 
 
 @dataclass(frozen=True)

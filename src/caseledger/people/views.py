@@ -4,6 +4,7 @@ those two views in the participant-page decorator: views are not imported across
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -21,8 +22,10 @@ from caseledger.access.policies import Ability, Scope
 from caseledger.access.web import active_grant, context_for, refuse_page
 from caseledger.cases import selectors as case_selectors
 from caseledger.cases import services as case_services
+from caseledger.core import clock
 from caseledger.core.errors import DomainError
 from caseledger.ledger.vocabulary import Action, Category, Purpose
+from caseledger.supervision import selectors as supervision_selectors
 
 from . import selectors, services
 from .forms import (
@@ -50,6 +53,10 @@ def _form_error(form, exc: DomainError) -> None:
     form.add_error(field, exc.message)
 
 
+def _deadlines_wanted_in_full(request: HttpRequest) -> bool:
+    return request.GET.get("deadlines") == "all"
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     if policies.scope(request.user) is Scope.SELF:  # a participant's home is the portal
@@ -67,7 +74,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "rows": rows,
             "total": total,
-            "deadlines": case_selectors.deadlines_due(ctx=ctx),
+            "deadlines": case_selectors.deadline_board(
+                ctx=ctx, show_all=_deadlines_wanted_in_full(request)
+            ),
             "ctx": ctx,
             "page_obj": paginator.get_page(page) if total else None,
             "office_wide": policies.scope(request.user) is Scope.OFFICE,
@@ -85,10 +94,51 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"query": query, "results": results, "ctx": ctx})
 
 
+@dataclass(frozen=True)
+class SupervisionPanel:
+    """What the person page shows of an active enrolment (read by the supervision selector)."""
+
+    page: Any  # supervision.selectors.EnrolmentPage
+    window_open: bool
+    window: tuple[Any, Any, Any]  # the open window, or the next one: (opens, closes, until)
+
+    @property
+    def enrolment(self) -> Any:
+        return self.page.enrolment
+
+    @property
+    def last_checkins(self) -> list[Any]:
+        return self.page.checkins[:3]
+
+    @property
+    def open_reviews(self) -> list[Any]:
+        return [r for r in self.page.reviews if not r.disposition]
+
+    @property
+    def pending_changes(self) -> list[Any]:
+        return [c for c in self.page.changes if c.decision == "pending"]
+
+
+def _supervision_panel(ctx: Any, enrolment_id: Any) -> SupervisionPanel | None:
+    if enrolment_id is None:
+        return None
+    page = supervision_selectors.get_enrolment(ctx=ctx, enrolment_id=enrolment_id)
+    schedule = getattr(page.enrolment, "schedule", None)
+    if schedule is None:
+        return None
+    now = clock.now()
+    current = schedule.current_window(now)
+    return SupervisionPanel(page, current is not None, current or schedule.next_window(now))
+
+
 @login_required
 def person_detail(request: HttpRequest, person_id: str) -> HttpResponse:
     ctx = context_for(request, person_id=person_id)
     detail = selectors.get_person(ctx=ctx, person_id=person_id)
+    # The supervision panel and the offer to enrol are for those who supervise: the
+    # enrolment is looked up through the policy, and read (and recorded) by the supervision
+    # selector only when there is one.
+    enrolment_id = selectors.active_enrolment_id(ctx=ctx, person_id=detail.person.pk)
     return render(
         request,
         "people/person_detail.html",
@@ -96,7 +146,10 @@ def person_detail(request: HttpRequest, person_id: str) -> HttpResponse:
             "d": detail,
             "ctx": ctx,
             "timeline": selectors.person_timeline(detail),
-            "can_enrol": policies.allows(request.user, Ability.SUPERVISE),
+            "supervision": _supervision_panel(ctx, enrolment_id),
+            "now": clock.now(),
+            "can_enrol": enrolment_id is None
+            and policies.allows(request.user, Ability.SUPERVISE),
             "grant": active_grant(request, person_id)
             if ctx.purpose == Purpose.BREAK_GLASS else None,
         },
