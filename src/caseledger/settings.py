@@ -332,6 +332,11 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Source maps are for developers' tools, not pages: compressing them was most of the CPU
+# `serve` spent preparing static files.
+from whitenoise.compress import Compressor as _Compressor  # noqa: E402
+
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*_Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
 
 # --- transport security (HTTPS) -------------------------------------------------------------
 # A deployment is served over HTTPS only: Secure cookies, HSTS and the redirect to https are

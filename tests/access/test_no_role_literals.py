@@ -11,7 +11,7 @@ import caseledger
 from caseledger.accounts.models import Role
 
 ROOT = Path(caseledger.__file__).parent
-ALLOWED = ("access/", "accounts/", "demo.py")
+ALLOWED = ("access/", "accounts/", "demo/")
 ROLE_VALUES = frozenset(Role.values)
 ROLE_SETS = frozenset({"Role", "STAFF_ROLES"})
 

@@ -410,3 +410,22 @@ def cancel_hearing(
     return _update_hearing(
         ctx, hearing, case, "cancelled", row_version, status=HearingStatus.CANCELLED
     )
+
+
+def record_hearing_held(
+    *, ctx: AccessContext, hearing_id: Any, row_version: int | None = None
+) -> Hearing:
+    """Record that a scheduled hearing took place, once its time has come: a past hearing
+    then no longer reads "scheduled", and its reminders are retired as held."""
+    hearing, case = _require_hearing(ctx, hearing_id, Action.UPDATE)
+    if hearing.status != HearingStatus.SCHEDULED:
+        raise Conflict(
+            f"Only a scheduled hearing can be recorded as held; this one is {hearing.status}.",
+            code="illegal_transition",
+        )
+    if hearing.scheduled_at > clock.now():
+        raise ValidationError(
+            "A hearing can be recorded as held only once its time has come.",
+            field="status",
+        )
+    return _update_hearing(ctx, hearing, case, "held", row_version, status=HearingStatus.HELD)

@@ -14,6 +14,11 @@ connections per worker at a time (default 128); more wait in the kernel's listen
 Without these bounds granian sizes the pool from the backlog (hundreds of threads per
 worker, each able to hold a database connection).
 
+Static files are collected (and compressed by WhiteNoise: a minute or two on a small machine)
+before anything starts, unless the last collection was of exactly these files: a fingerprint
+of the sources and of the settings that shape the output is kept beside STATIC_ROOT. `serve`
+says which, with the count and the time taken; `--static-only` does only that, and exits.
+
 A loop that dies on its own is logged and started again after a pause that doubles with each
 quick failure (up to RESTART_DELAY_MAX); if granian dies, `serve` stops the loops and exits
 with granian's status.
@@ -22,6 +27,7 @@ with granian's status.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import signal
@@ -29,6 +35,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -157,13 +164,21 @@ class Command(BaseCommand):
             help="Connections each worker handles at once; more wait in the listen backlog "
             f"(env CASELEDGER_BACKPRESSURE; default {DEFAULT_BACKPRESSURE}).",
         )
+        parser.add_argument(
+            "--static-only",
+            action="store_true",
+            help="Prepare the static files (collect and compress them, unless the last run "
+            "already did for these very files) and exit.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         for name in ("workers", "threads", "backpressure"):
             if options[name] < 1:
                 raise CommandError(f"--{name} must be at least 1.")
         # Before the handlers: a stop signal meanwhile ends serve at once (nothing started yet).
-        call_command("collectstatic", interactive=False, verbosity=0)
+        prepare_static(self.stdout)
+        if options["static_only"]:
+            return
         stop = StopRequest()
         previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
         try:
@@ -272,3 +287,94 @@ def stop_children(children: list[Child], stop: StopRequest) -> None:
         if not child.exited():
             logger.warning("'%s' did not stop in time; killed", child.name)
         child.reap()
+
+
+# --- static files ---------------------------------------------------------------------------
+#: Settings that change what `collectstatic` writes (besides the source files themselves).
+STATIC_SETTINGS = ("STATIC_URL", "WHITENOISE_KEEP_ONLY_HASHED_FILES",
+                   "WHITENOISE_SKIP_COMPRESS_EXTENSIONS", "WHITENOISE_MANIFEST_STRICT")
+
+
+def static_sources() -> list[tuple[str, str]]:
+    """(relative path, full path) of every file `collectstatic` would copy, first one wins
+    (as collectstatic does), in a stable order."""
+    from django.apps import apps
+    from django.contrib.staticfiles import finders
+
+    ignore = apps.get_app_config("staticfiles").ignore_patterns
+    found: dict[str, str] = {}
+    for finder in finders.get_finders():
+        for path, storage in finder.list(ignore):
+            prefix = getattr(storage, "prefix", None) or ""
+            found.setdefault(os.path.join(prefix, path), storage.path(path))
+    return sorted(found.items())
+
+
+def static_fingerprint(sources: list[tuple[str, str]]) -> str:
+    """SHA-256 over the storage, the settings that shape its output and every source file's
+    path and content: equal fingerprints, equal output."""
+    from django.conf import settings
+
+    digest = hashlib.sha256()
+    storage = settings.STORAGES.get("staticfiles", {}).get("BACKEND", "")
+    digest.update(repr([storage, *(repr(getattr(settings, n, None)) for n in STATIC_SETTINGS)])
+                  .encode())
+    for relative, full in sources:
+        digest.update(relative.encode() + b"\0")
+        with open(full, "rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
+
+
+def _stamp_path() -> Path:
+    """Where the fingerprint of the last collection is kept: beside STATIC_ROOT, not in it
+    (everything in it is served)."""
+    from django.conf import settings
+
+    root = Path(settings.STATIC_ROOT)
+    return root.parent / f".{root.name}.sources.sha256"
+
+
+def _collected(sources: list[tuple[str, str]]) -> bool:
+    """Every source has its copy in STATIC_ROOT (and a manifest, if the storage keeps one)."""
+    from django.conf import settings
+    from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
+
+    root = Path(settings.STATIC_ROOT)
+    manifest = getattr(staticfiles_storage, "manifest_name", "")
+    if isinstance(staticfiles_storage, ManifestFilesMixin) and not (root / manifest).is_file():
+        return False
+    return all((root / relative).is_file() for relative, _full in sources)
+
+
+def static_is_current(sources: list[tuple[str, str]], fingerprint: str) -> bool:
+    stamp = _stamp_path()
+    try:
+        recorded = stamp.read_text().strip()
+    except OSError:
+        return False
+    return recorded == fingerprint and _collected(sources)
+
+
+def prepare_static(stdout: Any) -> None:
+    """Collect the static files (WhiteNoise compresses each, which takes a minute or two on a
+    small machine), unless the last collection was of exactly these files; say which, with
+    the count and the time taken."""
+    sources = static_sources()
+    fingerprint = static_fingerprint(sources)
+    if static_is_current(sources, fingerprint):
+        stdout.write(f"Static files are up to date ({len(sources)} files); not collecting "
+                     "them again.")
+        return
+    stdout.write(f"Preparing {len(sources)} static files (copying and compressing them; a "
+                 "minute or two the first time)...")
+    if hasattr(stdout, "flush"):
+        stdout.flush()
+    started = time.monotonic()
+    call_command("collectstatic", interactive=False, verbosity=0)
+    try:
+        _stamp_path().write_text(fingerprint + "\n")
+    except OSError as exc:  # a read-only parent: collect again next time
+        logger.warning("could not record the static files' fingerprint: %s", exc)
+    stdout.write(f"Static files ready: {len(sources)} files in "
+                 f"{time.monotonic() - started:.0f} s.")
