@@ -6,7 +6,7 @@ supervisors and privacy officers of two offices (about 85%), and the person's ow
 the page leaves out). The events are made exactly as `record_event` makes them (canonical leaf
 and leaf hash), inserted in bulk, then placed in the chain by the integrator.
 
-Then times, through `ledger.selectors.access_history` as the participant (each call is
+Then times, through `access.history.access_history` as the participant (each call is
 itself recorded in the ledger, as in production):
 
 - the first page (50 newest staff accesses) and the total;
@@ -132,7 +132,7 @@ def run(quick: bool) -> dict[str, Any]:
     from django.db import connection
 
     from caseledger.access.context import AccessContext, Purpose
-    from caseledger.ledger.selectors import access_history
+    from caseledger.access.history import access_history
     from caseledger.portal.selectors import my_record
 
     from .report import summarize_ms

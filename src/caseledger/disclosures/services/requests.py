@@ -181,7 +181,8 @@ def _resolve_person(ctx: AccessContext, value: Any) -> Person:
         a_number = validation.normalize_a_number(text)
         person = reach.filter(a_number=a_number).first()
         # Keyed: a plain hash of a 9-digit number is reversed by trying them all.
-        tried: Any = "hmac:" + salted_hmac(A_NUMBER_SALT, str(a_number), algorithm="sha256").hexdigest()[:32]
+        keyed = salted_hmac(A_NUMBER_SALT, str(a_number), algorithm="sha256")
+        tried: Any = "hmac:" + keyed.hexdigest()[:32]
         # Read without the policy only to name the subject of the refusal, never returned.
         subject = None if person else (
             Person.objects.filter(a_number=a_number).values_list("pk", flat=True).first()
