@@ -194,3 +194,28 @@ def events_since() -> Callable[[int], list[Event]]:
 def last_event_id() -> int:
     last = Event.objects.order_by("-id").values_list("id", flat=True).first()
     return last or 0
+
+
+# Data migrations whose rows a transactional test's flush removes; their seed functions are
+# idempotent, so a transactional test that needs them runs them again (`reference_data`).
+REFERENCE_DATA_MIGRATIONS = (
+    "caseledger.retention.migrations.0002_seed_schedules",
+    "caseledger.disclosures.migrations.0002_registry",
+    "caseledger.notices.migrations.0002_default_templates",
+)
+
+
+def seed_reference_data() -> None:
+    """The court list, retention schedules and routine uses and agencies, as the migrations
+    seed them."""
+    import importlib
+
+    from django.apps import apps
+
+    from caseledger.cases.courts import COURTS
+    from caseledger.cases.models import Court
+
+    for code, name, tz in COURTS:
+        Court.objects.update_or_create(code=code, defaults={"name": name, "time_zone": tz})
+    for module in REFERENCE_DATA_MIGRATIONS:
+        importlib.import_module(module).seed(apps, None)

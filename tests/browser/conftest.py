@@ -23,7 +23,7 @@ from django_otp.oath import totp  # noqa: E402
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright  # noqa: E402
 
 from caseledger.accounts.models import User  # noqa: E402
-from tests.conftest import PASSWORD, totp_code  # noqa: E402
+from tests.conftest import PASSWORD, seed_reference_data, totp_code  # noqa: E402
 
 AXE_JS = Path(__file__).parent / "vendor" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
@@ -99,29 +99,11 @@ def phone_page(browser: Browser) -> Iterator[Page]:
     yield from _page(browser, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
 
 
-# Data migrations whose rows a transactional test's flush removes; their seed functions are
-# idempotent and are run again before each browser test.
-REFERENCE_DATA_MIGRATIONS = (
-    "caseledger.retention.migrations.0002_seed_schedules",
-    "caseledger.disclosures.migrations.0002_registry",
-)
-
-
 @pytest.fixture(autouse=True)
 def courts(transactional_db: Any) -> None:
     """The court list, retention schedules and routine uses are migration data; a
     transactional test's flush removes them."""
-    import importlib
-
-    from django.apps import apps
-
-    from caseledger.cases.courts import COURTS
-    from caseledger.cases.models import Court
-
-    for code, name, tz in COURTS:
-        Court.objects.update_or_create(code=code, defaults={"name": name, "time_zone": tz})
-    for module in REFERENCE_DATA_MIGRATIONS:
-        importlib.import_module(module).seed(apps, None)
+    seed_reference_data()
 
 
 def check_axe(page: Page) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.db import connections
 from django.utils import timezone
-from tests.conftest import context, last_event_id
+from tests.conftest import context, last_event_id, seed_reference_data
 
 from caseledger.ledger.models import Event
 from caseledger.notices import channels, engine
@@ -190,9 +190,17 @@ def test_a_claim_left_by_a_dead_worker_is_taken_back_after_the_timeout(harness: 
     assert harness.log() == [(1, True, "")]
 
 
+@pytest.fixture
+def reference_data(transactional_db: None) -> None:
+    """Courts and agencies again: an earlier transactional test's flush removed them."""
+    seed_reference_data()
+
+
 @pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the seeded registry
-def test_two_workers_at_once_one_sends(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_one_sends(
+    reference_data: None, harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two threads (two connections) read the item as due at the same moment; the barrier
     holds both until each has read its version. One claim wins; the other sends nothing."""
     barrier = threading.Barrier(2, timeout=30)
