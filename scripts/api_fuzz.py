@@ -5,9 +5,9 @@ the test suite). Exit status 0 only if every pass is clean.
 1. A fresh SQLite database in a temporary directory, seeded by `caseledger demo --no-serve`
    (demo settings: well-known passwords, no TOTP step for staff).
 2. A server on a free local port: by default granian serving `caseledger.wsgi`, as
-   `caseledger serve` runs it but without serve's collectstatic and background loops (their
-   start-up alone takes about 40 s on two cores, and the API needs neither); `--serve` uses
-   `caseledger serve` itself.
+   `caseledger serve` runs it, after a plain `collectstatic` (the 404 page of a fuzzed path
+   links its styles through the manifest) but without serve's background loops; `--serve`
+   uses `caseledger serve` itself.
 3. Bearer tokens from POST /api/v1/auth/token, and the ids of seeded records (persons, cases,
    hearings, reviews, disclosure requests, holds), which the generator is offered beside random
    values so that the tests reach past "not found".
@@ -92,6 +92,11 @@ SCHEMA_CANNOT_SAY = {
     "caseledger_supervision_api_enrol": "the photo must show one face; the level must exist",
     "caseledger_supervision_api_disposition": "`suspected_impersonation` needs a 20-character "
     "note",
+    "caseledger_accounts_api_list_accounts": "the office filter must name an existing office",
+    "caseledger_accounts_api_create_account": "case officers and supervisors need an existing "
+    "office, the others none; the username must be free",
+    "caseledger_accounts_api_change_role": "the office must exist and suit the role; the last "
+    "administrator keeps the role",
 }
 SERVER_START_SECONDS = 240
 STOP_SECONDS = 15
@@ -379,10 +384,21 @@ def server_tracebacks(logfile: Path) -> bool:
 
 def seed(env: dict[str, str], tmp: Path, persons: int) -> None:
     argv = [sys.executable, "-m", "caseledger.cli", "demo", "--no-serve", "--persons", str(persons)]
+    run(argv, env, tmp, "seeding")
+
+
+def collect_static(env: dict[str, str], tmp: Path) -> None:
+    """The static files and their manifest, as `caseledger serve` writes them before it
+    starts: the pages outside the API (a fuzzed path's 404) link their styles through it."""
+    run([sys.executable, "-m", "caseledger.cli", "collectstatic", "--noinput", "--verbosity", "0"],
+        env, tmp, "collectstatic")
+
+
+def run(argv: list[str], env: dict[str, str], tmp: Path, what: str) -> None:
     done = subprocess.run(argv, env=env, cwd=tmp, capture_output=True, text=True)
     if done.returncode:
         sys.stdout.write(done.stdout[-4000:] + done.stderr[-4000:])
-        raise RuntimeError(f"seeding failed with status {done.returncode}")
+        raise RuntimeError(f"{what} failed with status {done.returncode}")
 
 
 def main(argv: list[str]) -> int:
@@ -395,6 +411,8 @@ def main(argv: list[str]) -> int:
         env = server_env(tmp)
         log(f"seeding {options.persons} demo persons")
         seed(env, tmp, options.persons)
+        if not options.serve:  # serve collects them itself
+            collect_static(env, tmp)
         log(f"seeded in {time.monotonic() - started:.0f} s; starting the server")
         with running_server(env, tmp, options.serve) as base:
             log(f"server up at {base} after {time.monotonic() - started:.0f} s")

@@ -112,6 +112,8 @@ ODD_ADDRESSES = {
     "very-long": "/" + "a" * 4000,
     "traversal": "/..%2f..%2fetc%2fpasswd",
     "html-in-query": "/no-such-page/?next=%22%3E%3Cscript%3Ealert(1)%3C/script%3E",
+    # Schemathesis's probe: a backslash, an escape and a control character in the path.
+    "backslash-and-controls": "/schemathesis-probe%5C%1B%01",
 }
 
 
