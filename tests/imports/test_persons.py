@@ -11,6 +11,7 @@ from django.db import DataError
 from caseledger.accounts.models import CaseloadAssignment
 from caseledger.imports.models import ImportBatch, ImportedRecord, QuarantinedRow, Reason
 from caseledger.imports.services import batches
+from caseledger.imports.services import persons as persons_services
 from caseledger.ledger.models import Event
 from caseledger.people.models import Person
 from tests.conftest import last_event_id
@@ -227,7 +228,13 @@ def test_dry_run_applies_nothing_and_reports_what_a_run_would_do(
 
 
 def test_a_row_is_never_half_applied(users, write_csv, run_import, monkeypatch):
-    """A failure after the service wrote its rows rolls the whole row back."""
+    """A failure after the service wrote its rows rolls the whole row back.
+
+    Persons are written set-wise, a chunk at a time; a chunk the database refuses is applied
+    again row by row through `create_person`, each row in its own savepoint. Here the set-wise
+    write fails after the persons, names and contacts are in (so the chunk goes row by row),
+    and then the import event of line 3 fails (so that row is quarantined, all of it undone).
+    """
     real = batches.record_write
 
     def failing(**kwargs):
@@ -235,8 +242,11 @@ def test_a_row_is_never_half_applied(users, write_csv, run_import, monkeypatch):
             raise DataError("value too long")
         return real(**kwargs)
 
-    # patched where the import's own event is written (the package re-exports, but the
-    # batches module calls its own reference)
+    def refused(rows):
+        raise DataError("the set-wise write is refused")
+
+    # patched where each is called: the set-wise writer's events, the row-by-row import event
+    monkeypatch.setattr(persons_services, "record_events", refused)
     monkeypatch.setattr(batches, "record_write", failing)
     mark = last_event_id()
 
@@ -245,11 +255,30 @@ def test_a_row_is_never_half_applied(users, write_csv, run_import, monkeypatch):
     assert set(ImportedRecord.objects.values_list("external_id", flat=True)) == {"P-1", "P-3"}
     assert not Person.objects.filter(a_number="A012345678").exists()
     assert not Person.objects.filter(names__full_name="Олександр Коваленко").exists()
+    assert Person.objects.count() == 2
     row = QuarantinedRow.objects.get()
     assert (row.line, row.reason) == (3, Reason.INVALID_VALUE)
     # The service's create event of the rolled-back person is gone with it.
     creates = Event.objects.filter(id__gt=mark, action="create", record_type="people.person")
     assert creates.count() == 2
+
+
+def test_a_refused_set_wise_write_leaves_nothing_of_it(users, write_csv, run_import,
+                                                      monkeypatch):
+    """The set-wise write of a chunk is undone whole when the database refuses any of it (here
+    its events), and the chunk's rows are then created one by one, each exactly once."""
+    monkeypatch.setattr(persons_services, "record_events",
+                        lambda rows: (_ for _ in ()).throw(DataError("refused")))
+    mark = last_event_id()
+
+    run_import(write_csv("persons", GOOD), "persons")
+
+    batch = ImportBatch.objects.get()
+    assert (batch.created, batch.quarantined) == (3, 0)
+    assert Person.objects.count() == 3 and ImportedRecord.objects.count() == 3
+    events = list(Event.objects.filter(id__gt=mark).exclude(action="import_batch"))
+    assert sorted(e.action for e in events) == ["assign"] * 3 + ["create"] * 3 + ["import"] * 3
+    assert {e.subject_id for e in events} == set(Person.objects.values_list("pk", flat=True))
 
 
 def test_supervisor_imports_into_their_office_without_caseload(users, write_csv, run_import):

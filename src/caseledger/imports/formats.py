@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from caseledger.core.errors import DomainError
@@ -174,43 +175,89 @@ def _unexpected(number: int, cell: str, expected: list[str]) -> str:
     return f"column {number}"
 
 
-def read_rows(text: str, kind: str, name: str) -> list[Row]:
-    """Parse the whole file first, so a structural error refuses it before anything is applied.
+class RowReader:
+    """The rows of a decoded file, one at a time, so a large file is never held as a list.
 
-    Blank lines are skipped. A row whose number of fields differs from the header's is kept
-    (it is quarantined as malformed later) unless every row differs: then the columns are
-    shifted and the file is refused.
+    The header is checked when the reader is made (a bad one refuses the file). Blank lines
+    are skipped. A row whose number of fields differs from the header's is yielded (it is
+    quarantined as malformed later); `finish()`, called after the last row, refuses the file
+    if every row differs (the columns are shifted). A CSV error (an unclosed quote) refuses
+    the file when it is met. Callers stage the rows inside a transaction they roll back on a
+    refusal, so a refused file leaves nothing behind.
     """
-    lines = _LINES.findall(text)
-    reader = csv.reader(iter(lines), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise FileRefused(f"{name} has no header row. Nothing was imported.") from None
-    except csv.Error as exc:
-        raise FileRefused(
-            f"{name}: the header row is not valid CSV ({exc}). Nothing was imported."
-        ) from None
-    check_header(header, kind, name)
-    rows: list[Row] = []
-    start = reader.line_num + 1
-    try:
-        for cells in reader:
+
+    def __init__(self, text: str, kind: str, name: str) -> None:
+        _allow_large_fields()
+        self.name = name
+        self._consumed: list[str] = []  # the physical lines of the record being read
+        self._reader = csv.reader(self._lines(text), strict=True)
+        try:
+            header = next(self._reader)
+        except StopIteration:
+            raise FileRefused(f"{name} has no header row. Nothing was imported.") from None
+        except csv.Error as exc:
+            raise FileRefused(
+                f"{name}: the header row is not valid CSV ({exc}). Nothing was imported."
+            ) from None
+        check_header(header, kind, name)
+        self.header = header
+        self.width = len(header)
+        self.rows = 0
+        self._widths: set[int] = set()
+        self._matching = 0
+        self._start = self._reader.line_num + 1
+        self._consumed.clear()
+
+    def _lines(self, text: str) -> Iterator[str]:
+        for match in _LINES.finditer(text):
+            line = match.group(0)
+            self._consumed.append(line)
+            yield line
+
+    def __iter__(self) -> Iterator[Row]:
+        reader = self._reader
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise FileRefused(
+                    f"{self.name} is not valid CSV at line {self._start}: {exc} (an unclosed "
+                    "or stray quote?). Nothing was imported."
+                ) from None
             end = reader.line_num
-            if cells and any(cell.strip() for cell in cells):
-                raw = "".join(lines[start - 1 : end]).rstrip("\r\n")
-                rows.append(Row(line=start, cells=cells, raw=raw))
-            start = end + 1
-    except csv.Error as exc:
-        raise FileRefused(
-            f"{name} is not valid CSV at line {start}: {exc} (an unclosed or stray quote?). "
-            "Nothing was imported."
-        ) from None
-    width = len(header)
-    if rows and all(len(r.cells) != width for r in rows):
-        counts = sorted({len(r.cells) for r in rows})
-        raise FileRefused(
-            f"Every row of {name} has {' or '.join(map(str, counts))} fields but the header "
-            f"has {width} ({','.join(header)}): the columns are shifted. Nothing was imported."
-        )
+            start, self._start = self._start, end + 1
+            raw = "".join(self._consumed).rstrip("\r\n")
+            self._consumed.clear()
+            if not cells or not any(cell.strip() for cell in cells):
+                continue
+            self.rows += 1
+            self._widths.add(len(cells))
+            self._matching += len(cells) == self.width
+            yield Row(line=start, cells=cells, raw=raw)
+
+    def finish(self) -> None:
+        """Refuse the file if every row has the wrong number of fields (shifted columns)."""
+        if self.rows and not self._matching:
+            counts = sorted(self._widths)
+            raise FileRefused(
+                f"Every row of {self.name} has {' or '.join(map(str, counts))} fields but the "
+                f"header has {self.width} ({','.join(self.header)}): the columns are shifted. "
+                "Nothing was imported."
+            )
+
+
+def _allow_large_fields() -> None:
+    """A value may be as large as the file (the row is quarantined with its size, never
+    echoed); the csv module's default limit of 128 KiB would refuse the whole file instead."""
+    if csv.field_size_limit() < MAX_FILE_BYTES:
+        csv.field_size_limit(MAX_FILE_BYTES)
+
+
+def read_rows(text: str, kind: str, name: str) -> list[Row]:
+    """Every row of a file at once (small files, tests); `RowReader` streams them."""
+    reader = RowReader(text, kind, name)
+    rows = list(reader)
+    reader.finish()
     return rows

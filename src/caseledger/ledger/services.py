@@ -1,15 +1,26 @@
-"""Writing to the ledger: append an event, integrate committed events into the chain."""
+"""Writing to the ledger: append an event, integrate committed events into the chain.
+
+The write path is lean on purpose: an audited write is the hot path of every read and change.
+`record_event` checks the vocabulary (cached per code combination), encodes the leaf, and
+inserts the row with one prepared `INSERT … RETURNING id` through the connection's cursor,
+without the model's `save()` machinery; `record_events` writes the events of one transaction
+(an import's chunk) with one COPY on PostgreSQL. Both build the leaf with the same code, so
+an event has the same bytes whichever way it was written.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Exists, Field, Model, OuterRef
 
 from caseledger.core import clock
 from caseledger.core.errors import LedgerUnavailable
@@ -21,6 +32,27 @@ log = logging.getLogger(__name__)
 
 # Key of the PostgreSQL advisory lock that elects the single integrator.
 INTEGRATOR_LOCK_KEY = 0x6361_7365_6C65  # "casele"
+
+# The columns an event is inserted with (the key is made by the database), in the order of
+# `_Fields` followed by the leaf and its hash.
+EVENT_COLUMNS = (
+    "uuid",
+    "time",
+    "actor_id",
+    "actor_role",
+    "office",
+    "action",
+    "subject_id",
+    "record_type",
+    "record_id",
+    "data_category",
+    "purpose",
+    "outcome",
+    "request_id",
+    "detail",
+    "leaf",
+    "leaf_hash",
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +96,219 @@ def _clean_detail(detail: Mapping[str, Any] | None) -> dict[str, Any]:
     return {str(k): check(v) for k, v in detail.items()}
 
 
+class _Fields(NamedTuple):
+    """An event's fields, under the attribute names `encoding.event_fields` reads."""
+
+    uuid: uuid.UUID
+    time: datetime
+    actor_id: str
+    actor_role: str
+    office: str
+    action: str
+    subject_id: uuid.UUID | None
+    record_type: str
+    record_id: str
+    data_category: str
+    purpose: str
+    outcome: str
+    request_id: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """An event ready to insert: its fields, leaf bytes and leaf hash, and the persons a
+    search or list returned (the `EventSubject` rows)."""
+
+    fields: _Fields
+    leaf: bytes
+    leaf_hash: bytes
+    subjects: tuple[str, ...]
+
+    def values(self) -> tuple[Any, ...]:
+        """The values of `EVENT_COLUMNS`, as Python objects."""
+        return (*self.fields, self.leaf, self.leaf_hash)
+
+
+@functools.lru_cache(maxsize=4096)
+def _record_type(action: str, category: str, purpose: str, outcome: str, record_type: str) -> str:
+    """`vocabulary.check`, remembered per combination of codes (a refusal is not remembered:
+    it raises every time)."""
+    return vocabulary.check(action=action, category=category, purpose=purpose,
+                            outcome=outcome, record_type=record_type)
+
+
+def _prepare(
+    *,
+    actor: Actor,
+    action: str,
+    category: str,
+    purpose: str,
+    outcome: str = Outcome.ALLOWED,
+    subject_id: uuid.UUID | str | None = None,
+    record_type: str = "",
+    record_id: str | uuid.UUID = "",
+    request_id: str = "",
+    detail: Mapping[str, Any] | None = None,
+    task: str = "",
+    subjects: Iterable[uuid.UUID | str] | None = None,
+) -> _Prepared:
+    """Check the codes and build the event's leaf: the one place an event's bytes are made."""
+    record_type = _record_type(action, category, purpose, outcome, record_type)
+    subject_ids = tuple(sorted({str(uuid.UUID(str(s))) for s in subjects})) if subjects else ()
+    if task:
+        detail = {**(detail or {}), "task": task}
+    if subject_ids:
+        detail = {**(detail or {}), "subjects": list(subject_ids)}
+    if subject_id and not isinstance(subject_id, uuid.UUID):
+        subject_id = uuid.UUID(str(subject_id))
+    fields = _Fields(
+        uuid.uuid4(),
+        clock.now(),
+        actor.id,
+        actor.role,
+        actor.office,
+        action,
+        subject_id or None,
+        record_type,
+        str(record_id),
+        category,
+        purpose,
+        outcome,
+        request_id[:64],
+        _clean_detail(detail),
+    )
+    leaf = encoding.canonical_bytes(encoding.event_fields(fields))
+    return _Prepared(fields, leaf, encoding.leaf_hash(leaf), subject_ids)
+
+
+# --- inserting rows without the model machinery -------------------------------------------
+
+
+@functools.cache
+def _model_fields(model: type[Model], columns: tuple[str, ...]) -> tuple[Field, ...]:
+    return tuple(model._meta.get_field(c) for c in columns)
+
+
+def _quoted(columns: Sequence[str]) -> str:
+    return ", ".join(connection.ops.quote_name(c) for c in columns)
+
+
+def _db_values(model: type[Model], columns: tuple[str, ...], values: Sequence[Any]) -> list[Any]:
+    """Values as the database takes them in a parameterised statement (what `save()` would
+    send: hex UUIDs and text times on SQLite, JSON adapted, and so on)."""
+    fields = _model_fields(model, columns)
+    return [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
+
+
+@functools.cache
+def _pg_types(model: type[Model], columns: tuple[str, ...]) -> list[str]:
+    """The PostgreSQL type of each column, for a binary COPY (`varchar(64)` -> `varchar`)."""
+    names = {"timestamp with time zone": "timestamptz"}
+    types = [f.db_type(connection).split("(")[0].strip() for f in _model_fields(model, columns)]
+    return [names.get(t, t) for t in types]
+
+
+def _insert_rows(model: type[Model], columns: tuple[str, ...], rows: Iterable[Sequence[Any]]
+                 ) -> int:
+    """Insert many ledger rows as they are (no `save()`): one binary COPY on PostgreSQL (each
+    value sent as its column's type), `executemany` elsewhere (each value adapted by its field,
+    as `save()` would). Values are Python objects in `columns` order. Returns the count. COPY
+    is the driver's own call, so its errors are mapped to Django's (IntegrityError, ...)."""
+    quote = connection.ops.quote_name
+    table, names = quote(model._meta.db_table), _quoted(columns)
+    count = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            statement = f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)"
+            with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
+                copy.set_types(_pg_types(model, columns))
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+            return count
+        statement = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
+        batch: list[list[Any]] = []
+        for row in rows:
+            batch.append(_db_values(model, columns, row))
+            if len(batch) >= 1000:
+                cursor.executemany(statement, batch)
+                count, batch = count + len(batch), []
+        if batch:
+            cursor.executemany(statement, batch)
+            count += len(batch)
+    return count
+
+
+@functools.cache
+def _insert_event_sql(vendor: str) -> str:
+    placeholders = ", ".join(["%s"] * len(EVENT_COLUMNS))
+    return (
+        f"INSERT INTO {connection.ops.quote_name(Event._meta.db_table)} "  # noqa: S608
+        f"({_quoted(EVENT_COLUMNS)}) VALUES ({placeholders}) RETURNING "
+        f"{connection.ops.quote_name('id')}"
+    )
+
+
+def _bound_cursor() -> Any:
+    """On PostgreSQL, a cursor that sends parameters apart from the statement (server-side
+    binding), so that psycopg prepares the event insert once per connection (after
+    `prepare_threshold` uses; `OPTIONS["prepare_threshold"] = None` turns that off behind a
+    pooler in transaction mode) instead of quoting 16 values into SQL text every time. It is
+    wrapped like every Django cursor: execute wrappers, query logging and error mapping apply.
+    Elsewhere, the connection's ordinary cursor."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw = ServerBindingCursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
+def _insert_event(prepared: _Prepared) -> int:
+    """One event row, one statement; returns its key."""
+    if connection.vendor == "postgresql":  # psycopg adapts UUIDs, times and bytes itself
+        detail = _model_fields(Event, ("detail",))[0].get_db_prep_save(
+            prepared.fields.detail, connection
+        )
+        params = [*prepared.fields[:-1], detail, prepared.leaf, prepared.leaf_hash]
+    else:
+        params = _db_values(Event, EVENT_COLUMNS, prepared.values())
+    with _bound_cursor() as cursor:
+        cursor.execute(_insert_event_sql(connection.vendor), params)
+        return cursor.fetchone()[0]
+
+
+def _insert_events(prepared: list[_Prepared]) -> list[int]:
+    """Many event rows; returns their keys, in order. On PostgreSQL the keys are taken from
+    the table's sequence first and the rows written by one COPY."""
+    if connection.vendor != "postgresql":
+        return [_insert_event(p) for p in prepared]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [Event._meta.db_table, len(prepared)],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+    _insert_rows(Event, ("id", *EVENT_COLUMNS),
+                 ((i, *p.values()) for i, p in zip(ids, prepared, strict=True)))
+    return ids
+
+
+def _insert_subjects(pairs: list[tuple[int, str]]) -> None:
+    if pairs:
+        _insert_rows(EventSubject, ("event_id", "subject_id"),
+                    ((event_id, uuid.UUID(s)) for event_id, s in pairs))
+
+
+# --- the public ways to write events -------------------------------------------------------
+
+
 def record_event(
     *,
     actor: Actor,
@@ -84,39 +329,34 @@ def record_event(
     `task` (named by the server, e.g. `disclosure:<id>`) is kept in the detail as `task`.
     `subjects` are the persons a search or list returned: kept in the leaf (`detail.subjects`,
     sorted) and as one `EventSubject` row each, so each of them can find the event."""
-    record_type = vocabulary.check(action=action, category=category, purpose=purpose,
-                                   outcome=outcome, record_type=record_type)
-    subject_ids = sorted({str(uuid.UUID(str(s))) for s in subjects or ()})
-    if task:
-        detail = {**(detail or {}), "task": task}
-    if subject_ids:
-        detail = {**(detail or {}), "subjects": subject_ids}
-    event = Event(
-        uuid=uuid.uuid4(),
-        time=clock.now(),
-        actor_id=actor.id,
-        actor_role=actor.role,
-        office=actor.office,
-        action=action,
-        subject_id=uuid.UUID(str(subject_id)) if subject_id else None,
-        record_type=record_type,
-        record_id=str(record_id),
-        data_category=category,
-        purpose=purpose,
-        outcome=outcome,
-        request_id=request_id[:64],
-        detail=_clean_detail(detail),
+    prepared = _prepare(
+        actor=actor, action=action, category=category, purpose=purpose, outcome=outcome,
+        subject_id=subject_id, record_type=record_type, record_id=record_id,
+        request_id=request_id, detail=detail, task=task, subjects=subjects,
     )
-    event.leaf = encoding.canonical_bytes(encoding.event_fields(event))
-    event.leaf_hash = encoding.leaf_hash(event.leaf)
-    event.save()
-    if subject_ids:
-        EventSubject.objects.bulk_create(
-            EventSubject(event=event, subject_id=uuid.UUID(sid)) for sid in subject_ids
-        )
+    event_id = _insert_event(prepared)
+    _insert_subjects([(event_id, s) for s in prepared.subjects])
     if settings.LEDGER_INTEGRATE_INLINE:
         _integrate(limit=None)
-    return event
+    return Event.from_db(connection.alias, None, [event_id, *prepared.values()])
+
+
+def record_events(rows: Iterable[Mapping[str, Any]]) -> list[uuid.UUID]:
+    """Append many events of one transaction (each its own leaf, checked and encoded exactly as
+    `record_event` does it) in one COPY on PostgreSQL; returns their public ids, in order.
+
+    Each row holds the keyword arguments of `record_event`. Refused outside a transaction, like
+    `record_write`: the events describe a change and commit with it."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_events must run inside the transaction of the change")
+    prepared = [_prepare(**row) for row in rows]
+    if not prepared:
+        return []
+    ids = _insert_events(prepared)
+    _insert_subjects([(i, s) for i, p in zip(ids, prepared, strict=True) for s in p.subjects])
+    if settings.LEDGER_INTEGRATE_INLINE:
+        _integrate(limit=None)
+    return [p.fields.uuid for p in prepared]
 
 
 def record_write(**kwargs: Any) -> Event:
@@ -146,48 +386,59 @@ def record_read(**kwargs: Any) -> Event:
         ) from exc
 
 
-def _pending(limit: int | None) -> Iterable[Event]:
-    """Committed events without an entry, in insertion order.
+# --- integration: entries (the chain) and Merkle nodes -------------------------------------
+
+
+def _pending(limit: int | None, after: int | None) -> list[tuple[int, bytes]]:
+    """(id, leaf hash) of committed events without an entry, in insertion order.
 
     Inline (SQLite) every event is placed in the transaction that wrote it and writers are
     serialised, so everything up to the last placed event is placed: look only above it.
     Out of line (PostgreSQL) a transaction may commit an older id late, so look for any event
-    without an entry (an anti-join on the unique entry.event_id index).
+    without an entry (NOT EXISTS on the unique entry.event_id index); `after` narrows both
+    sides to the ids above the last one placed, for the later batches of one run, so each of
+    them reads only the new ids (an event that commits late below it is found by the next
+    run, whose first batch looks at every id).
     """
     if settings.LEDGER_INTEGRATE_INLINE:
         last = Entry.objects.order_by("-position").values_list("event_id", flat=True).first()
         qs = Event.objects.filter(id__gt=last or 0)
     else:
-        qs = Event.objects.filter(entry__isnull=True)
-    qs = qs.order_by("id").only("id", "leaf_hash")
-    return qs[:limit] if limit else qs
+        floor = after or 0
+        placed = Entry.objects.filter(event_id=OuterRef("id"), event_id__gt=floor)
+        qs = Event.objects.filter(id__gt=floor).filter(~Exists(placed))
+    qs = qs.order_by("id").values_list("id", "leaf_hash")
+    return [(i, bytes(h)) for i, h in (qs[:limit] if limit else qs)]
 
 
-def _integrate(limit: int | None) -> int:
-    last = Entry.objects.order_by("-position").only("position", "chain_hash").first()
-    first = position = last.position + 1 if last else 0
-    previous = bytes(last.chain_hash) if last else encoding.CHAIN_START
+def _frontier(position: int) -> list[tuple[int, int]]:
+    """The complete subtrees left of `position` (one per set bit): the stored nodes that
+    appending at `position` combines with."""
+    return [(level, (position >> level) - 1) for level in range(position.bit_length())
+            if (position >> level) & 1]
+
+
+def _integrate(limit: int | None, after: int | None = None) -> tuple[int, int | None]:
+    """Place a batch of pending events; returns how many, and the last event id placed."""
+    last = Entry.objects.order_by("-position").values_list("position", "chain_hash").first()
+    first = position = last[0] + 1 if last else 0
+    previous = bytes(last[1]) if last else encoding.CHAIN_START
+    pending = _pending(limit, after)
+    if not pending:
+        return 0, None
     now = clock.now()
-    entries: list[Entry] = []
-    for event in _pending(limit):
-        leaf_digest = bytes(event.leaf_hash)
+    entries = []
+    for event_id, leaf_digest in pending:
         previous = encoding.chain_hash(previous, leaf_digest)
-        entries.append(
-            Entry(
-                position=position,
-                event_id=event.id,
-                leaf_hash=leaf_digest,
-                chain_hash=previous,
-                integrated_at=now,
-            )
-        )
+        entries.append((position, event_id, leaf_digest, previous, now))
         position += 1
-    if entries:
-        Entry.objects.bulk_create(entries)
-        nodes = tree.completed_nodes(first, [bytes(e.leaf_hash) for e in entries],
-                                     tree.NodeStore())
-        Node.objects.bulk_create(nodes)
-    return len(entries)
+    _insert_rows(Entry, ("position", "event_id", "leaf_hash", "chain_hash", "integrated_at"),
+                entries)
+    store = tree.NodeStore()
+    store.prefetch(_frontier(first))
+    _insert_rows(Node, ("level", "index", "hash"),
+                 tree.completed_nodes(first, [digest for _, digest in pending], store))
+    return len(entries), pending[-1][0]
 
 
 def integrate_pending(*, batch_size: int = 5000) -> int:
@@ -197,9 +448,10 @@ def integrate_pending(*, batch_size: int = 5000) -> int:
     elects it; a second caller returns 0 at once). Pending events are those without an
     entry, taken in insertion order, so an event whose transaction committed late is placed
     when it becomes visible: never skipped, and the unique event column makes placing it
-    twice impossible.
+    twice impossible. Entries and nodes are written in bulk (COPY on PostgreSQL).
     """
     total = 0
+    after: int | None = None
     while True:
         with transaction.atomic():
             if connection.vendor == "postgresql":
@@ -207,7 +459,8 @@ def integrate_pending(*, batch_size: int = 5000) -> int:
                     cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [INTEGRATOR_LOCK_KEY])
                     if not cursor.fetchone()[0]:
                         return total
-            placed = _integrate(limit=batch_size)
+            placed, last_id = _integrate(limit=batch_size, after=after)
         total += placed
         if placed < batch_size:
             return total
+        after = last_id

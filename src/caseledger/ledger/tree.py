@@ -88,9 +88,10 @@ def consistency_proof(old_size: int, new_size: int) -> list[bytes]:
 
 
 def completed_nodes(first_position: int, leaf_hashes: Sequence[bytes],
-                    store: NodeStore) -> list[Node]:
-    """The subtree nodes that fill up when `leaf_hashes` are appended at `first_position`."""
-    created: list[Node] = []
+                    store: NodeStore) -> list[tuple[int, int, bytes]]:
+    """The subtree nodes that fill up when `leaf_hashes` are appended at `first_position`, as
+    (level, index, hash) rows for `ledger_node` (written in bulk by the integrator)."""
+    created: list[tuple[int, int, bytes]] = []
     for offset, digest in enumerate(leaf_hashes):
         index = first_position + offset
         store.cache[(0, index)] = digest
@@ -102,5 +103,5 @@ def completed_nodes(first_position: int, leaf_hashes: Sequence[bytes],
             current = merkle.node_hash(store.node(*left_key), current)
             level, index = level + 1, index // 2
             store.cache[(level, index)] = current
-            created.append(Node(level=level, index=index, hash=current))
+            created.append((level, index, current))
     return created

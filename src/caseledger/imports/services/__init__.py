@@ -1,27 +1,31 @@
 """Importing persons, cases and hearings from court and agency case lists (CSV).
 
-Only the system's own record kinds are imported, through the same services the screens use,
-so every created record gets the ledger events it would get when typed in. Bulk ingestion of
+Only the system's own record kinds are imported, and every created record gets the ledger
+events it would get when typed in, plus an `import` event naming the batch. Bulk ingestion of
 tax, health or social-security records is deliberately not built (DESIGN.md).
 
-How a file is handled (formats in docs/IMPORT_FORMATS.md):
+How a file is handled (formats in docs/IMPORT_FORMATS.md; the steps in `batches`):
 
-1. The whole file is read, decoded and parsed first. Not UTF-8, broken CSV, or a header that
-   is not exactly the format's: the file is refused (`FileRefused`) and nothing is written.
-2. Each data row then runs in its own transaction: the service call (with its events), the
-   `ImportedRecord` that makes re-imports idempotent, and one `import` event naming the batch.
-   A row that fails is rolled back whole and quarantined with a reason code and the message,
-   never half applied and never dropped.
-3. A row whose external_id was imported before with the same content is "unchanged" (nothing
-   written); with other content it is quarantined as `import_conflict`.
+1. The file is decoded and parsed row by row into a temporary table. Not UTF-8, broken CSV,
+   a header that is not exactly the format's, shifted columns: the file is refused
+   (`FileRefused`) and nothing is written.
+2. What needs the whole file is decided set-wise in SQL (a repeated `external_id`, a unique
+   value claimed twice); what needs the database is joined per chunk (earlier imports, an
+   A-number already recorded).
+3. The rows are applied in chunks, each chunk one transaction: persons are checked in Python
+   and written set-wise with their events (`ledger.services.record_events`); cases and
+   hearings go through their services row by row. A row that fails is quarantined with a
+   reason code and the message, never half applied and never dropped. A row whose
+   external_id was imported before with the same content is "unchanged"; with other content
+   it is quarantined as `import_conflict`.
 4. The batch is closed with its counts and one `import_batch` event.
 
-A dry run does all of this inside one transaction that is rolled back at the end: it reports
-what would happen, and leaves no batch, record, event or quarantine row behind.
+A dry run does all of this and rolls every chunk back.
 
-The package, by capability: `validation` (the cells of one row), `staging` (what a file
-looks up once, through the importer's access policy), `persons` and `cases` (what a row of
-each kind becomes), `batches` (the run: rows, quarantine, the batch and its events),
+The package, by capability: `validation` (the cells of one row), `staging` (the temporary
+table and the set-wise checks), `lookups` (what a chunk looks up through the importer's
+access policy), `persons` and `cases` (what a row of each kind becomes), `bulk` (writing
+rows below the ORM), `batches` (the run: chunks, quarantine, the batch and its events),
 `reading` (batches and quarantined rows, for those who may read them). Every public name is
 re-exported here.
 """
@@ -31,27 +35,28 @@ from __future__ import annotations
 from .batches import (
     APPLY,
     CATEGORY,
+    CHUNK_ROWS,
     DEFAULT_RETENTION_DAYS,
-    MAX_EXTERNAL_ID,
     PROGRESS_STEP,
     ImportResult,
     Quarantined,
     import_file,
     importer,
     retention_days,
-    row_hash,
-    unique_key,
 )
 from .cases import MAX_JUDGE, MAX_REFERENCE, apply_case, apply_hearing
-from .persons import PERSON_LIMITS, apply_person
+from .lookups import LOOKUP_CHUNK, Applied, Lookups, chunks, prefetch
+from .persons import PERSON_LIMITS, NewPerson, PersonWriter, apply_person, build_person
 from .reading import quarantine_rows, readable_batches, recent_batches
-from .staging import LOOKUP_CHUNK, Applied, Lookups, chunks, prefetch
+from .staging import MAX_EXTERNAL_ID, Staged, StageTable, row_hash, unique_key
 from .validation import (
     EARLIEST_DATE,
     HEARING_HORIZON_YEARS,
+    MAX_CELL,
     Cells,
     RowRejected,
     check_code,
+    check_sizes,
     max_length,
     not_before,
     parse_date,
@@ -62,10 +67,12 @@ from .validation import (
 __all__ = [
     "APPLY",
     "CATEGORY",
+    "CHUNK_ROWS",
     "DEFAULT_RETENTION_DAYS",
     "EARLIEST_DATE",
     "HEARING_HORIZON_YEARS",
     "LOOKUP_CHUNK",
+    "MAX_CELL",
     "MAX_EXTERNAL_ID",
     "MAX_JUDGE",
     "MAX_REFERENCE",
@@ -75,12 +82,18 @@ __all__ = [
     "Cells",
     "ImportResult",
     "Lookups",
+    "NewPerson",
+    "PersonWriter",
     "Quarantined",
     "RowRejected",
+    "StageTable",
+    "Staged",
     "apply_case",
     "apply_hearing",
     "apply_person",
+    "build_person",
     "check_code",
+    "check_sizes",
     "chunks",
     "import_file",
     "importer",

@@ -1,21 +1,35 @@
-"""The import itself: one file, one batch, each row in its own transaction.
+"""The import itself: one file, one batch, staged and then applied chunk by chunk.
 
-Each data row runs in its own transaction: the service call (with its events), the
-`ImportedRecord` that makes re-imports idempotent, and one `import` event naming the batch.
-A row that fails is rolled back whole and quarantined with a reason code and the message,
-never half applied and never dropped. The batch is closed with its counts and one
-`import_batch` event. A dry run rolls every row back and keeps no batch or quarantine.
+1. The file is decoded and parsed row by row into a temporary table (`staging.StageTable`):
+   a structural error (not UTF-8, broken CSV, wrong header, shifted columns) refuses it, and
+   the staging transaction is rolled back, so nothing is left.
+2. The batch is opened, then the staged rows are taken in chunks of `CHUNK_ROWS`, each chunk
+   in one transaction: its created records, their ledger events (one `import` event per
+   created record, besides the services' own), its `ImportedRecord`s and its quarantined
+   rows commit together or not at all.
+3. Within a chunk, each row is decided in line order: refused when staged, a repeated
+   `external_id`, an earlier import (unchanged, or `import_conflict`), a unique value created
+   from an earlier line; then its own values are checked. Persons are checked in Python and
+   written set-wise (`persons.PersonWriter`); cases and hearings go through their services
+   one row at a time, each in a savepoint. If the database refuses a chunk's set-wise write
+   (a constraint another writer got to first), the chunk is applied again row by row through
+   the services, so every row is still created, unchanged or quarantined, never half applied.
+4. The batch is closed with its counts and one `import_batch` event.
+
+A dry run does all of this and rolls every chunk back: it reports what would happen, and
+leaves no batch, record, event or quarantine row behind. An interrupted run leaves the chunks
+it committed and a batch without `finished_at`; importing the file again continues (the rows
+already created are unchanged).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,21 +41,30 @@ from caseledger.access.context import AccessContext, default_purpose
 from caseledger.access.policies import Ability
 from caseledger.accounts.models import User
 from caseledger.core import clock
-from caseledger.core.errors import DomainError, NotFound, PermissionDenied, ValidationError
+from caseledger.core.errors import DomainError, NotFound, PermissionDenied
 from caseledger.ledger.services import Actor, record_write
 from caseledger.ledger.vocabulary import Action, Category
-from caseledger.people import validation
 
-from ..formats import COLUMNS, FileRefused, Row, decode, read_rows
+from ..formats import COLUMNS, FileRefused, Row, RowReader, decode
 from ..models import ImportBatch, ImportedRecord, ImportKind, QuarantinedRow, Reason
-from .cases import apply_case, apply_hearing
-from .persons import apply_person
-from .staging import Applied, Lookups, chunks, prefetch
-from .validation import Cells, RowRejected, reason_for
+from .bulk import insert_rows, new_ids
+from .cases import MAX_JUDGE, MAX_REFERENCE, apply_case, apply_hearing
+from .lookups import Applied, Lookups, prefetch
+from .persons import (
+    PERSON_LIMITS,
+    NewPerson,
+    PersonWriter,
+    apply_person,
+    build_person,
+    may_write_in_bulk,
+)
+from .persons import taken_message as person_taken
+from .staging import Staged, StageTable
+from .validation import Cells, RowRejected, check_sizes, reason_for
 
 DEFAULT_RETENTION_DAYS = 90
-MAX_EXTERNAL_ID = 64
-PROGRESS_STEP = 10
+CHUNK_ROWS = 5000
+PROGRESS_STEP = CHUNK_ROWS
 CATEGORY = {
     ImportKind.PERSONS: Category.IDENTITY,
     ImportKind.CASES: Category.CASE,
@@ -52,6 +75,16 @@ APPLY: dict[str, Callable[[AccessContext, Cells, Lookups], Applied]] = {
     ImportKind.CASES: apply_case,
     ImportKind.HEARINGS: apply_hearing,
 }
+# The longest value of the columns that have a limit of their own (others: MAX_CELL).
+LIMITS = {
+    ImportKind.PERSONS: PERSON_LIMITS,
+    ImportKind.CASES: {"reference": MAX_REFERENCE},
+    ImportKind.HEARINGS: {"judge": MAX_JUDGE},
+}
+# How a row's unique value is named in the message of a `duplicate`.
+KEY_LABEL = {ImportKind.PERSONS: "A-number", ImportKind.CASES: "case reference"}
+_QUARANTINE = ("id", "created_at", "updated_at", "row_version", "batch_id", "line", "raw",
+               "reason", "message", "retain_until")
 
 
 def retention_days() -> int:
@@ -63,6 +96,7 @@ class Quarantined:
     line: int
     reason: str
     message: str
+    raw: str = field(default="", repr=False, compare=False)
 
 
 @dataclass
@@ -108,44 +142,28 @@ def importer(username: str) -> User:
     return user
 
 
-def row_hash(kind: str, cells: Iterable[str]) -> str:
-    payload = json.dumps([kind, *(c.strip() for c in cells)], ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
 class _DryRunRollback(Exception):
-    """Raised at the end of a row's transaction in a dry run, to roll it back."""
+    """Raised at the end of a chunk's transaction in a dry run, to roll it back."""
 
 
-def unique_key(kind: str, c: Cells) -> tuple[str, str] | None:
-    """The value a row claims that must be unique (A-number, case reference), if any."""
-    if kind == ImportKind.PERSONS and c.text("a_number"):
-        try:
-            a_number = validation.normalize_a_number(c.text("a_number"))
-        except ValidationError:
-            return None  # the service reports it
-        return ("A-number", a_number) if a_number else None
-    if kind == ImportKind.CASES and c.text("reference"):
-        return "case reference", c.text("reference")
-    return None
+@dataclass
+class _Chunk:
+    """What one chunk decided; added to the result once its transaction is done."""
+
+    created: int = 0
+    unchanged: int = 0
+    quarantined: list[Quarantined] = field(default_factory=list)
+    claimed: list[tuple[str, int]] = field(default_factory=list)  # unique values it created
+    persons: list[tuple[Staged, NewPerson]] = field(default_factory=list)
 
 
 class _Importer:
-    def __init__(
-        self,
-        *,
-        kind: str,
-        rows: list[Row],
-        user: User,
-        batch: ImportBatch,
-        dry_run: bool,
-        progress: Callable[[int], None] | None,
-    ) -> None:
+    def __init__(self, *, kind: str, stage: StageTable, user: User, batch: ImportBatch,
+                 dry_run: bool, progress: Callable[[int], None] | None) -> None:
         self.kind = kind
         self.columns = COLUMNS[kind]
-        self.width = len(self.columns)
         self.apply = APPLY[kind]
-        self.rows = rows
+        self.stage = stage
         self.batch = batch
         self.dry_run = dry_run
         self.progress = progress
@@ -154,119 +172,178 @@ class _Importer:
         )
         self.retain_until = batch.started_at.date() + timedelta(days=retention_days())
         self.lookups = Lookups(self.ctx)
-        self.earlier: dict[str, str] = {}  # external_id -> row hash, of earlier imports
-        self.seen: dict[str, int] = {}  # external_id -> line, in this file
-        self.claimed: dict[tuple[str, str], int] = {}  # unique value -> line that created it
+        self.bulk = kind == ImportKind.PERSONS and may_write_in_bulk(self.ctx)
+        self.writer = PersonWriter(self.ctx, batch) if self.bulk else None
+        # A unique value (A-number, case reference) that more than one row of the file claims
+        # -> the line that created it. Only values the staging found repeated are kept.
+        self.claimed: dict[str, int] = {}
         self.result = ImportResult(
-            kind=kind,
-            file_name=batch.file_name,
-            sha256=batch.sha256,
-            dry_run=dry_run,
-            batch_id=None if dry_run else batch.pk,
-            rows=len(rows),
+            kind=kind, file_name=batch.file_name, sha256=batch.sha256, dry_run=dry_run,
+            batch_id=None if dry_run else batch.pk, rows=batch.rows,
         )
 
     def run(self) -> ImportResult:
-        prefetch(self.kind, self.rows, self.lookups)
-        self.earlier = self._earlier_imports()
-        for done, row in enumerate(self.rows, start=1):
-            self._one(row)
-            if self.progress and (done % PROGRESS_STEP == 0 or done == len(self.rows)):
-                self.progress(done % PROGRESS_STEP or PROGRESS_STEP)
-        return self.result
+        after = 0
+        while True:
+            handled, last = self._chunk(after)
+            if not handled:
+                return self.result
+            after = last
+            if self.progress:
+                self.progress(handled)
 
-    def _earlier_imports(self) -> dict[str, str]:
-        index = self.columns.index("external_id")
-        ids = sorted({r.cells[index].strip() for r in self.rows if len(r.cells) > index})
-        found: dict[str, str] = {}
-        for chunk in chunks(ids):
-            found.update(
-                ImportedRecord.objects.filter(kind=self.kind, external_id__in=chunk).values_list(
-                    "external_id", "row_hash"
-                )
-            )
-        return found
-
-    def _one(self, row: Row) -> None:
-        if len(row.cells) != self.width:
-            self._quarantine(
-                row,
-                Reason.MALFORMED_ROW,
-                f"The row has {len(row.cells)} fields; the header has {self.width} "
-                f"({','.join(self.columns)}). A comma inside a value must be quoted.",
-            )
-            return
-        cells = Cells(self.columns, row.cells)
-        external_id = cells.text("external_id")
-        problem = self._check_external_id(external_id)
-        if problem:
-            self._quarantine(row, *problem)
-            return
-        if external_id in self.seen:
-            self._quarantine(
-                row,
-                Reason.DUPLICATE,
-                f"external_id {external_id} is also on line {self.seen[external_id]} of this "
-                "file; only the first row with an external_id is considered.",
-            )
-            return
-        self.seen[external_id] = row.line
-        digest = row_hash(self.kind, row.cells)
-        if external_id in self.earlier:
-            self._earlier(row, external_id, digest, self.earlier[external_id])
-            return
-        key = unique_key(self.kind, cells)
-        if key in self.claimed:
-            self._quarantine(
-                row,
-                Reason.DUPLICATE,
-                f"{key[0]} {key[1]} is also on line {self.claimed[key]} of this file, which "
-                "was imported; a record is imported once.",
-            )
-            return
-        if self._applied(row, cells, external_id, digest):
-            self.result.created += 1
-            if key:
-                self.claimed[key] = row.line
-
-    def _applied(self, row: Row, cells: Cells, external_id: str, digest: str) -> bool:
-        """Apply the row in its own transaction; False (and the row quarantined) if it
-        failed, with everything it wrote rolled back."""
+    def _chunk(self, after: int) -> tuple[int, int]:
+        """Read, decide and write the chunk after line `after`, in one transaction."""
+        staged: list[Staged] = []
+        chunk = _Chunk()
         try:
             with transaction.atomic():
-                self._apply(row, cells, external_id, digest)
+                staged = self.stage.read(after, CHUNK_ROWS)
+                if not staged:
+                    return 0, after
+                chunk = self._decide(staged, bulk=self.bulk)
+                if chunk.persons and not self._written(chunk):
+                    self._forget(chunk)
+                    chunk = self._decide(staged, bulk=False)
+                self._store_quarantine(chunk.quarantined)
                 if self.dry_run:
                     raise _DryRunRollback
         except _DryRunRollback:
             pass
+        except BaseException:
+            self._forget(chunk)
+            raise
+        self.result.created += chunk.created
+        self.result.unchanged += chunk.unchanged
+        # The rows as written were needed for the chunk's quarantine table only.
+        self.result.quarantined += [replace(q, raw="") for q in chunk.quarantined]
+        return len(staged), staged[-1].line
+
+    def _written(self, chunk: _Chunk) -> bool:
+        """Write the chunk's persons set-wise in a savepoint; False (all of it undone) if the
+        database refused it, e.g. an A-number or external_id taken by another writer since
+        the chunk was read."""
+        assert self.writer is not None
+        try:
+            with transaction.atomic():
+                self.writer.write(chunk.persons)
+        except (IntegrityError, DataError):
+            return False
+        return True
+
+    def _forget(self, chunk: _Chunk) -> None:
+        """Undo what a chunk claimed (its writes were rolled back)."""
+        for key, line in chunk.claimed:
+            if self.claimed.get(key) == line:
+                del self.claimed[key]
+
+    def _decide(self, staged: list[Staged], *, bulk: bool) -> _Chunk:
+        chunk = _Chunk()
+        if not bulk and self.kind != ImportKind.PERSONS:
+            prefetch(self.kind, (Row(s.line, s.cells, s.raw) for s in staged if s.cells),
+                     self.lookups)
+        for s in staged:
+            problem = self._before_values(s, chunk)
+            if problem:
+                self._quarantine(chunk, s, *problem)
+            elif s.earlier_hash is None and self._one(s, chunk, bulk=bulk):
+                chunk.created += 1
+                if s.key_repeats and s.key:
+                    self.claimed[s.key] = s.line
+                    chunk.claimed.append((s.key, s.line))
+        return chunk
+
+    def _before_values(self, s: Staged, chunk: _Chunk) -> tuple[str, str] | None:
+        """What decides a row before its own values are looked at, in this order: refused
+        when staged, a repeated external_id, an earlier import, a claimed unique value."""
+        if s.problem:
+            return s.problem, s.message
+        if s.duplicate_of is not None:
+            return (
+                Reason.DUPLICATE,
+                f"external_id {s.external_id} is also on line {s.duplicate_of} of this "
+                "file; only the first row with an external_id is considered.",
+            )
+        if s.earlier_hash is not None:
+            return self._earlier(s, s.earlier_hash, chunk)
+        if s.key_repeats and s.key in self.claimed:
+            return (
+                Reason.DUPLICATE,
+                f"{KEY_LABEL[self.kind]} {s.key} is also on line {self.claimed[s.key]} of "
+                "this file, which was imported; a record is imported once.",
+            )
+        return None
+
+    def _earlier(self, s: Staged, previous: str, chunk: _Chunk) -> tuple[str, str] | None:
+        if previous == s.row_hash:
+            chunk.unchanged += 1
+            return None
+        return (
+            Reason.IMPORT_CONFLICT,
+            f"external_id {s.external_id} was imported earlier with other content; this row "
+            "conflicts with an earlier import. The import does not change records: correct "
+            "the record in caseledger, or give the row a new external_id if it is a new one.",
+        )
+
+    def _one(self, s: Staged, chunk: _Chunk, *, bulk: bool) -> bool:
+        """Check the row's own values; set-wise, keep it for the chunk's write, else apply
+        it now. False (and the row quarantined) if it cannot be applied."""
+        assert s.cells is not None
+        cells = Cells(self.columns, s.cells)
+        try:
+            check_sizes(cells, LIMITS[self.kind])
+            if bulk:
+                person = build_person(cells, s.key)
+            else:
+                return self._applied(s, cells, chunk)
         except RowRejected as exc:
-            self._quarantine(row, exc.reason, exc.message)
+            self._quarantine(chunk, s, exc.reason, exc.message)
             return False
         except DomainError as exc:
-            self._quarantine(row, reason_for(exc), exc.message)
+            self._quarantine(chunk, s, reason_for(exc), exc.message)
+            return False
+        if s.key_taken:
+            self._quarantine(chunk, s, Reason.ALREADY_EXISTS, person_taken(s.key or ""))
+            return False
+        chunk.persons.append((s, person))
+        return True
+
+    # --- one row at a time, through the services -------------------------------------------
+
+    def _applied(self, s: Staged, cells: Cells, chunk: _Chunk) -> bool:
+        """Apply the row in its own savepoint; False (and the row quarantined) if it failed,
+        with everything it wrote rolled back."""
+        try:
+            with transaction.atomic():
+                self._apply(s, cells)
+        except RowRejected as exc:
+            self._quarantine(chunk, s, exc.reason, exc.message)
+            return False
+        except DomainError as exc:
+            self._quarantine(chunk, s, reason_for(exc), exc.message)
             return False
         except IntegrityError:
-            self._integrity_error(row, external_id, digest)
+            self._integrity_error(s, chunk)
             return False
         except DataError:
             self._quarantine(
-                row, Reason.INVALID_VALUE, "A value does not fit its field (too long?)."
+                chunk, s, Reason.INVALID_VALUE, "A value does not fit its field (too long?)."
             )
             return False
         return True
 
-    def _apply(self, row: Row, cells: Cells, external_id: str, digest: str) -> None:
+    def _apply(self, s: Staged, cells: Cells) -> None:
         """The row's writes: the service call (with its events), the imported record, and the
-        import event naming the batch. Runs inside the row's transaction."""
+        import event naming the batch. Runs inside the row's savepoint."""
         applied = self.apply(self.ctx, cells, self.lookups)
         ImportedRecord.objects.create(
             kind=self.kind,
-            external_id=external_id,
+            external_id=s.external_id,
             record_type=applied.record_type,
             record_id=applied.record_id,
             first_batch=self.batch,
-            line=row.line,
-            row_hash=digest,
+            line=s.line,
+            row_hash=s.row_hash,
         )
         record_write(
             actor=self.ctx.actor,
@@ -277,59 +354,41 @@ class _Importer:
             subject_id=applied.subject_id,
             record_type=applied.record_type,
             record_id=applied.record_id,
-            detail={"batch": str(self.batch.pk), "kind": self.kind, "line": row.line},
+            detail={"batch": str(self.batch.pk), "kind": self.kind, "line": s.line},
         )
 
-    def _integrity_error(self, row: Row, external_id: str, digest: str) -> None:
+    def _integrity_error(self, s: Staged, chunk: _Chunk) -> None:
         previous = (
-            ImportedRecord.objects.filter(kind=self.kind, external_id=external_id)
+            ImportedRecord.objects.filter(kind=self.kind, external_id=s.external_id)
             .values_list("row_hash", flat=True)
             .first()
         )
         if previous is not None:  # imported meanwhile by another run
-            self._earlier(row, external_id, digest, previous)
+            problem = self._earlier(s, previous, chunk)
+            if problem:
+                self._quarantine(chunk, s, *problem)
             return
         self._quarantine(
-            row,
+            chunk,
+            s,
             Reason.ALREADY_EXISTS,
             "The row conflicts with an existing record (a value that must be unique, such as "
             "an A-number or a case reference, is already in use).",
         )
 
-    def _check_external_id(self, external_id: str) -> tuple[str, str] | None:
-        if not external_id:
-            return Reason.MISSING_VALUE, "external_id is empty; it is required."
-        if len(external_id) > MAX_EXTERNAL_ID or not external_id.isprintable():
-            return (
-                Reason.INVALID_VALUE,
-                f"external_id must be at most {MAX_EXTERNAL_ID} printable characters.",
-            )
-        return None
+    # --- quarantine ---------------------------------------------------------------------
 
-    def _earlier(self, row: Row, external_id: str, digest: str, previous: str) -> None:
-        if previous == digest:
-            self.result.unchanged += 1
-            return
-        self._quarantine(
-            row,
-            Reason.IMPORT_CONFLICT,
-            f"external_id {external_id} was imported earlier with other content; this row "
-            "conflicts with an earlier import. The import does not change records: correct "
-            "the record in caseledger, or give the row a new external_id if it is a new one.",
-        )
+    def _quarantine(self, chunk: _Chunk, s: Staged, reason: str, message: str) -> None:
+        chunk.quarantined.append(Quarantined(s.line, str(reason), message, s.raw))
 
-    def _quarantine(self, row: Row, reason: str, message: str) -> None:
-        self.result.quarantined.append(Quarantined(row.line, str(reason), message))
-        if self.dry_run:
+    def _store_quarantine(self, rows: list[Quarantined]) -> None:
+        if self.dry_run or not rows:
             return
-        QuarantinedRow.objects.create(
-            batch=self.batch,
-            line=row.line,
-            raw=row.raw,
-            reason=reason,
-            message=message,
-            retain_until=self.retain_until,
-        )
+        now = clock.now()
+        insert_rows(QuarantinedRow, _QUARANTINE, (
+            (qid, now, now, 1, self.batch.pk, q.line, q.raw, q.reason, q.message,
+             self.retain_until)
+            for qid, q in zip(new_ids(len(rows)), rows, strict=True)))
 
 
 def import_file(
@@ -343,9 +402,9 @@ def import_file(
 ) -> ImportResult:
     """Import `path` as `kind`, running as `user`. Raises FileRefused if the file as a whole
     cannot be imported (nothing is written then). `on_start(rows)` is called once the file is
-    parsed; `progress(n)` after every n rows handled.
+    staged; `progress(n)` after every chunk of n rows handled.
 
-    A dry run applies each row in a transaction that is rolled back, and stores no batch and
+    A dry run applies each chunk in a transaction that is rolled back, and stores no batch and
     no quarantine: it reports what a real run would do (barring changes made meanwhile)."""
     if kind not in ImportKind.values:
         raise FileRefused(f"Unknown kind '{kind}'. Use one of: {', '.join(ImportKind.values)}.")
@@ -357,27 +416,39 @@ def import_file(
     except OSError as exc:
         raise FileRefused(f"{path.name} cannot be read: {exc.strerror}.") from None
     digest = hashlib.sha256(data).hexdigest()
-    rows = read_rows(decode(data, path.name), kind, path.name)
-    if on_start:
-        on_start(len(rows))
+    text = decode(data, path.name)
+    del data
     started = time.perf_counter()
-    batch = ImportBatch(
-        file_name=path.name[:255],
-        sha256=digest,
-        kind=kind,
-        user=user,
-        started_at=clock.now(),
-        rows=len(rows),
-    )
-    if not dry_run:
-        batch.save(force_insert=True)
-    result = _Importer(
-        kind=kind, rows=rows, user=user, batch=batch, dry_run=dry_run, progress=progress
-    ).run()
+    stage = StageTable(kind)
+    try:
+        rows = _stage(stage, text, kind, path.name)
+        del text
+        if on_start:
+            on_start(rows)
+        batch = ImportBatch(
+            file_name=path.name[:255], sha256=digest, kind=kind, user=user,
+            started_at=clock.now(), rows=rows,
+        )
+        if not dry_run:
+            batch.save(force_insert=True)
+        result = _Importer(
+            kind=kind, stage=stage, user=user, batch=batch, dry_run=dry_run, progress=progress
+        ).run()
+    finally:
+        stage.drop()
     if not dry_run:
         _finish(batch, result)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _stage(stage: StageTable, text: str, kind: str, name: str) -> int:
+    """Parse and stage the file in one transaction: a refusal rolls the staging back."""
+    with transaction.atomic():
+        reader = RowReader(text, kind, name)
+        count = stage.load(reader)
+        reader.finish()
+    return count
 
 
 def _finish(batch: ImportBatch, result: ImportResult) -> None:

@@ -1,6 +1,6 @@
 """Rows of cases and hearings files become cases and hearings, through `cases.services`
 (`open_case`, `schedule_hearing`: the services the screens use). The person or case a row
-names is looked up through the importer's access policy (`staging.Lookups`)."""
+names is looked up through the importer's access policy (`lookups.Lookups`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from caseledger.core import clock
 from caseledger.people import validation
 
 from ..models import Reason
-from .staging import Applied, Lookups
+from .lookups import Applied, Lookups
 from .validation import (
     EARLIEST_DATE,
     Cells,

@@ -5,6 +5,7 @@ beyond the value itself)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,6 +17,9 @@ from ..formats import LIST_SEPARATOR
 from ..models import Reason
 
 EARLIEST_DATE = date(1900, 1, 1)
+# The longest value any column takes (the widest is a name of 400 characters): a longer value
+# is refused by its size alone, before anything could quote it back.
+MAX_CELL = 1000
 HEARING_HORIZON_YEARS = 5
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LOCAL_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})")
@@ -158,9 +162,16 @@ def check_code(value: str, choices: Any, label: str) -> str:
 def max_length(column: str, value: str, limit: int) -> str:
     if len(value) > limit:
         raise RowRejected(
-            Reason.INVALID_VALUE, f"{column} is {len(value)} characters long; at most {limit}."
+            Reason.INVALID_VALUE, f"{column} is {len(value):,} characters long; at most {limit}."
         )
     return value
+
+
+def check_sizes(c: Cells, limits: Mapping[str, int]) -> None:
+    """Every value at most its column's limit (`limits`, else `MAX_CELL`), in column order:
+    the message gives the size, never the value (a huge field may be anything)."""
+    for column, value in c.values.items():
+        max_length(column, value, limits.get(column, MAX_CELL))
 
 
 def not_before(column: str, value: date | None, earliest: date) -> date | None:
