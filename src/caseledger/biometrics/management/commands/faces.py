@@ -1,5 +1,6 @@
-"""`caseledger faces compare|calibrate`: 1:1 comparisons of listed photo pairs, and the
-calibration of the threshold and photo gates on a folder of photos, one folder per person.
+"""`caseledger faces compare|calibrate|liveness-eval`: 1:1 comparisons of listed photo pairs,
+the calibration of the threshold and photo gates on a folder of photos, one folder per
+person, and the measurement of the liveness check on bursts built from such a folder.
 
 Both run without a database or any configuration (biometrics/tool_settings.py), embed photos
 in worker processes (``--workers``, default: the CPUs), show progress on stderr and write
@@ -29,6 +30,10 @@ from caseledger.biometrics.calibration_report import (
     write_json,
     write_report,
 )
+from caseledger.biometrics.liveness import LivenessLimits
+from caseledger.biometrics.liveness_eval import render_markdown as render_liveness
+from caseledger.biometrics.liveness_eval import run_liveness_eval, write_section
+from caseledger.biometrics.liveness_eval import write_json as write_liveness_json
 from caseledger.biometrics.pairs import (
     LABEL_MODES,
     Tally,
@@ -125,6 +130,31 @@ class Command(BaseCommand):
             help="Calibration people whose photos are degraded to measure the gates (100).",
         )
         self._common(calibrate)
+        liveness = sub.add_parser(
+            "liveness-eval",
+            help="Measure the liveness check on attack and bona fide bursts built from a "
+            "folder of photos, one folder per person.",
+            description=(
+                "Builds bursts from the photos under DIR/<person>/ (prints of a photo moved, "
+                "tilted, turned or repeated; the photo rendered turning its head; the "
+                "person's own photos in prompted order), measures each with the liveness "
+                "check, chooses its limits on the calibration people and reports attack and "
+                "bona fide rejection rates (95 % intervals) on the held-out people. Prints "
+                "Markdown. The photos are read, never copied."
+            ),
+        )
+        liveness.add_argument("--faces", required=True, help="The folder, one folder per person.")
+        liveness.add_argument(
+            "--calibration-people",
+            type=int,
+            default=150,
+            help="Calibration people to build bursts from, besides every held-out person (150).",
+        )
+        liveness.add_argument(
+            "--out", help="Markdown file to write the figures into, between its liveness markers."
+        )
+        liveness.add_argument("--json", help="Write every figure to this JSON file.")
+        self._common(liveness)
 
     @staticmethod
     def _common(parser: CommandParser) -> None:
@@ -144,6 +174,8 @@ class Command(BaseCommand):
         try:
             if options["action"] == "compare":
                 self.compare(options)
+            elif options["action"] == "liveness-eval":
+                self.liveness_eval(options)
             else:
                 self.calibrate(options)
         except (CalibrationError, BatchError) as exc:
@@ -259,6 +291,35 @@ class Command(BaseCommand):
             write_json(report, Path(options["json"]))
             self.stderr.write(f"wrote {options['json']}")
         self._advise(report)
+
+    # --- liveness-eval ---------------------------------------------------------------------
+    def liveness_eval(self, options: dict[str, Any]) -> None:
+        verifier = v.get_verifier()
+        if not isinstance(verifier, v.DlibResNetVerifier):
+            raise CommandError("liveness-eval measures dlib's verifier (FACE_VERIFIER=dlib)")
+        with self.progress(options) as progress:
+            report = run_liveness_eval(
+                Path(options["faces"]),
+                faces_arg=options["faces"],
+                verifier=verifier,
+                configured=LivenessLimits(),
+                workers=options["workers"],
+                calibration_people=max(0, options["calibration_people"]),
+                progress=progress,
+            )
+        section = render_liveness(report)
+        self.stdout.write(section)
+        if options.get("out"):
+            write_section(Path(options["out"]), section)
+            self.stderr.write(f"wrote {options['out']}")
+        if options.get("json"):
+            write_liveness_json(report, Path(options["json"]))
+            self.stderr.write(f"wrote {options['json']}")
+        if report.chosen != report.configured:
+            self.stderr.write(
+                f"note: liveness.py has {report.configured.as_dict()}; this evaluation chose "
+                f"{report.chosen.as_dict()}"
+            )
 
     def _advise(self, report: Any) -> None:
         if abs(report.configured_threshold - report.threshold) > 1e-9:
