@@ -158,3 +158,19 @@ def test_ledger_needs_a_token(db, error_of):
     response = Client().get(EVENTS, {"subject": str(uuid.uuid4())})
     assert response.status_code == 401
     assert error_of(response)["code"] == "unauthenticated"
+
+
+def test_each_event_carries_its_position_in_the_log(privacy, east, make_person):
+    from caseledger.ledger.models import Entry
+    from caseledger.ledger.services import integrate_pending
+
+    person = make_person("officer_east")
+    assert east.get(f"{API}/persons/{person.pk}").status_code == 200
+    integrate_pending()
+    items = privacy.get(EVENTS, {"subject": str(person.pk)}).json()["items"]
+    placed = dict(
+        Entry.objects.filter(event__subject_id=person.pk).values_list("event__uuid", "position")
+    )
+    assert len(items) >= 3 and len(placed) >= len(items)
+    assert [e["position"] for e in items] == [placed[uuid.UUID(e["id"])] for e in items]
+    assert len({e["position"] for e in items}) == len(items)  # one leaf each

@@ -30,9 +30,6 @@ from .models import Grant, GrantKind
 from .policies import Ability, Scope, allows, scope
 from .policies import person_path as declared_path
 
-#: Kept for callers not yet moved to `policies.allows(user, Ability.BREAK_GLASS)`.
-BREAK_GLASS_ROLES = frozenset({Role.CASE_OFFICER, Role.SUPERVISOR, Role.PRIVACY_OFFICER})
-
 # Which declared purposes each role may use for ordinary (non-break-glass) access.
 ROLE_PURPOSES: dict[str, frozenset[str]] = {
     Role.CASE_OFFICER: frozenset({Purpose.CASELOAD}),

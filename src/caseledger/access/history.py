@@ -6,14 +6,14 @@ import uuid
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from caseledger.access import policies
 from caseledger.access.context import AccessContext
 from caseledger.access.gate import deny, real_person, record_access
 from caseledger.access.policies import Ability, Scope
 from caseledger.core.errors import ValidationError
-from caseledger.ledger.models import Event, EventSubject
+from caseledger.ledger.models import Entry, Event, EventSubject
 from caseledger.ledger.vocabulary import Action, Category, Purpose, record_type_of
 
 EVENT = record_type_of(Event)
@@ -22,8 +22,8 @@ EVENT = record_type_of(Event)
 def events_for_subject(
     *, ctx: AccessContext, subject_id: Any, page: int = 1, per_page: int = 50
 ) -> tuple[list[Event], int]:
-    """A person's ledger events, for the privacy officer (anyone else: not found, recorded
-    naming the person)."""
+    """A person's ledger events, each with its `position` in the log, for the privacy officer
+    (anyone else: not found, recorded naming the person)."""
     if not policies.allows(ctx.user, Ability.READ_LEDGER):
         raise deny(ctx, action=Action.READ, category=Category.LEDGER, record_type=EVENT,
                    record_id=subject_id, subject_id=real_person(subject_id))
@@ -33,7 +33,14 @@ def events_for_subject(
         deny(ctx, action=Action.READ, category=Category.LEDGER, record_type=EVENT,
              record_id=subject_id)
         raise ValidationError("subject must be a person id (UUID).", field="subject") from None
-    qs: QuerySet[Event] = Event.objects.filter(subject_id=sid).order_by("-time", "-id")
+    # Each event's position in the log (None until the integrator has placed it), for its
+    # inclusion proof.
+    position = Entry.objects.filter(event_id=OuterRef("pk")).values("position")[:1]
+    qs: QuerySet[Event] = (
+        Event.objects.filter(subject_id=sid)
+        .annotate(position=Subquery(position))
+        .order_by("-time", "-id")
+    )
     total = qs.count()
     page = max(1, page)
     events = list(qs[(page - 1) * per_page : page * per_page])

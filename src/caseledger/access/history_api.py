@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 
 from caseledger.access.api_auth import access_context
 from caseledger.core.api_common import ERRORS, UUID_TEXT, links
-from caseledger.ledger.models import Entry
 
 from . import history
 
@@ -59,9 +58,6 @@ def events(request: HttpRequest, params: Query[EventParams]) -> EventPage:
     """Every ledger event about one person (privacy officers only), newest first."""
     ctx = access_context(request)
     rows, total = history.events_for_subject(ctx=ctx, subject_id=params.subject, page=params.page)
-    positions = dict(
-        Entry.objects.filter(event_id__in=[e.id for e in rows]).values_list("event_id", "position")
-    )
     items = [
         EventOut(
             id=e.uuid,
@@ -78,7 +74,7 @@ def events(request: HttpRequest, params: Query[EventParams]) -> EventPage:
             outcome=e.outcome,
             request_id=e.request_id,
             detail=e.detail,
-            position=positions.get(e.id),
+            position=e.position,
         )
         for e in rows
     ]

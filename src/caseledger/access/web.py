@@ -12,8 +12,9 @@ from caseledger.core import clock
 from caseledger.core.errors import PermissionDenied
 
 from .context import AccessContext, Purpose, default_purpose
-from .gate import BREAK_GLASS_ROLES, can_see, refuse_role, subject_of
+from .gate import can_see, refuse_role, subject_of
 from .models import Grant, GrantKind
+from .policies import Ability, allows
 
 
 def context_for(request: HttpRequest, *, person_id: Any = None) -> AccessContext:
@@ -22,7 +23,7 @@ def context_for(request: HttpRequest, *, person_id: Any = None) -> AccessContext
     user = request.user
     request_id = getattr(request, "request_id", "")
     ctx = AccessContext(user=user, purpose=default_purpose(user), request_id=request_id)
-    if person_id is None or user.role not in BREAK_GLASS_ROLES:
+    if person_id is None or not allows(user, Ability.BREAK_GLASS):
         return ctx
     try:
         person_id = uuid.UUID(str(person_id))
