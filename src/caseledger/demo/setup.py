@@ -1,5 +1,7 @@
 """The week before the history: offices, staff, persons with their cases and past hearings,
-through the services (each a ledger event, as an officer entering them would leave)."""
+through the services (each a ledger event, as an officer entering them would leave). Offices
+alone are written directly: they are reference data an installer sets up (no person's data,
+so no ledger event), and no service creates them."""
 
 from __future__ import annotations
 
