@@ -23,6 +23,8 @@ OUT_COMMANDS = {
     ("backup",): "refuses a non-empty folder without --force",
     # Writes only the generated section between its markers and keeps the rest of the file.
     ("faces", "calibrate"): "updates its marked section",
+    # The same (tests/biometrics/test_liveness.py shows the rest of the file is kept).
+    ("faces", "liveness-eval"): "updates its marked section",
 }
 
 
