@@ -16,7 +16,7 @@ from tests.conftest import PASSWORD, last_event_id, token_client
 
 USERS = "/api/v1/users"
 ACCOUNT_FIELDS = {"id", "username", "role", "office", "active", "last_sign_in", "mfa_enrolled",
-                  "locked", "pending_role_request"}
+                  "locked", "pending_role_request", "must_change_password"}
 
 
 def post(client, path, body=None):

@@ -1,17 +1,20 @@
 """The administrator's day in Chromium: lands on the accounts, filters them, deactivates one
 behind its confirmation page, creates a privacy officer's account (password shown once) that a
-second administrator approves; axe-core finds nothing on any page at 1280 and 412 px, nothing
-overflows, and the actions work from the keyboard alone."""
+second administrator approves, and an officer's account whose holder chooses their own password
+at the first sign-in (after the code, before any page); axe-core finds nothing on any page at
+1280 and 412 px, nothing overflows, and the actions work from the keyboard alone."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from django_otp.oath import totp
 from playwright.sync_api import Page, expect
 
 from caseledger.accounts.models import Role, RoleGrantRequest, User
 from tests.browser.conftest import TIMEOUT_MS, check_axe, horizontal_overflow, sign_in
+from tests.conftest import totp_code
 
 pytestmark = pytest.mark.browser
 
@@ -116,3 +119,48 @@ def test_account_actions_work_from_the_keyboard(page, live_server, users):
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/accounts/manage/{officer.pk}/", timeout=TIMEOUT_MS)
     assert not User.objects.get(pk=officer.pk).is_active
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_new_account_chooses_its_own_password_at_first_sign_in(request, live_server, users,
+                                                                 width):
+    page: Page = request.getfixturevalue(width)
+    sign_in(page, live_server, users["admin"])
+    page.goto(f"{live_server.url}/accounts/manage/new/")
+    page.get_by_label("Username").fill("new.officer")
+    page.get_by_label("Role").select_option("case_officer")
+    page.get_by_label("Office").select_option("east")
+    page.get_by_role("button", name="Create the account").click()
+    _check(page, "Account created")
+    password = page.locator("[data-temporary-password]").inner_text()
+    user = User.objects.get(username="new.officer")
+    assert user.must_change_password
+
+    # The new officer: password, code, then a password of their own before anything else.
+    page.context.clear_cookies()
+    _code, device = totp_code(user)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill("new.officer")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/accounts/mfa/", timeout=TIMEOUT_MS)
+    page.get_by_label("6-digit code").fill(f"{totp(device.bin_key):06d}")
+    page.get_by_role("button", name="Verify").click()
+    page.wait_for_url("**/accounts/password/", timeout=TIMEOUT_MS)
+    _check(page, "Choose your password")
+    page.goto(f"{live_server.url}/persons/")  # no way around the step
+    page.wait_for_url("**/accounts/login/**", timeout=TIMEOUT_MS)
+    page.go_back()
+    page.wait_for_url("**/accounts/password/", timeout=TIMEOUT_MS)
+    page.get_by_label(re.compile(r"^New password")).fill("my-own-long-passphrase-77")
+    page.get_by_label("The new password again").fill("not-the-same-passphrase-77")
+    page.get_by_role("button", name="Save my password").click()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    _check(page, "Choose your password")
+    page.get_by_label(re.compile(r"^New password")).fill("my-own-long-passphrase-77")
+    page.get_by_label("The new password again").fill("my-own-long-passphrase-77")
+    page.get_by_role("button", name="Save my password").click()
+    page.wait_for_url("**/persons/", timeout=TIMEOUT_MS)
+    expect(page.get_by_role("status")).to_contain_text("Your new password is set")
+    user.refresh_from_db()
+    assert not user.must_change_password and user.check_password("my-own-long-passphrase-77")

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
+from django.utils import timezone
 from pypdf import PdfReader
 
 from caseledger.core.errors import NotFound
 from caseledger.ledger.models import Event
 from caseledger.people.selectors import get_person
 from caseledger.portal import selectors, services
+from caseledger.portal.export import in_words
+from caseledger.portal.labels import short_reference
 from caseledger.retention.selectors import Deletion
 from tests.conftest import context, last_event_id
 
@@ -305,25 +309,33 @@ def test_export_json_and_pdf_hold_the_same_data_and_are_ledger_events(
         }
     ]
     assert document["accesses"]["total"] == len(document["accesses"]["items"]) > 0
-    # every value of these parts of the JSON is in the PDF
+    # every value of these parts of the JSON is in the PDF, in words: dates written out, ids
+    # as short references (never the JSON's ISO timestamps, codes or UUIDs)
+    with timezone.override("America/New_York"):  # the participant's office's zone, as the page
+        words = in_words(document)
     values = [
         person["a_number"],
-        person["date_of_birth"],
+        "May 17, 1990",
         "Rosa Diaz",
         document["addresses"][0]["address"],
         case["reference"],
-        case["opened_on"],
-        case["proceedings"][0]["hearings"][0]["when"],
+        words["cases"][0]["opened_on"],
+        words["cases"][0]["proceedings"][0]["hearings"][0]["when"],
         amendment["what_is_wrong"],
         amendment["statement_of_disagreement"]["text"],
-        amendment["acknowledge_due"],
-        amendment["decision_due"],
+        words["amendments"][0]["acknowledge_due"],
+        words["amendments"][0]["decision_due"],
         document["disclosures"]["entries"][0]["recipient"],
-        document["deletions"][0]["certificate"],
+        "6A1F0C1E",  # the deletion certificate's short reference
+        short_reference(full_record.pk),
     ]
-    values += [a["time"] for a in document["accesses"]["items"]]
+    values += [a["time"] for a in words["accesses"]["items"]]
     for value in values:
         assert value in pdf, value
+    for raw in (person["date_of_birth"], case["opened_on"], document["deletions"][0]["certificate"],
+                str(full_record.pk), "(UTC)"):
+        assert raw not in pdf, raw
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:", pdf)  # no ISO timestamp
     # the PDF is for reading: roles and acts in words, not the JSON's codes
     assert pdf.count("Case officer") + pdf.count("Supervisor") >= sum(
         a["role"] in ("case_officer", "supervisor") for a in document["accesses"]["items"]

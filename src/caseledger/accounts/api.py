@@ -97,6 +97,9 @@ class AccountOut(BaseModel):
     last_sign_in: datetime | None
     mfa_enrolled: bool = Field(description="An authenticator app is set up")
     locked: bool = Field(description="Sign-in is locked after too many failed attempts")
+    must_change_password: bool = Field(
+        description="The password is a temporary one an administrator set: the holder chooses "
+        "their own at the next sign-in")
     pending_role_request: uuid.UUID | None = Field(
         description="A role change waiting for a second administrator")
 
@@ -163,6 +166,14 @@ class TokensRevokedOut(BaseModel):
     tokens_revoked: int
 
 
+class PasswordResetOut(BaseModel):
+    account: AccountOut
+    temporary_password: str = Field(
+        description="Shown this once and never again; the holder chooses their own password "
+        "at their next sign-in (API tokens are refused until then)")
+    tokens_revoked: int
+
+
 class AccountIn(StrictIn):
     username: str = Field(min_length=1, max_length=150,
                           description="Letters a-z, digits and @ . + - _; unique ignoring case")
@@ -204,6 +215,7 @@ def _account(row: selectors.AccountRow) -> AccountOut:
         id=user.pk, username=user.username, role=user.role,
         office=user.office.code if user.office else None, active=user.is_active,
         last_sign_in=user.last_login, mfa_enrolled=row.mfa_enrolled, locked=row.locked,
+        must_change_password=user.must_change_password,
         pending_role_request=row.pending.pk if row.pending else None,
     )
 
@@ -298,6 +310,19 @@ def revoke_tokens(request: HttpRequest, user_id: uuid.UUID) -> TokensRevokedOut:
     ctx, user = _target(request, user_id, Action.TOKEN_REVOKE)
     revoked = services.revoke_account_tokens(ctx, user)
     return TokensRevokedOut(account=_account_of(user), tokens_revoked=revoked)
+
+
+@users_router.post("/users/{user_id}/reset-password",
+                   response={200: PasswordResetOut, **ERRORS})
+def reset_password(request: HttpRequest, user_id: uuid.UUID) -> PasswordResetOut:
+    """Give the account a new temporary password, returned once: the old one stops working,
+    its sessions end and its API tokens are revoked; the holder chooses their own at the next
+    sign-in. Your own account and the accounts of privacy officers and administrators are
+    refused (409: the operator resets those)."""
+    ctx, user = _target(request, user_id, Action.PASSWORD_CHANGE)
+    reset = services.reset_password(ctx, user)
+    return PasswordResetOut(account=_account_of(reset.user), temporary_password=reset.password,
+                            tokens_revoked=reset.tokens_revoked)
 
 
 @users_router.post("/users/{user_id}/role", response={200: RoleChangeOut, 202: RoleChangeOut,

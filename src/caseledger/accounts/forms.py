@@ -55,43 +55,65 @@ class FilterForm(UswdsForm):
         return value
 
 
-class AccountForm(UswdsForm):
+class RoleOfficeFields(UswdsForm):
+    """The role and office fields that the new-account form and the role form share: the
+    roles an administrator gives, the offices; each form words the role's help for its case."""
+
+    role_label: Promise = _("Role")
+    role_help: Promise | str = ""
+
+    role = forms.ChoiceField(label=_("Role"))
+    office = forms.ChoiceField(
+        label=_("Office"), required=False,
+        help_text=_("Required for case officers and supervisors."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].label = self.role_label
+        self.fields["role"].help_text = self.role_help
+        self.fields["role"].choices = _role_choices(_("Choose a role"))
+        self.fields["office"].choices = _office_choices(_("No office"))
+
+
+class NewAccountForm(RoleOfficeFields):
+    role_help = _("Privacy officer and administrator need a second administrator's approval: "
+                  "the account stays inactive until then.")
+    field_order = ("username", "role", "office")
+
     username = forms.CharField(
         label=_("Username"), max_length=150,
         help_text=_("English letters, digits and @ . + - _ only. The person signs in with it."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    role = forms.ChoiceField(
-        label=_("Role"),
-        help_text=_("Privacy officer and administrator need a second administrator's approval: "
-                    "the account stays inactive until then."),
-    )
-    office = forms.ChoiceField(
-        label=_("Office"), required=False,
-        help_text=_("Required for case officers and supervisors."),
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["role"].choices = _role_choices(_("Choose a role"))
-        self.fields["office"].choices = _office_choices(_("No office"))
 
 
-class RoleForm(UswdsForm):
-    role = forms.ChoiceField(
-        label=_("New role"),
-        help_text=_("Privacy officer and administrator need a second administrator's approval: "
-                    "until then the account keeps its role."),
+class RoleForm(RoleOfficeFields):
+    role_label = _("New role")
+    role_help = _("Privacy officer and administrator need a second administrator's approval: "
+                  "until then the account keeps its role.")
+
+
+class NewPasswordForm(UswdsForm):
+    """The password a person chooses after an administrator gave them a temporary one (the
+    password rules are the service's: AUTH_PASSWORD_VALIDATORS)."""
+
+    password = forms.CharField(
+        label=_("New password"), max_length=200, strip=False,
+        help_text=_("At least 12 characters, not a common password and not like your "
+                    "username."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
-    office = forms.ChoiceField(
-        label=_("Office"), required=False,
-        help_text=_("Required for case officers and supervisors."),
+    confirm = forms.CharField(
+        label=_("The new password again"), max_length=200, strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["role"].choices = _role_choices(_("Choose a role"))
-        self.fields["office"].choices = _office_choices(_("No office"))
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("password") and data.get("confirm") and data["password"] != data["confirm"]:
+            self.add_error("confirm", _("The two passwords are not the same."))
+        return data
 
 
 class DecisionForm(UswdsForm):

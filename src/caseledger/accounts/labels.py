@@ -1,5 +1,6 @@
-"""Plain-language names of the roles, for pages that tell a person who did something (the
-portal's "who accessed my record"). Kept with the roles they name."""
+"""What the administrator's account pages call each role. (The words for the role of an
+event's actor, on "who accessed my record" and the audit pages, are the formatting layer's:
+`core/templatetags/show.py` ROLES.)"""
 
 from __future__ import annotations
 
@@ -7,15 +8,6 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from .models import Role
-
-#: Role of an event's actor -> what the person reads; "system" is the actor of background work.
-ROLE_LABELS: dict[str, Promise] = {
-    Role.CASE_OFFICER: _("Case officer"),
-    Role.SUPERVISOR: _("Supervisor"),
-    Role.PRIVACY_OFFICER: _("Privacy officer"),
-    Role.ADMINISTRATOR: _("System administrator"),
-    "system": _("The system"),
-}
 
 #: What the administrator's account pages call each role they give.
 ACCOUNT_ROLE_LABELS: dict[str, Promise] = {

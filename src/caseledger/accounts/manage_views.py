@@ -1,6 +1,7 @@
 """The administrator's account pages (/accounts/manage/): the list with filters, a new account
 (its temporary password shown once), one account with its actions, each action behind a
-confirmation page (POST), a role change, and role requests decided by a second administrator.
+confirmation page (POST; one view, `account_step`, driven by the table `STEPS`), a role change,
+and role requests decided by a second administrator.
 
 Thin: every page asks the access policy first (any other role: one denied event and the 403
 page), then calls one selector or service. Accounts only: no data of a person is shown.
@@ -30,7 +31,7 @@ from caseledger.core.errors import DomainError
 from caseledger.ledger.vocabulary import Action, Category
 
 from . import selectors, services
-from .forms import AccountForm, DecisionForm, FilterForm, RoleForm
+from .forms import DecisionForm, FilterForm, NewAccountForm, RoleForm
 from .labels import role_name
 from .models import User
 
@@ -80,7 +81,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_new(request: HttpRequest) -> HttpResponse:
     ctx = _admin(request, Action.CREATE if request.method == "POST" else Action.READ)
-    form = AccountForm(request.POST or None)
+    form = NewAccountForm(request.POST or None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -142,7 +143,8 @@ def account_role(request: HttpRequest, user_id: uuid.UUID) -> HttpResponse:
 @dataclass(frozen=True)
 class Step:
     """One account action: its ledger action, what the confirmation page says, the service it
-    runs and the message after it (given the service's result)."""
+    runs and the message after it (given the service's result); or, for an action whose
+    result is shown once (a temporary password), the page that shows it instead."""
 
     action: str
     title: Promise
@@ -151,6 +153,7 @@ class Step:
     destructive: bool
     run: Callable[[AccessContext, User], Any]
     done: Callable[[Any], str]
+    result_template: str = ""
 
 
 STEPS: dict[str, Step] = {
@@ -191,6 +194,15 @@ STEPS: dict[str, Step] = {
                      "must sign in again. The person's web sessions are not affected."),
         gettext_lazy("Revoke every token"), True, services.revoke_account_tokens,
         lambda n: _("%(n)s API token(s) revoked.") % {"n": n}),
+    "reset_password": Step(
+        Action.PASSWORD_CHANGE, gettext_lazy("Reset the password"),
+        gettext_lazy("The account gets a new temporary password, shown to you once. The old "
+                     "password stops working, the person's sessions end and their API tokens "
+                     "are revoked. At their next sign-in they choose a password of their own; "
+                     "their authenticator app stays as it is. Do this only when you have "
+                     "confirmed who asked."),
+        gettext_lazy("Reset the password"), True, services.reset_password,
+        lambda reset: _("The password was reset."), "accounts/manage_password_reset.html"),
 }
 
 
@@ -209,6 +221,10 @@ def account_step(request: HttpRequest, user_id: uuid.UUID, step: str) -> HttpRes
         except DomainError as exc:
             error, status = exc.message, exc.status_code
         else:
+            if spec.result_template:  # shown once, never stored where it can be read again
+                return render(request, spec.result_template, {
+                    "spec": spec, "account": user, "result": result,
+                    "role": role_name(user.role)})
             messages.success(request, spec.done(result))
             return redirect("accounts:manage_detail", user_id=user.pk)
     return render(request, "accounts/manage_confirm.html", {

@@ -52,6 +52,11 @@ class User(AbstractUser):
         db_comment="Office of a staff member",
     )
     preferred_language = models.CharField(max_length=8, default="en")
+    must_change_password = models.BooleanField(
+        default=False,
+        db_comment="The password was set by an administrator (a new account or a reset): the "
+        "holder chooses their own at the next sign-in; API tokens are refused until then",
+    )
 
     class Meta:
         db_table = "accounts_user"

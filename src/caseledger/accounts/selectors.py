@@ -70,6 +70,7 @@ class AccountDetail:
     open_caseload: int
     requests: list[RoleGrantRequest]
     role_not_approved: bool  # a two-person role no second administrator approved: stays off
+    two_person_role: bool  # privacy officer or administrator: the operator resets the password
 
 
 def _managed() -> QuerySet[User]:
@@ -166,6 +167,7 @@ def account_detail(user: User) -> AccountDetail:
             .order_by("-proposed_at")[:10]
         ),
         role_not_approved=services.role_not_approved(user),
+        two_person_role=user.role in services.TWO_PERSON_ROLES,
     )
 
 

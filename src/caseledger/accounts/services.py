@@ -50,7 +50,10 @@ def create_user(
     last_name: str = "",
     email: str = "",
     actor: Actor = SYSTEM,
+    temporary: bool = False,
 ) -> User:
+    """A user (tests, the demo, the operator's command). `temporary`: the password is a
+    temporary one that the holder replaces at their first sign-in."""
     if role not in Role.values:
         raise ValidationError(f"Unknown role '{role}'.", field="role")
     if role in STAFF_ROLES - {Role.ADMINISTRATOR, Role.PRIVACY_OFFICER} and office is None:
@@ -64,6 +67,7 @@ def create_user(
             last_name=last_name,
             email=email,
             is_staff=False,
+            must_change_password=temporary,
         )
         user.set_password(password)
         user.save()
@@ -137,6 +141,10 @@ def issue_api_token(*, request: HttpRequest, username: str, password: str, otp: 
         raise PermissionDenied(
             "A valid one-time code from your authenticator is required.", code="otp_required"
         )
+    if user.must_change_password:
+        record_login(Actor.of(user), Outcome.DENIED, channel="api", request_id=request_id,
+                     reason=PASSWORD_CHANGE_REQUIRED)
+        raise password_change_required()
     # Tell axes (and last_login) that this was a successful sign-in, as a web login does.
     user_logged_in.send(sender=user.__class__, request=request, user=user)
     token = secrets.token_urlsafe(32)
@@ -146,6 +154,16 @@ def issue_api_token(*, request: HttpRequest, username: str, password: str, otp: 
         )
         record_login(Actor.of(user), Outcome.ALLOWED, channel="api", request_id=request_id)
     return token
+
+
+PASSWORD_CHANGE_REQUIRED = "password_change_required"
+
+
+def password_change_required() -> PermissionDenied:
+    """The 403 of an account whose password an administrator set (a new account, a reset)."""
+    return PermissionDenied(
+        "This account has a temporary password. Sign in on the web and choose your own "
+        "password first; API tokens are refused until then.", code=PASSWORD_CHANGE_REQUIRED)
 
 
 def record_login(actor: Actor, outcome: str, *, channel: str, request_id: str = "",
@@ -167,7 +185,9 @@ def record_login(actor: Actor, outcome: str, *, channel: str, request_id: str = 
 def user_for_token(token: str) -> User | None:
     """The user a bearer token stands for, or None: unknown, revoked and expired tokens are
     refused, and so are tokens of inactive or currently locked-out accounts even when not (yet)
-    revoked (defence in depth: the revocation on lockout or deactivation is the first line)."""
+    revoked (defence in depth: the revocation on lockout or deactivation is the first line).
+    An account that must choose a new password is a recorded 403 (`PermissionDenied`), so the
+    program using the token is told why."""
     row = (
         ApiToken.objects.select_related("user", "user__office")
         .filter(key_hash=_hash_token(token), revoked_at__isnull=True, expires_at__gt=clock.now())
@@ -175,6 +195,10 @@ def user_for_token(token: str) -> User | None:
     )
     if row is None or not row.user.is_active or is_locked_out(row.user):
         return None
+    if row.user.must_change_password:  # a token from before a reset (revoked by it, normally)
+        record_login(Actor.of(row.user), Outcome.DENIED, channel="api",
+                     reason=PASSWORD_CHANGE_REQUIRED)
+        raise password_change_required()
     return row.user
 
 
@@ -198,6 +222,7 @@ REVOKE_REASONS: dict[str, str] = {
     "admin_cli": "administration",  # caseledger tokens revoke --user NAME
     "administrator": "administration",  # an administrator's page or API call
     "mfa_reset": "administration",  # an administrator reset the account's authenticator
+    "password_reset": "administration",  # an administrator gave the account a new password
 }
 
 
@@ -292,14 +317,20 @@ def change_password(
     *, user: User, new_password: str, actor: Actor = SYSTEM, request_id: str = ""
 ) -> int:
     """Set a new password (checked by AUTH_PASSWORD_VALIDATORS) and revoke every token of the
-    account: whoever held the old password may hold a token too. Returns the tokens revoked."""
+    account: whoever held the old password may hold a token too. The account's own choice ends
+    a temporary password (`must_change_password`); it must differ from the temporary one.
+    Returns the tokens revoked."""
     try:
         password_validation.validate_password(new_password, user)
     except DjangoValidationError as exc:
         raise ValidationError(" ".join(exc.messages), field="password") from None
+    if user.must_change_password and user.check_password(new_password):
+        raise ValidationError("Choose a password of your own, not the temporary one.",
+                              field="password")
     with transaction.atomic():
         user.set_password(new_password)
-        user.save(update_fields=["password"])
+        user.must_change_password = False
+        user.save(update_fields=["password", "must_change_password"])
         record_event(
             actor=actor,
             action=Action.PASSWORD_CHANGE,
@@ -369,7 +400,7 @@ ROLE_REQUEST_RECORD = "accounts.rolegrantrequest"
 #: opposed to bad input (a 422 the caller corrects).
 RULE_REFUSALS = frozenset(
     {"own_account", "last_administrator", "self_approval", "role_pending", "caseload_open",
-     "role_not_approved", "stale_request", "inactive", "already_decided"}
+     "role_not_approved", "stale_request", "inactive", "already_decided", "two_person_role"}
 )
 
 
@@ -539,7 +570,8 @@ class NewAccount:
 def create_account(by: Acting, *, username: str, role: str, office: str = "",
                    password: str = "") -> NewAccount:
     """A new account of `role` (an office for officers and supervisors) with a temporary
-    password (generated unless given; a given one must pass the password rules). An account
+    password (generated unless given; a given one must pass the password rules), which the
+    holder replaces at their first sign-in. An account
     of a two-person role starts inactive, with a proposal that a second administrator
     approves (which activates it)."""
     username = clean_username(username)
@@ -554,7 +586,7 @@ def create_account(by: Acting, *, username: str, role: str, office: str = "",
             if User.objects.filter(username__iexact=username).exists():
                 raise taken
             user = User(username=username, role=role, office=office_row, is_active=not guarded,
-                        is_staff=False)
+                        is_staff=False, must_change_password=True)
             user.set_password(password)
             user.save()
             request = RoleGrantRequest.objects.create(
@@ -738,3 +770,50 @@ def unlock_account(by: Acting, user: User) -> int:
 def revoke_account_tokens(by: Acting, user: User) -> int:
     """Revoke every live API token of the account (one `token_revoke` event, none if none)."""
     return revoke_all_tokens(user, "administrator", actor=by.actor, request_id=by.request_id)
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    """An account given a temporary password, to be shown once and never again."""
+
+    user: User
+    password: str
+    tokens_revoked: int
+
+
+def reset_password(by: Acting, user: User) -> PasswordReset:
+    """Give the account a new temporary password (shown once): its old password stops working,
+    its sessions end at their next request and its API tokens are revoked; at the next sign-in
+    the holder chooses their own. The authenticator is left as it is, so a staff account still
+    needs its holder's phone. Nobody resets their own password here, and the accounts of the
+    two-person roles are refused: one administrator could otherwise sign in as another (with a
+    reset authenticator too) and approve their own proposals. The operator resets those."""
+    if user.pk == by.user.pk:
+        raise _refused(by, Conflict("You cannot reset your own password here: sign out and "
+                                    "ask another administrator.", code="own_account"),
+                       action=Action.PASSWORD_CHANGE, record_id=user.pk)
+    password = secrets.token_urlsafe(12)
+    with _recorded(by, action=Action.PASSWORD_CHANGE, record_id=user.pk), transaction.atomic():
+        user = _locked(user)
+        if user.role in TWO_PERSON_ROLES:
+            raise Conflict("The password of a privacy officer or an administrator is reset by "
+                           "the operator (caseledger accounts reset-password USERNAME), not by "
+                           "another administrator.", code="two_person_role")
+        revoked = set_temporary_password(user, password, actor=by.actor,
+                                         request_id=by.request_id)
+    return PasswordReset(user=user, password=password, tokens_revoked=revoked)
+
+
+def set_temporary_password(user: User, password: str, *, actor: Actor = SYSTEM,
+                           request_id: str = "") -> int:
+    """Set `password` as the account's temporary password (chosen anew at the next sign-in),
+    record it and revoke the account's tokens, in the caller's transaction or one of its own.
+    Returns the tokens revoked. (The administrator's reset and the operator's command.)"""
+    with transaction.atomic():
+        user.set_password(password)
+        user.must_change_password = True
+        user.save(update_fields=["password", "must_change_password"])
+        record_write(actor=actor, action=Action.PASSWORD_CHANGE, category=Category.ACCOUNT,
+                     purpose=Purpose.ADMINISTRATION, record_type=USER_RECORD, record_id=user.pk,
+                     request_id=request_id, detail={"temporary": True})
+        return revoke_all_tokens(user, "password_reset", actor=actor, request_id=request_id)

@@ -6,6 +6,7 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("mfa/", views.mfa_view, name="mfa"),
+    path("password/", views.password_view, name="password"),
     path("logout/", views.logout_view, name="logout"),
     # account administration (administrators)
     path("manage/", manage_views.account_list, name="manage"),

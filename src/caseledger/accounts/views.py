@@ -1,4 +1,9 @@
-"""Sign-in (password, then TOTP for staff), TOTP set-up, sign-out."""
+"""Sign-in (password, then TOTP for staff, then a password of one's own when an administrator
+set a temporary one), TOTP set-up, sign-out.
+
+The account is signed in only after the last step: until then the session holds the account's
+id under a pending key (and, for the password step, the device that passed TOTP and the
+password's session hash, so a second reset in between voids the first step's session)."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import qrcode.image.svg
 from axes.helpers import get_client_username
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,17 +25,23 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
+from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from caseledger.core.errors import DomainError
 from caseledger.core.forms import UswdsForm
 from caseledger.ledger.models import Outcome
 from caseledger.ledger.services import SYSTEM, Actor
 
 from . import services
+from .forms import NewPasswordForm
 from .models import Role, User
 from .services import mfa_required
 
 PENDING_KEY = "mfa_pending_user"
+#: The password step: the account, the TOTP device that passed (staff), the password's hash.
+CHANGE_KEY, CHANGE_DEVICE_KEY, CHANGE_HASH_KEY = (
+    "password_pending_user", "password_pending_device", "password_pending_hash")
 
 
 class LoginForm(UswdsForm):
@@ -116,6 +128,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         elif mfa_required(user):
             request.session[PENDING_KEY] = str(user.pk)
             return redirect("accounts:mfa")
+        elif user.must_change_password:
+            return _to_password_step(request, user, None)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             _login_event(request, Actor.of(user), Outcome.ALLOWED)
@@ -173,6 +187,8 @@ def mfa_view(request: HttpRequest) -> HttpResponse:
                 device.confirmed = True
                 device.save(update_fields=["confirmed"])
             del request.session[PENDING_KEY]
+            if user.must_change_password:
+                return _to_password_step(request, user, device)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             otp_login(request, device)
             _login_event(request, Actor.of(user), Outcome.ALLOWED, mfa="totp")
@@ -184,6 +200,64 @@ def mfa_view(request: HttpRequest) -> HttpResponse:
         context["qr_svg"] = _qr_svg(device.config_url)
         context["secret"] = base64.b32encode(device.bin_key).decode()
     return render(request, "accounts/mfa.html", context, status=401 if error else 200)
+
+
+def _to_password_step(request: HttpRequest, user: User, device: Device | None) -> HttpResponse:
+    """Password (and TOTP) passed, but the password is a temporary one: not signed in yet."""
+    request.session.cycle_key()
+    request.session[CHANGE_KEY] = str(user.pk)
+    request.session[CHANGE_DEVICE_KEY] = device.persistent_id if device else ""
+    request.session[CHANGE_HASH_KEY] = user.get_session_auth_hash()
+    return redirect("accounts:password")
+
+
+def _password_step_user(request: HttpRequest) -> User | None:
+    """The account of this session's password step, if it is still due and still the one the
+    earlier steps passed (the same password: no reset since)."""
+    user = User.objects.filter(pk=request.session.get(CHANGE_KEY), is_active=True).first()
+    if user is None or not user.must_change_password:
+        return None
+    if request.session.get(CHANGE_HASH_KEY) != user.get_session_auth_hash():
+        return None
+    return user
+
+
+@require_http_methods(["GET", "POST"])
+def password_view(request: HttpRequest) -> HttpResponse:
+    """Choose a password of one's own after an administrator set a temporary one: the last
+    sign-in step. Without the earlier steps in this session: back to sign in."""
+    user = _password_step_user(request)
+    if user is None:
+        for key in (CHANGE_KEY, CHANGE_DEVICE_KEY, CHANGE_HASH_KEY):
+            request.session.pop(key, None)
+        return redirect("accounts:login")
+    form = NewPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.change_password(user=user, new_password=form.cleaned_data["password"],
+                                     actor=Actor.of(user),
+                                     request_id=getattr(request, "request_id", ""))
+        except DomainError as exc:
+            form.add_error("password", exc.message)
+        else:
+            return _signed_in_after_password(request, user)
+    status = 422 if form.errors else 200
+    return render(request, "accounts/password.html", {"form": form, "account": user},
+                  status=status)
+
+
+def _signed_in_after_password(request: HttpRequest, user: User) -> HttpResponse:
+    device_id = request.session.get(CHANGE_DEVICE_KEY) or ""
+    for key in (CHANGE_KEY, CHANGE_DEVICE_KEY, CHANGE_HASH_KEY):
+        request.session.pop(key, None)
+    device = Device.from_persistent_id(device_id) if device_id else None
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if device is not None:
+        otp_login(request, device)
+    _login_event(request, Actor.of(user), Outcome.ALLOWED,
+                 **({"mfa": "totp"} if device is not None else {}))
+    messages.success(request, _("Your new password is set. Use it from now on."))
+    return redirect(home_for(user))
 
 
 @require_http_methods(["POST"])

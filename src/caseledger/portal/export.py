@@ -1,12 +1,22 @@
 """The export of "My record": one plain document (JSON types only) built from the rows the
-selectors already read. The JSON export is this document; the PDF is rendered from it, so
-both hold the same content.
+selectors already read. The JSON export is this document; the PDF is rendered from
+`in_words(document)`, the same content with codes and dates in the person's language.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+
+from django.apps import apps
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from caseledger.core.templatetags import show
+from caseledger.disclosures.categories import CATEGORIES as DISCLOSED
+
+from . import labels
+from .models import AmendmentCategory, AmendmentStatus
 
 FORMAT_VERSION = "caseledger.my-record/1"
 
@@ -198,4 +208,184 @@ def record_as_dict(record: Any) -> dict[str, Any]:
             }
             for a in record.amendments
         ],
+    }
+
+
+# --- the PDF: the same document, in the person's words -----------------------------------------
+# The JSON keeps codes (and the staff labels it has always held for the choices of cases and
+# supervision, format /1); the PDF is read by the person, so `in_words` gives each value in the
+# page's language: codes as words (portal/labels.py), dates in words, moments in the reader's
+# time zone with the zone named, ids as short references.
+
+NAME_KINDS: dict[str, Promise] = {
+    "primary": _("main name"),
+    "birth": _("birth name"),
+    "transliteration": _("other spelling"),
+    "alias": _("other name (alias)"),
+}
+CONTACT_KINDS: dict[str, Promise] = {"phone": _("Phone"), "email": _("Email")}
+DEADLINE_STATES: dict[str, Promise] = {
+    "overdue": _("the date has passed"),
+    "due_soon": _("due within 7 days"),
+    "upcoming": _("coming up"),
+    "paused": _("on hold while the appeal is pending"),
+}
+#: The JSON's labels of choices, by (app.model.field as in labels.CHOICES, JSON key).
+_LABELLED = {
+    "case_type": "cases.case.case_type",
+    "case_status": "cases.case.status",
+    "proceeding": "cases.proceeding.kind",
+    "calendar": "cases.hearing.calendar",
+    "hearing_status": "cases.hearing.status",
+    "decision": "cases.decision.kind",
+    "level": "supervision.enrolment.level",
+    "enrolment_status": "supervision.enrolment.status",
+    "review": "supervision.review.kind",
+    "disposition": "supervision.review.disposition",
+}
+
+
+def _choice(which: str, shown: Any) -> str:
+    """The person's words for a choice the JSON holds as its staff label (or its code)."""
+    key = _LABELLED[which]
+    app, model, field = key.split(".")
+    choices = apps.get_model(app, model)._meta.get_field(field).choices or []
+    code = next((value for value, text in choices if str(text) == shown), shown)
+    return labels.say(labels.CHOICES[key], code)
+
+
+def _day(value: Any) -> str:
+    return show.day(value) if value else "—"
+
+
+def _when(value: Any) -> str:
+    return show.when(value) if value else "—"
+
+
+def _names(codes: list[str], name: Any) -> str:
+    return ", ".join(name(c) for c in codes) or "—"
+
+
+def _person_words(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **p,
+        "reference": labels.short_reference(p["id"]),
+        "date_of_birth": _day(p["date_of_birth"]),
+        "citizenship": _names(p["citizenship"], labels.country_name),
+        "languages": _names(p["languages"], labels.language_name),
+        "names": [{**n, "kind": labels.say(NAME_KINDS, n["kind"])} for n in p["names"]],
+    }
+
+
+def _case_words(c: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **c,
+        "type": _choice("case_type", c["type"]),
+        "status": _choice("case_status", c["status"]),
+        "opened_on": _day(c["opened_on"]),
+        "proceedings": [
+            {
+                **p,
+                "kind": _choice("proceeding", p["kind"]),
+                "started_on": _day(p["started_on"]),
+                "ended_on": _day(p["ended_on"]) if p["ended_on"] else None,
+                "hearings": [
+                    {**h, "when": _when(h["when"]), "calendar": _choice("calendar", h["calendar"]),
+                     "status": _choice("hearing_status", h["status"])}
+                    for h in p["hearings"]
+                ],
+                "decisions": [
+                    {**x, "kind": _choice("decision", x["kind"]),
+                     "decided_on": _day(x["decided_on"]), "served_on": _day(x["served_on"])}
+                    for x in p["decisions"]
+                ],
+            }
+            for p in c["proceedings"]
+        ],
+        "deadlines": [
+            {**dl, "due": _day(dl["due"]), "state": labels.say(DEADLINE_STATES, dl["state"])}
+            for dl in c["deadlines"]
+        ],
+    }
+
+
+def _supervision_words(e: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **e,
+        "level": _choice("level", e["level"]),
+        "status": _choice("enrolment_status", e["status"]),
+        "started_at": _day(e["started_at"]),
+        "ended_at": _day(e["ended_at"]) if e["ended_at"] else None,
+        "check_ins": [{**c, "submitted_at": _when(c["submitted_at"])} for c in e["check_ins"]],
+        "reviews": [
+            {**r, "opened_at": _when(r["opened_at"]), "kind": _choice("review", r["kind"]),
+             "disposition": _choice("disposition", r["disposition"]) if r["disposition"]
+             else None, "decided_at": _when(r["decided_at"]) if r["decided_at"] else None}
+            for r in e["reviews"]
+        ],
+    }
+
+
+def _access_words(a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "time": _when(a["time"]),
+        "role": labels.say(labels.ROLES, a["role"]),
+        "office": labels.office(a["office"] or ""),
+        "purpose": labels.say(labels.PURPOSES, a["purpose"]),
+        "action": labels.say(labels.ACTIONS, a["action"]),
+        "category": labels.say(labels.CATEGORIES, a["category"]),
+        "outcome": labels.say(labels.OUTCOMES, a["outcome"]),
+    }
+
+
+def _amendment_words(a: dict[str, Any]) -> dict[str, Any]:
+    statement = a["statement_of_disagreement"]
+    return {
+        **a,
+        "reference": labels.short_reference(a["id"]),
+        "category": labels.say(dict(AmendmentCategory.choices), a["category"]),
+        "status": labels.say(dict(AmendmentStatus.choices), a["status"]),
+        "submitted_at": _day(a["submitted_at"]),
+        "acknowledge_due": _day(a["acknowledge_due"]),
+        "decision_due": _day(a["decision_due"]),
+        "decided_at": _day(a["decided_at"]) if a["decided_at"] else None,
+        "statement_of_disagreement": (
+            {**statement, "filed_at": _day(statement["filed_at"])} if statement else None
+        ),
+    }
+
+
+def in_words(document: dict[str, Any]) -> dict[str, Any]:
+    """`record_as_dict`'s document as the PDF shows it: the same parts and values, each code
+    in the person's words and each date in words of the page's language."""
+    parts = {code: c.label for code, c in DISCLOSED.items()}
+    return {
+        **document,
+        "generated_at": _when(document["generated_at"]),
+        "person": _person_words(document["person"]),
+        "addresses": [
+            {**a, "country": labels.country_name(a["country"]) if a["country"] else "",
+             "from": _day(a["from"]), "to": _day(a["to"]) if a["to"] else None}
+            for a in document["addresses"]
+        ],
+        "contacts": [{**c, "kind": labels.say(CONTACT_KINDS, c["kind"])}
+                     for c in document["contacts"]],
+        "cases": [_case_words(c) for c in document["cases"]],
+        "supervision": [_supervision_words(e) for e in document["supervision"]],
+        "disclosures": {
+            **document["disclosures"],
+            "entries": [
+                {**x, "disclosed_at": _day(x["disclosed_at"]),
+                 "authority": labels.authority(x["authority"]),
+                 "categories": [labels.say(parts, c) for c in x["categories"]]}
+                for x in document["disclosures"]["entries"]
+            ],
+        },
+        "accesses": {**document["accesses"],
+                     "items": [_access_words(a) for a in document["accesses"]["items"]]},
+        "deletions": [
+            {**x, "date": _day(x["date"]), "certificate": labels.short_reference(x["certificate"])}
+            for x in document["deletions"]
+        ],
+        "amendments": [_amendment_words(a) for a in document["amendments"]],
     }

@@ -30,6 +30,7 @@ from caseledger.core.pdf import render_pdf
 from caseledger.ledger.vocabulary import Category
 
 from . import labels, selectors, services
+from .export import in_words
 from .forms import AmendmentForm, DecisionForm, StatementForm
 from .models import AmendmentCategory, AmendmentRequest
 
@@ -141,7 +142,7 @@ def export(request: HttpRequest, fmt: str, person_id: str | None = None) -> Http
         response = HttpResponse(
             render_pdf(
                 "record/export_pdf.html",
-                {"d": document, "LANGUAGE_CODE": translation.get_language()},
+                {"d": in_words(document), "LANGUAGE_CODE": translation.get_language()},
             ),
             content_type="application/pdf",
         )
