@@ -6,7 +6,7 @@ VENV := .venv
 export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test fuzz bench lint ci system-deps browser-deps postgres-deps clean
+.PHONY: demo test fuzz bench lint ci system-deps browser-deps postgres-deps clean screenshots
 
 $(UV):
 	python3 -m venv .tools
@@ -23,6 +23,12 @@ demo: $(VENV)/.synced
 ## test: install (Chromium and PostgreSQL too, as root), run the suite on SQLite and PostgreSQL
 test: $(VENV)/.synced system-deps
 	scripts/test.sh
+
+## screenshots: walk each role's day in Chromium (SQLite), a full-page PNG per step in var/screenshots
+screenshots: $(VENV)/.synced system-deps
+	rm -rf var/screenshots && mkdir -p var/screenshots
+	CASELEDGER_TESTING=1 CASELEDGER_SCREENSHOTS=var/screenshots DATABASE_URL=sqlite:///var/screenshots.sqlite3 \
+		$(VENV)/bin/pytest -q -p no:cacheprovider -m browser tests/browser/test_walkthrough.py
 
 ## fuzz: Schemathesis against a live server on a fresh demo database (CI runs it after test)
 fuzz: $(VENV)/.synced
