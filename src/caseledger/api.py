@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
@@ -15,6 +16,7 @@ from ninja.parser import Parser
 from caseledger.access.api_auth import BearerAuth
 from caseledger.core.api_common import NotJson, require_json
 from caseledger.core.errors import DomainError, RateLimited
+from caseledger.core.inputs import invalid_input
 
 
 class JsonParser(Parser):
@@ -60,14 +62,13 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 @api.exception_handler(NinjaValidationError)
 def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    parts = []
-    field = None
-    for err in exc.errors[:5]:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query", "path")]
-        field = field or (loc[-1] if loc else None)
-        where = ".".join(loc) or "request"
-        parts.append(f"{where}: {err.get('msg', 'invalid')}")
-    return _error(request, 422, "; ".join(parts) or "The request is not valid.", "invalid", field)
+    return on_domain_error(request, invalid_input(exc.errors))
+
+
+@api.exception_handler(pydantic.ValidationError)
+def on_input_error(request: HttpRequest, exc: pydantic.ValidationError) -> HttpResponse:
+    """An input model checked inside a view (not as the request body): the same 422."""
+    return on_domain_error(request, invalid_input(exc.errors(include_url=False)))
 
 
 @api.exception_handler(RequestDataTooBig)

@@ -101,7 +101,7 @@ def test_open_case_defaults_to_today(officer_ctx, person):
     ("kwargs", "field", "text"),
     [
         ({"court_code": "XYZ"}, "court", "Unknown court code 'XYZ'"),
-        ({"case_type": "deportation"}, "case type", "Unknown case type 'deportation'"),
+        ({"case_type": "deportation"}, "case_type", "Unknown case type 'deportation'"),
         ({"opened_on": "tomorrow"}, "opened_on", "cannot be opened in the future"),
     ],
 )

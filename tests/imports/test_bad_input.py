@@ -113,8 +113,8 @@ def test_a_huge_field_is_quarantined_by_its_size_without_echoing_it(users, write
     ]), "persons")
 
     found = quarantine()
-    assert found[2] == (Reason.INVALID_VALUE,
-                        "given_names is 300,000 characters long; at most 200.")
+    # A column of the input model: its limit, in its words (never the value).
+    assert found[2] == (Reason.INVALID_VALUE, "given_names: Too long: at most 200 characters.")
     assert found[3] == (Reason.INVALID_VALUE,
                         "date_of_birth is 300,000 characters long; at most 1000.")
     assert huge not in out and "QQQQQQQQ" not in out

@@ -89,7 +89,7 @@ def test_cases_good_and_bad_rows(users, persons, write_csv, run_import):
     assert "No person with A-number A100000003 is visible" in quarantined[8].message
     assert "case reference NYC-2024-0001 is also on line 2" in quarantined[10].message
     assert "reference OLD-2020-0001 already exists" in quarantined[17].message
-    assert "is before 1900-01-01" in quarantined[18].message
+    assert "opened_on: A date before 1900 is not plausible" in quarantined[18].message
     assert "cannot be opened in the future" in quarantined[11].message
 
     events = list(Event.objects.filter(id__gt=mark))

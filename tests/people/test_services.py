@@ -36,29 +36,31 @@ def _counts() -> dict[str, int]:
     }
 
 
-def _full_input(**overrides) -> PersonInput:
+def _full_input(**overrides) -> dict:
+    """The data of a `PersonInput` (checked by `create_person`, so a bad value is refused
+    there, with the service's error)."""
     values = {
-        "name": NameInput(given_names="Maria", family_names="Gonzalez"),
-        "aliases": [NameInput(given_names="María", family_names="González López")],
+        "name": {"given_names": "Maria", "family_names": "Gonzalez"},
+        "aliases": [{"given_names": "María", "family_names": "González López"}],
         "a_number": "A-012-345-678",
         "date_of_birth": date(1988, 3, 2),
         "citizenship": ["mx", "gt"],
         "languages": ["ES", "en"],
         "interpreter_needed": True,
-        "address": AddressInput(
-            line1=" 12 Main St ",
-            city="Newark",
-            region="NJ",
-            postal_code="07102",
-            valid_from=date(2024, 1, 1),
-        ),
+        "address": {
+            "line1": " 12 Main St ",
+            "city": "Newark",
+            "region": "NJ",
+            "postal_code": "07102",
+            "valid_from": date(2024, 1, 1),
+        },
         "contacts": [
-            ContactInput(kind="phone", value="(202) 555-0143", preferred=True),
-            ContactInput(kind="email", value="Maria@Example.org"),
+            {"kind": "phone", "value": "(202) 555-0143", "preferred": True},
+            {"kind": "email", "value": "Maria@Example.org"},
         ],
     }
     values.update(overrides)
-    return PersonInput(**values)
+    return values
 
 
 # --- create_person ---------------------------------------------------------------------------
@@ -164,25 +166,22 @@ def test_two_persons_without_a_number_are_allowed(users):
     [
         ({"date_of_birth": date(1899, 12, 31)}, ValidationError, "date_of_birth"),
         ({"date_of_birth": date.today() + timedelta(days=2)}, ValidationError, "date_of_birth"),
-        ({"contacts": [ContactInput(kind="phone", value="555-0143")]}, ValidationError, "contacts"),
-        ({"contacts": [ContactInput(kind="email", value="maria@")]}, ValidationError, "contacts"),
-        ({"contacts": [ContactInput(kind="fax", value="1")]}, ValidationError, "contacts"),
+        ({"contacts": [{"kind": "phone", "value": "555-0143"}]}, ValidationError, "contacts"),
+        ({"contacts": [{"kind": "email", "value": "maria@"}]}, ValidationError, "contacts"),
+        ({"contacts": [{"kind": "fax", "value": "1"}]}, ValidationError, "kind"),
         ({"citizenship": ["MX", "XX"]}, ValidationError, "citizenship"),
         ({"languages": ["klingon"]}, ValidationError, "languages"),
         ({"a_number": "A123"}, ValidationError, "a_number"),
-        ({"name": NameInput()}, ValidationError, "names"),
-        ({"aliases": [NameInput(given_names=" ")]}, ValidationError, "names"),
+        ({"name": {}}, ValidationError, "names"),
+        ({"aliases": [{"given_names": " "}]}, ValidationError, "names"),
         (
-            {
-                "address": AddressInput(
-                    line1="1 Main", city="X", valid_from=date(2024, 1, 1), country="ZZ"
-                )
-            },
+            {"address": {"line1": "1 Main", "city": "X", "valid_from": date(2024, 1, 1),
+                         "country": "ZZ"}},
             ValidationError,
-            "citizenship",
+            "country",
         ),
         (
-            {"address": AddressInput(line1=" ", city="Newark", valid_from=date(2024, 1, 1))},
+            {"address": {"line1": " ", "city": "Newark", "valid_from": date(2024, 1, 1)}},
             ValidationError,
             "address",
         ),
@@ -404,7 +403,7 @@ def test_add_contact_normalises_and_records(users, make_person):
         add_contact(
             ctx=context(users["officer_east"]),
             person_id=person.pk,
-            data=ContactInput(kind="phone", value="12"),
+            data={"kind": "phone", "value": "12"},
         )
     assert person.contacts.count() == 1
 

@@ -6,13 +6,13 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from caseledger.access.api_auth import access_context
-from caseledger.core.api_common import ERRORS, RowVersion, StrictIn, links, text_pattern
+from caseledger.core.api_common import ERRORS, links
 
 from . import selectors, services
-from .models import CalendarType, CaseStatus
+from .inputs import HearingVersionIn, MoveHearingIn, ScheduleHearingIn, TransitionIn
 
 router = Router(tags=["cases"])
 
@@ -71,13 +71,6 @@ class CaseOut(BaseModel):
     proceedings: list[ProceedingOut]
     status_changes: list[StatusChangeOut]
     deadlines: list[DeadlineOut]
-
-
-class TransitionIn(StrictIn):
-    # The service checks the status (with its own message); the schema lists them.
-    to_status: str = Field(max_length=32, json_schema_extra={"enum": CaseStatus.values})
-    reason: str = Field(default="", max_length=500)
-    row_version: RowVersion | None = None
 
 
 def _case_out(detail: selectors.CaseDetail) -> CaseOut:
@@ -150,13 +143,7 @@ def get_case(request: HttpRequest, case_id: str) -> CaseOut:
 def transition(request: HttpRequest, case_id: str, payload: TransitionIn) -> CaseOut:
     """Move the case along its workflow; an illegal step gets 409 with the allowed ones."""
     ctx = access_context(request)
-    services.transition_case(
-        ctx=ctx,
-        case_id=case_id,
-        to_status=payload.to_status,
-        reason=payload.reason,
-        row_version=payload.row_version,
-    )
+    services.transition_case(ctx=ctx, case_id=case_id, data=payload)
     return _case_out(selectors.get_case(ctx=ctx, case_id=case_id))
 
 
@@ -167,31 +154,6 @@ hearings_router = Router(tags=["cases"])
 class HearingDetailOut(HearingOut):
     case: uuid.UUID
     row_version: int
-
-
-class ScheduleHearingIn(StrictIn):
-    calendar: str = Field(max_length=32, json_schema_extra={"enum": CalendarType.values})
-    scheduled_at: str = Field(
-        max_length=40,
-        json_schema_extra=text_pattern(),
-        description="ISO 8601 with an offset, or a local time 'YYYY-MM-DD HH:MM' in the "
-        "court's time zone",
-    )
-    judge: str = Field(default="", max_length=120)
-    court: str | None = Field(default=None, max_length=16)
-
-
-class MoveHearingIn(StrictIn):
-    scheduled_at: str = Field(
-        max_length=40,
-        json_schema_extra=text_pattern(),
-        description="The new time, as for scheduling; an empty one is refused (adjourn instead)",
-    )
-    row_version: RowVersion | None = None
-
-
-class HearingVersionIn(StrictIn):
-    row_version: RowVersion | None = None
 
 
 def _hearing_out(h: Any) -> HearingDetailOut:
@@ -216,14 +178,7 @@ def _hearing_out(h: Any) -> HearingDetailOut:
 def schedule_hearing(request: HttpRequest, case_id: str, payload: ScheduleHearingIn) -> Status:
     """Schedule a hearing in the case's open proceeding; its reminders are planned."""
     ctx = access_context(request)
-    hearing = services.schedule_hearing(
-        ctx=ctx,
-        case_id=case_id,
-        calendar=payload.calendar,
-        scheduled_at=payload.scheduled_at,
-        judge=payload.judge,
-        court_code=payload.court,
-    )
+    hearing = services.schedule_hearing(ctx=ctx, case_id=case_id, data=payload)
     return Status(201, _hearing_out(hearing))
 
 
@@ -238,12 +193,7 @@ def move_hearing(request: HttpRequest, hearing_id: str, payload: MoveHearingIn) 
     """Move a hearing, or give an adjourned one its new date. Reminders are re-planned; an
     empty date is refused (adjourn instead): reminders are never cancelled silently."""
     ctx = access_context(request)
-    hearing = services.reschedule_hearing(
-        ctx=ctx,
-        hearing_id=hearing_id,
-        scheduled_at=payload.scheduled_at,
-        row_version=payload.row_version,
-    )
+    hearing = services.reschedule_hearing(ctx=ctx, hearing_id=hearing_id, data=payload)
     return _hearing_out(hearing)
 
 
@@ -252,7 +202,7 @@ def adjourn_hearing(request: HttpRequest, hearing_id: str, payload: HearingVersi
     """Postpone without a new date: the person gets a postponement notice."""
     ctx = access_context(request)
     return _hearing_out(
-        services.adjourn_hearing(ctx=ctx, hearing_id=hearing_id, row_version=payload.row_version)
+        services.adjourn_hearing(ctx=ctx, hearing_id=hearing_id, row_version=payload)
     )
 
 
@@ -261,5 +211,5 @@ def cancel_hearing(request: HttpRequest, hearing_id: str, payload: HearingVersio
     """Cancel: unsent reminders are cancelled and the person is told."""
     ctx = access_context(request)
     return _hearing_out(
-        services.cancel_hearing(ctx=ctx, hearing_id=hearing_id, row_version=payload.row_version)
+        services.cancel_hearing(ctx=ctx, hearing_id=hearing_id, row_version=payload)
     )

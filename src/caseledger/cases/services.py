@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
-import re
 import secrets
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,19 +16,26 @@ from caseledger.access.gate import require_person, require_related
 from caseledger.access.policies import Ability
 from caseledger.core import clock
 from caseledger.core.errors import Conflict, ValidationError
+from caseledger.core.inputs import parse
 from caseledger.core.versioning import update_versioned
 from caseledger.ledger.services import record_write
 from caseledger.ledger.vocabulary import Action, Category, record_type_of
 from caseledger.people.models import Person
 
+from .inputs import (
+    DecisionIn,
+    HearingVersionIn,
+    MoveHearingIn,
+    OpenCaseIn,
+    ScheduleHearingIn,
+    TransitionIn,
+    local_time,
+)
 from .models import (
-    CalendarType,
     Case,
     CaseStatus,
-    CaseType,
     Court,
     Decision,
-    DecisionKind,
     Hearing,
     HearingStatus,
     Proceeding,
@@ -51,14 +56,6 @@ def _require(ctx: AccessContext, ability: Ability, *, action: str, category: str
                          subject_id=policies.person_of(model, pk), message=message)
 
 
-def _choice(value: str, choices: type, field: str) -> str:
-    if value not in choices.values:
-        raise ValidationError(
-            f"Unknown {field} '{value}'. Use one of: {', '.join(choices.values)}.", field=field
-        )
-    return value
-
-
 def _court(code: str) -> Court:
     court = Court.objects.filter(code=code).first()
     if court is None:
@@ -74,22 +71,24 @@ def open_case(
     *,
     ctx: AccessContext,
     person_id: Any,
-    case_type: str,
-    court_code: str,
-    opened_on: date | None = None,
+    data: OpenCaseIn | None = None,
+    case_type: str | None = None,
+    court_code: str | None = None,
+    opened_on: date | str | None = None,
     reference: str | None = None,
 ) -> Case:
-    """A new case with its first (removal) proceeding before `court_code` (case officers and
-    supervisors)."""
+    """A new case with its first (removal) proceeding before the court (case officers and
+    supervisors): `data`, or the fields as keywords (checked as an `OpenCaseIn`)."""
     policies.require(ctx, Ability.EDIT_CASE, action=Action.CREATE, category=Category.CASE,
                      record_type=record_type_of(Person), record_id=person_id, subject_id=person_id,
                      message="Only case officers and supervisors open cases.")
     person = require_person(ctx, person_id, category=Category.CASE, action=Action.CREATE)
-    _choice(case_type, CaseType, "case type")
-    court = _court(court_code)
-    opened_on = opened_on or clock.today()
-    if opened_on > clock.today():
-        raise ValidationError("A case cannot be opened in the future.", field="opened_on")
+    if data is None:
+        data = parse(OpenCaseIn, {"case_type": case_type, "court": court_code,
+                                  "opened_on": opened_on, "reference": reference})
+    case_type, reference = data.case_type, data.reference
+    court = _court(data.court)
+    opened_on = data.opened_on or clock.today()
     with transaction.atomic():
         case = Case.objects.create(
             person=person,
@@ -113,34 +112,39 @@ def schedule_hearing(
     *,
     ctx: AccessContext,
     case_id: Any,
-    calendar: str,
-    scheduled_at: datetime | str,
+    data: ScheduleHearingIn | None = None,
+    calendar: str | None = None,
+    scheduled_at: datetime | str | None = None,
     judge: str = "",
     court_code: str | None = None,
     allow_past: bool = False,
 ) -> Hearing:
-    """Schedule a hearing in the case's open proceeding. `scheduled_at` is an aware datetime,
-    or a local time (naive, or 'YYYY-MM-DD HH:MM') in the court's time zone."""
+    """Schedule a hearing in the case's open proceeding: `data`, or the fields as keywords
+    (checked as a `ScheduleHearingIn`). The time is an aware datetime, or a local time
+    (naive, or 'YYYY-MM-DD HH:MM') in the court's time zone."""
     _require(ctx, Ability.EDIT_HEARING, action=Action.CREATE, category=Category.HEARING,
              model=Case, pk=case_id,
              message="Only case officers and supervisors schedule hearings.")
     case = require_case(ctx, case_id, action=Action.UPDATE, category=Category.HEARING)
-    _choice(calendar, CalendarType, "calendar type")
+    if data is None:
+        data = parse(ScheduleHearingIn, {"calendar": calendar, "scheduled_at": scheduled_at,
+                                         "judge": judge, "court": court_code})
+    calendar, court_code = data.calendar, data.court
     proceeding = case.proceedings.filter(ended_on__isnull=True).order_by("-started_on").first()
     if proceeding is None:
         raise ValidationError("The case has no open proceeding to schedule a hearing in.")
     court = _court(court_code) if court_code else proceeding.court
-    scheduled_at = hearing_time(scheduled_at, court.time_zone)
+    scheduled_at = hearing_time(data.scheduled_at, court.time_zone)
     if not allow_past and scheduled_at < clock.now():
         raise ValidationError(
-            "A new hearing cannot be scheduled in the past.", field="scheduled_at"
+            "A new hearing cannot be scheduled in the past.", field="scheduled_at", code="past"
         )
     with transaction.atomic():
         hearing = Hearing.objects.create(
             proceeding=proceeding,
             calendar=calendar,
             court=court,
-            judge=judge.strip()[:120],
+            judge=data.judge,
             scheduled_at=scheduled_at,
         )
         record_write(
@@ -157,18 +161,21 @@ def record_decision(
     *,
     ctx: AccessContext,
     case_id: Any,
-    kind: str,
-    decided_on: date,
+    data: DecisionIn | None = None,
+    kind: str | None = None,
+    decided_on: date | str | None = None,
     oral: bool = True,
-    served_on: date | None = None,
+    served_on: date | str | None = None,
 ) -> Decision:
+    """Record a court's decision: `data`, or the fields as keywords (a `DecisionIn`)."""
     _require(ctx, Ability.EDIT_CASE, action=Action.UPDATE, category=Category.DECISION,
              model=Case, pk=case_id,
              message="Only case officers and supervisors record decisions.")
     case = require_case(ctx, case_id, action=Action.UPDATE, category=Category.DECISION)
-    _choice(kind, DecisionKind, "decision kind")
-    if decided_on > clock.today():
-        raise ValidationError("A decision date cannot be in the future.", field="decided_on")
+    if data is None:
+        data = parse(DecisionIn, {"kind": kind, "decided_on": decided_on, "oral": oral,
+                                  "served_on": served_on})
+    kind, decided_on, oral, served_on = data.kind, data.decided_on, data.oral, data.served_on
     proceeding = case.proceedings.order_by("-started_on").first()
     if proceeding is None:
         raise ValidationError("The case has no proceeding to record a decision in.")
@@ -189,21 +196,22 @@ def transition_case(
     *,
     ctx: AccessContext,
     case_id: Any,
-    to_status: str,
+    data: TransitionIn | None = None,
+    to_status: str | None = None,
     reason: str = "",
     row_version: int | None = None,
 ) -> Case:
-    """Move the case to `to_status` if the workflow allows it; otherwise a clear refusal.
-    Case officers and supervisors only: the person and their representative see the case."""
+    """Move the case to the status asked (`data`, or the fields as keywords: a
+    `TransitionIn`) if the workflow allows it; otherwise a clear refusal. Case officers and
+    supervisors only: the person and their representative see the case."""
     _require(ctx, Ability.EDIT_CASE, action=Action.TRANSITION, category=Category.CASE,
              model=Case, pk=case_id,
              message="Only case officers and supervisors change a case's status.")
     case = require_case(ctx, case_id, action=Action.TRANSITION)
-    if to_status not in CaseStatus.values:
-        raise ValidationError(
-            f"'{to_status}' is not a case status. Statuses: {', '.join(CaseStatus.values)}.",
-            field="to_status",
-        )
+    if data is None:
+        data = parse(TransitionIn, {"to_status": to_status, "reason": reason,
+                                    "row_version": row_version})
+    to_status, reason, row_version = data.to_status, data.reason, data.row_version
     if to_status not in TRANSITIONS[case.status]:
         options = ", ".join(allowed_next(case.status)) or "none (the case is closed)"
         raise Conflict(
@@ -251,38 +259,12 @@ def _plan_deadlines(case: Case) -> None:
 
 
 # --- moving, adjourning and cancelling a hearing ----------------------------------------------
-_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})")
-
-
 def hearing_time(value: datetime | str, time_zone: str) -> datetime:
     """A hearing time in UTC from an aware datetime, or from a local time (a naive datetime
     or an ISO string such as '2027-03-10 09:00') in the court's time zone. Dates that do not
-    exist, and local times skipped or repeated by a daylight-saving change, are refused
-    with a message that says which."""
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            match = _ISO_DATE.match(text)
-            if match:
-                year, month, day = (int(g) for g in match.groups())
-                if not 1 <= month <= 12:
-                    raise ValidationError(
-                        f"'{text}': there is no month {month}.", field="scheduled_at"
-                    ) from None
-                last = calendar.monthrange(year, month)[1]
-                if not 1 <= day <= last:
-                    raise ValidationError(
-                        f"'{text}': {calendar.month_name[month]} {year} has no day {day} "
-                        f"(it has {last} days).",
-                        field="scheduled_at",
-                    ) from None
-            raise ValidationError(
-                f"'{text}' is not a date and time. Write it as YYYY-MM-DD HH:MM in the "
-                "court's time, for example 2027-03-10 09:00.",
-                field="scheduled_at",
-            ) from None
+    exist (`inputs.local_time`), and local times skipped or repeated by a daylight-saving
+    change, are refused with a message that says which."""
+    value = local_time(value)
     if value.tzinfo is None:
         tz = ZoneInfo(time_zone)
         local = value.replace(tzinfo=tz)
@@ -316,6 +298,13 @@ def _require_hearing(ctx: AccessContext, hearing_id: Any, action: str) -> tuple[
     return hearing, hearing.proceeding.case
 
 
+def _version(row_version: int | HearingVersionIn | None) -> int | None:
+    """The version read, given as a number or as its checked model."""
+    if not isinstance(row_version, HearingVersionIn):
+        row_version = parse(HearingVersionIn, {"row_version": row_version})
+    return row_version.row_version
+
+
 def _update_hearing(
     ctx: AccessContext,
     hearing: Hearing,
@@ -345,26 +334,23 @@ def reschedule_hearing(
     *,
     ctx: AccessContext,
     hearing_id: Any,
-    scheduled_at: datetime | str | None,
+    data: MoveHearingIn | None = None,
+    scheduled_at: datetime | str | None = None,
     row_version: int | None = None,
 ) -> Hearing:
     """Move a hearing (or give an adjourned one its new date). Reminders of the old time
     that were not sent are superseded, the person is told of the move, and the reminders
     of the new time are planned, in the same transaction."""
     hearing, case = _require_hearing(ctx, hearing_id, Action.UPDATE)
-    if scheduled_at is None or (isinstance(scheduled_at, str) and not scheduled_at.strip()):
-        raise ValidationError(
-            "Give the new date and time. If it is not known yet, adjourn the hearing instead: "
-            "the person is told that it is postponed and you are reminded to enter the date. "
-            "Reminders are never cancelled silently.",
-            field="scheduled_at",
-        )
+    if data is None:
+        data = parse(MoveHearingIn, {"scheduled_at": scheduled_at, "row_version": row_version})
+    row_version = data.row_version
     if hearing.status in (HearingStatus.HELD, HearingStatus.CANCELLED):
         raise Conflict(
             f"A hearing that is {hearing.status} cannot be moved; schedule a new one.",
             code="illegal_transition",
         )
-    new_time = hearing_time(scheduled_at, hearing.court.time_zone)
+    new_time = hearing_time(data.scheduled_at, hearing.court.time_zone)
     if new_time < clock.now():
         raise ValidationError("A hearing cannot be moved into the past.", field="scheduled_at")
     if new_time == hearing.scheduled_at and hearing.status == HearingStatus.SCHEDULED:
@@ -382,12 +368,13 @@ def reschedule_hearing(
 
 
 def adjourn_hearing(
-    *, ctx: AccessContext, hearing_id: Any, row_version: int | None = None
+    *, ctx: AccessContext, hearing_id: Any, row_version: int | HearingVersionIn | None = None
 ) -> Hearing:
     """Adjourn a hearing whose new date is not known yet: the person gets a postponement
     notice instead of reminders for the old date, and the officer an alert to enter the new
     date (`reschedule_hearing`)."""
     hearing, case = _require_hearing(ctx, hearing_id, Action.UPDATE)
+    row_version = _version(row_version)
     if hearing.status != HearingStatus.SCHEDULED:
         raise Conflict(
             f"Only a scheduled hearing can be adjourned; this one is {hearing.status}.",
@@ -399,10 +386,11 @@ def adjourn_hearing(
 
 
 def cancel_hearing(
-    *, ctx: AccessContext, hearing_id: Any, row_version: int | None = None
+    *, ctx: AccessContext, hearing_id: Any, row_version: int | HearingVersionIn | None = None
 ) -> Hearing:
     """Cancel a hearing: its unsent reminders are cancelled and the person is told."""
     hearing, case = _require_hearing(ctx, hearing_id, Action.UPDATE)
+    row_version = _version(row_version)
     if hearing.status not in (HearingStatus.SCHEDULED, HearingStatus.ADJOURNED):
         raise Conflict(
             f"A hearing that is {hearing.status} cannot be cancelled.", code="illegal_transition"
@@ -413,11 +401,12 @@ def cancel_hearing(
 
 
 def record_hearing_held(
-    *, ctx: AccessContext, hearing_id: Any, row_version: int | None = None
+    *, ctx: AccessContext, hearing_id: Any, row_version: int | HearingVersionIn | None = None
 ) -> Hearing:
     """Record that a scheduled hearing took place, once its time has come: a past hearing
     then no longer reads "scheduled", and its reminders are retired as held."""
     hearing, case = _require_hearing(ctx, hearing_id, Action.UPDATE)
+    row_version = _version(row_version)
     if hearing.status != HearingStatus.SCHEDULED:
         raise Conflict(
             f"Only a scheduled hearing can be recorded as held; this one is {hearing.status}.",

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,41 +15,10 @@ from caseledger.access.context import AccessContext, Purpose
 from caseledger.access.policies import Ability
 from caseledger.access.web import context_for
 from caseledger.core.errors import DomainError
-from caseledger.core.forms import UswdsForm
 
 from . import selectors, services
-from .models import CalendarType, Case, CaseStatus, Hearing
-
-
-class TransitionForm(UswdsForm):
-    to_status = forms.ChoiceField(label=gettext_lazy("New status"), choices=CaseStatus.choices)
-    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500, required=False)
-    row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-
-
-class HearingForm(UswdsForm):
-    calendar = forms.ChoiceField(label=gettext_lazy("Calendar"), choices=CalendarType.choices)
-    scheduled_at = forms.CharField(
-        label=gettext_lazy("Date and time, in the court's time zone"),
-        help_text=gettext_lazy("For example 2027-03-10 09:00"),
-        max_length=40,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
-    judge = forms.CharField(label=gettext_lazy("Judge (optional)"), max_length=120, required=False)
-
-
-class MoveHearingForm(UswdsForm):
-    scheduled_at = forms.CharField(
-        label=gettext_lazy("New date and time, in the court's time zone"),
-        help_text=gettext_lazy("For example 2027-03-10 09:00"),
-        max_length=40,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-    )
-    row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-
-
-class ConfirmHearingForm(UswdsForm):
-    row_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+from .forms import ConfirmHearingForm, HearingForm, MoveHearingForm, TransitionForm
+from .models import Case, CaseStatus, Hearing
 
 
 def _context(request: HttpRequest, model: type[Case] | type[Hearing], pk: Any) -> AccessContext:
@@ -94,13 +62,7 @@ def case_transition(request: HttpRequest, case_id: str) -> HttpResponse:
         messages.error(request, _("Choose a new status."))
         return redirect("cases:detail", case_id=case_id)
     try:
-        services.transition_case(
-            ctx=ctx,
-            case_id=case_id,
-            to_status=form.cleaned_data["to_status"],
-            reason=form.cleaned_data["reason"],
-            row_version=form.cleaned_data["row_version"],
-        )
+        services.transition_case(ctx=ctx, case_id=case_id, data=form.input)
     except DomainError as exc:
         if exc.status_code in (403, 404):  # access refusals: recorded, error page
             raise
@@ -110,11 +72,6 @@ def case_transition(request: HttpRequest, case_id: str) -> HttpResponse:
     return redirect("cases:detail", case_id=case_id)
 
 
-def _local_input(value: str) -> str:
-    """The browser's datetime-local value ('2027-03-10T09:00') as the service's local time."""
-    return value.strip().replace("T", " ")
-
-
 @login_required
 def hearing_new(request: HttpRequest, case_id: str) -> HttpResponse:
     ctx = _context(request, Case, case_id)
@@ -122,13 +79,7 @@ def hearing_new(request: HttpRequest, case_id: str) -> HttpResponse:
     form = HearingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            hearing = services.schedule_hearing(
-                ctx=ctx,
-                case_id=case_id,
-                calendar=form.cleaned_data["calendar"],
-                scheduled_at=_local_input(form.cleaned_data["scheduled_at"]),
-                judge=form.cleaned_data["judge"],
-            )
+            hearing = services.schedule_hearing(ctx=ctx, case_id=case_id, data=form.input)
         except DomainError as exc:
             if exc.status_code in (403, 404):  # access refusals: recorded, error page
                 raise
@@ -178,12 +129,7 @@ def hearing_move(request: HttpRequest, case_id: str, hearing_id: str) -> HttpRes
     form = MoveHearingForm(request.POST)
     if form.is_valid():
         try:
-            services.reschedule_hearing(
-                ctx=ctx,
-                hearing_id=hearing_id,
-                scheduled_at=_local_input(form.cleaned_data["scheduled_at"]),
-                row_version=form.cleaned_data["row_version"],
-            )
+            services.reschedule_hearing(ctx=ctx, hearing_id=hearing_id, data=form.input)
         except DomainError as exc:
             if exc.status_code in (403, 404):  # access refusals: recorded, error page
                 raise
@@ -242,9 +188,7 @@ def hearing_confirm(
         form = ConfirmHearingForm(request.POST)
         if form.is_valid():
             try:
-                service(
-                    ctx=ctx, hearing_id=hearing_id, row_version=form.cleaned_data["row_version"]
-                )
+                service(ctx=ctx, hearing_id=hearing_id, row_version=form.input)
             except DomainError as exc:
                 if exc.status_code in (403, 404):  # access refusals: recorded, error page
                     raise

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -271,7 +271,7 @@ class PersonSeeder:
                                             postal_code=postal,
                                             valid_from=today - timedelta(days=400)),
                         Decimal(lat), Decimal(lon))
-            data, later = replace(DEMO_PARTICIPANT, address=home.address), []
+            data, later = DEMO_PARTICIPANT.model_copy(update={"address": home.address}), []
         else:
             home = self.ids.home(p.office, today)
             origin = GUATEMALA if p.role == "departs" else None

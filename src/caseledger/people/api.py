@@ -2,78 +2,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 from pydantic import BaseModel, Field
-from pydantic.json_schema import SkipJsonSchema
 
 from caseledger.access.api_auth import access_context
-from caseledger.core.api_common import ERRORS, IsoDate, RowVersion, StrictIn, links, text_pattern
-from caseledger.core.errors import ValidationError
+from caseledger.core.api_common import ERRORS, links
 
 from . import selectors, services
-from .services import AddressInput, ContactInput, NameInput, PersonInput
+from .inputs import AddressIn, PersonIn, PersonPatch
 
 router = Router(tags=["persons"])
-
-# ISO codes as the validators take them (case and surrounding spaces do not matter); whether a
-# code exists is checked against pycountry.
-COUNTRY = {"pattern": r"^\s*[A-Za-z]{2}\s*$"}
-LANGUAGE = {"pattern": r"^\s*[A-Za-z]{2,3}\s*$"}
-Country = Annotated[str, Field(max_length=8, json_schema_extra=COUNTRY)]
-Language = Annotated[str, Field(max_length=8, json_schema_extra=LANGUAGE)]
-
-
-class NameIn(StrictIn):
-    given_names: str = Field(default="", max_length=200)
-    family_names: str = Field(default="", max_length=200)
-    full_name: str = Field(default="", max_length=400, description="As written, any script")
-    kind: Literal["primary", "alias", "birth", "transliteration"] = "alias"
-
-
-class AddressIn(StrictIn):
-    line1: str = Field(max_length=200, json_schema_extra=text_pattern())
-    line2: str = Field(default="", max_length=200)
-    city: str = Field(max_length=120, json_schema_extra=text_pattern())
-    region: str = Field(default="", max_length=64)
-    postal_code: str = Field(default="", max_length=16)
-    country: str = Field(default="US", min_length=2, max_length=2, json_schema_extra=COUNTRY)
-    valid_from: IsoDate
-
-
-class ContactIn(StrictIn):
-    kind: Literal["phone", "email"]
-    value: str = Field(max_length=254)
-    preferred: bool = False
-
-
-class PersonIn(StrictIn):
-    name: NameIn
-    aliases: list[NameIn] = Field(default_factory=list, max_length=20)
-    date_of_birth: IsoDate | None = None
-    a_number: str | None = Field(default=None, max_length=16)
-    citizenship: list[Country] = Field(default_factory=list, max_length=5)
-    languages: list[Language] = Field(default_factory=list, max_length=8)
-    interpreter_needed: bool = False
-    address: AddressIn | None = None
-    contacts: list[ContactIn] = Field(default_factory=list, max_length=10)
-
-
-class PersonPatch(StrictIn):
-    """Only the fields sent change. `date_of_birth` and `a_number` may be null (cleared); the
-    others may be left out but not null (`patch_person` refuses null with its own message, so
-    the schema does not offer it)."""
-
-    row_version: RowVersion = Field(description="The row_version you read; a stale one gets 409")
-    name: NameIn | SkipJsonSchema[None] = None
-    date_of_birth: IsoDate | None = None
-    a_number: str | None = Field(default=None, max_length=16)
-    citizenship: Annotated[list[Country], Field(max_length=5)] | SkipJsonSchema[None] = None
-    languages: Annotated[list[Language], Field(max_length=8)] | SkipJsonSchema[None] = None
-    interpreter_needed: bool | SkipJsonSchema[None] = None
-
 
 class NameOut(BaseModel):
     kind: str
@@ -166,15 +106,6 @@ def _detail_out(detail: selectors.PersonDetail) -> PersonOut:
     )
 
 
-def _name_input(n: NameIn, kind: str | None = None) -> NameInput:
-    return NameInput(
-        given_names=n.given_names,
-        family_names=n.family_names,
-        full_name=n.full_name,
-        kind=kind or n.kind,
-    )
-
-
 class SearchParams(BaseModel):
     q: str = Field(default="", max_length=200, description="Name (any spelling/script) or A-number")
     page: int = Field(default=1, ge=1, le=10_000)
@@ -226,18 +157,7 @@ def list_persons(request: HttpRequest, params: Query[SearchParams]) -> PersonPag
 @router.post("", response={201: PersonOut, **ERRORS}, openapi_extra=_person_links(201, "/id"))
 def create_person(request: HttpRequest, payload: PersonIn) -> Status:
     ctx = access_context(request)
-    data = PersonInput(
-        name=_name_input(payload.name, "primary"),
-        aliases=[_name_input(a) for a in payload.aliases],
-        date_of_birth=payload.date_of_birth,
-        a_number=payload.a_number,
-        citizenship=payload.citizenship,
-        languages=payload.languages,
-        interpreter_needed=payload.interpreter_needed,
-        address=AddressInput(**payload.address.model_dump()) if payload.address else None,
-        contacts=[ContactInput(**c.model_dump()) for c in payload.contacts],
-    )
-    person = services.create_person(ctx=ctx, data=data)
+    person = services.create_person(ctx=ctx, data=payload)
     return Status(201, _detail_out(selectors.get_person(ctx=ctx, person_id=person.pk)))
 
 
@@ -247,24 +167,10 @@ def get_person(request: HttpRequest, person_id: str) -> PersonOut:
     return _detail_out(selectors.get_person(ctx=ctx, person_id=person_id))
 
 
-REQUIRED_ON_PATCH = ("name", "citizenship", "languages", "interpreter_needed")
-
-
 @router.patch("/{person_id}", response={200: PersonOut, **ERRORS})
 def patch_person(request: HttpRequest, person_id: str, payload: PersonPatch) -> PersonOut:
     ctx = access_context(request, person_id=person_id)
-    changes = {k: getattr(payload, k) for k in payload.model_fields_set if k != "row_version"}
-    required = sorted(k for k in REQUIRED_ON_PATCH if k in changes and changes[k] is None)
-    if required:
-        raise ValidationError(
-            f"{', '.join(required)} cannot be null; leave a field out to keep it unchanged.",
-            field=required[0],
-        )
-    if "name" in changes and changes["name"] is not None:
-        changes["name"] = _name_input(payload.name, "primary")  # type: ignore[arg-type]
-    services.update_person(
-        ctx=ctx, person_id=person_id, row_version=payload.row_version, changes=changes
-    )
+    services.update_person(ctx=ctx, person_id=person_id, data=payload)
     return _detail_out(selectors.get_person(ctx=ctx, person_id=person_id))
 
 
@@ -274,9 +180,7 @@ def add_address(request: HttpRequest, person_id: str, payload: AddressIn) -> Sta
     (their own record) or their representative. The previous address is kept in the history;
     the officer and representative are alerted; the EOIR-33 reminder is planned."""
     ctx = access_context(request, person_id=person_id)
-    address = services.record_address(
-        ctx=ctx, person_id=person_id, data=AddressInput(**payload.model_dump())
-    )
+    address = services.record_address(ctx=ctx, person_id=person_id, data=payload)
     receipt = selectors.address_receipt(ctx=ctx, address_id=address.pk)
     return Status(
         201,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,16 +16,24 @@ from caseledger.access.gate import refuse_role, require_person, require_related
 from caseledger.access.policies import Ability, Scope
 from caseledger.core import clock
 from caseledger.core.errors import Conflict, ValidationError
+from caseledger.core.inputs import Positional, parse
 from caseledger.core.versioning import update_versioned
 from caseledger.ledger.services import record_write
 from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
-from . import validation
+from .inputs import (
+    AddressIn,
+    ContactIn,
+    EndRepresentationIn,
+    NameIn,
+    PersonIn,
+    PersonPatch,
+    RepresentationIn,
+)
 from .models import (
     Address,
     AddressSource,
     Contact,
-    ContactKind,
     NameKind,
     Person,
     PersonName,
@@ -34,56 +41,30 @@ from .models import (
 )
 from .names import search_key, skeleton
 
-
-@dataclass
-class NameInput:
-    given_names: str = ""
-    family_names: str = ""
-    full_name: str = ""
-    kind: str = NameKind.PRIMARY
+# The input models of these writes (people/inputs.py), under the names the services took
+# before they were pydantic models (names and contacts also by position, as then).
 
 
-@dataclass
-class AddressInput:
-    line1: str
-    city: str
-    valid_from: date
-    line2: str = ""
-    region: str = ""
-    postal_code: str = ""
-    country: str = "US"
+class NameInput(Positional, NameIn):
+    """`NameIn`, built by Python callers: `NameInput("Maria", "Gonzalez")`."""
 
 
-@dataclass
-class ContactInput:
-    kind: str
-    value: str
-    preferred: bool = False
+class ContactInput(Positional, ContactIn):
+    """`ContactIn`, built by Python callers: `ContactInput("phone", "+1 212 736 5000")`."""
 
 
-@dataclass
-class PersonInput:
-    name: NameInput
-    aliases: list[NameInput] = field(default_factory=list)
-    date_of_birth: date | None = None
-    a_number: str | None = None
-    citizenship: list[str] = field(default_factory=list)
-    languages: list[str] = field(default_factory=list)
-    interpreter_needed: bool = False
-    address: AddressInput | None = None
-    contacts: list[ContactInput] = field(default_factory=list)
+AddressInput = AddressIn
+PersonInput = PersonIn
 
 
-def _make_name(person: Person, data: NameInput, kind: str) -> PersonName:
-    given, family, joined = validation.check_name(data.given_names, data.family_names)
-    full = (data.full_name or "").strip() or joined
-    if kind not in NameKind.values:
-        raise ValidationError(f"Unknown name kind '{kind}'.", field="names")
+def _make_name(person: Person, data: NameIn, kind: str) -> PersonName:
+    """A name row from a checked `NameIn` (its parts are stripped, one of them present)."""
+    full = data.full
     return PersonName(
         person=person,
         kind=kind,
-        given_names=given,
-        family_names=family,
+        given_names=data.given_names,
+        family_names=data.family_names,
         full_name=full,
         search_key=search_key(full),
         skeleton=skeleton(full),
@@ -99,38 +80,31 @@ def _check_a_number_free(a_number: str | None, *, exclude: Any = None) -> None:
         )
 
 
-def _contact(person: Person, data: ContactInput) -> Contact:
-    if data.kind == ContactKind.PHONE:
-        value = validation.normalize_phone(data.value)
-    elif data.kind == ContactKind.EMAIL:
-        value = validation.normalize_email(data.value)
-    else:
-        raise ValidationError(
-            f"Unknown contact kind '{data.kind}' (phone or email).", field="contacts"
-        )
-    return Contact(person=person, kind=data.kind, value=value, preferred=data.preferred)
+def _contact(person: Person, data: ContactIn) -> Contact:
+    """A contact row from a checked `ContactIn` (its value is normalised)."""
+    return Contact(person=person, kind=data.kind, value=data.value, preferred=data.preferred)
 
 
-def _address(person: Person, data: AddressInput) -> Address:
-    if not (data.line1 or "").strip() or not (data.city or "").strip():
-        raise ValidationError(_("An address needs a street line and a city."), field="address")
-    validation.check_countries([data.country])
+def _address(person: Person, data: AddressIn) -> Address:
+    """An address row from a checked `AddressIn`."""
     return Address(
         person=person,
-        line1=data.line1.strip(),
-        line2=data.line2.strip(),
-        city=data.city.strip(),
-        region=data.region.strip(),
-        postal_code=data.postal_code.strip(),
-        country=data.country.upper(),
+        line1=data.line1,
+        line2=data.line2,
+        city=data.city,
+        region=data.region,
+        postal_code=data.postal_code,
+        country=data.country,
         valid_from=data.valid_from,
     )
 
 
-def create_person(*, ctx: AccessContext, data: PersonInput) -> Person:
-    """Create a person in the creator's office; a case officer takes them on their caseload."""
+def create_person(*, ctx: AccessContext, data: PersonIn | dict[str, Any]) -> Person:
+    """Create a person in the creator's office; a case officer takes them on their caseload.
+    `data` is checked by its model (`PersonIn`) before anything else."""
     from caseledger.accounts.services import assign_caseload
 
+    data = parse(PersonIn, data)
     user = ctx.user
     message = "Only case officers and supervisors create person records."
     policies.require(ctx, Ability.EDIT_PERSON, action=Action.CREATE, category=Category.IDENTITY,
@@ -138,14 +112,14 @@ def create_person(*, ctx: AccessContext, data: PersonInput) -> Person:
     if user.office_id is None:  # a person belongs to the office of the one who creates it
         raise refuse_role(ctx, action=Action.CREATE, category=Category.IDENTITY,
                           record_type=record_type_of(Person), message=message)
-    a_number = validation.normalize_a_number(data.a_number)
+    a_number = data.a_number
     person = Person(
         office_id=user.office_id,
         a_number=a_number,
-        date_of_birth=validation.check_date_of_birth(data.date_of_birth),
-        citizenship=validation.check_countries(data.citizenship),
-        languages=validation.check_languages(data.languages),
-        interpreter_needed=bool(data.interpreter_needed),
+        date_of_birth=data.date_of_birth,
+        citizenship=data.citizenship,
+        languages=data.languages,
+        interpreter_needed=data.interpreter_needed,
     )
     names = [_make_name(person, data.name, NameKind.PRIMARY)]
     names += [
@@ -198,13 +172,19 @@ def _require_staff_writer(ctx: AccessContext, person_id: Any, category: str) -> 
 
 
 def update_person(
-    *, ctx: AccessContext, person_id: Any, row_version: int, changes: dict[str, Any]
+    *,
+    ctx: AccessContext,
+    person_id: Any,
+    data: PersonPatch | None = None,
+    row_version: int | None = None,
+    changes: dict[str, Any] | None = None,
 ) -> Person:
-    """Change identity fields; `row_version` must be the version the caller read (else 409)."""
+    """Change identity fields: `data` (or `row_version` and `changes`, checked as a
+    `PersonPatch`); the version must be the one the caller read (else 409)."""
     _require_staff_writer(ctx, person_id, Category.IDENTITY)
-    unknown = set(changes) - set(UPDATABLE_FIELDS) - {"name"}
-    if unknown:
-        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    if data is None:
+        data = parse(PersonPatch, {**(changes or {}), "row_version": row_version})
+    row_version, changes = data.row_version, data.changes()
     person = require_person(ctx, person_id, category=Category.IDENTITY, action=Action.UPDATE)
     with transaction.atomic():
         if person.row_version != row_version:  # said before any change, in the form's words
@@ -213,18 +193,9 @@ def update_person(
                 f"now {person.row_version}). Reload it and apply your change again.",
                 code="stale_version",
             )
-        values: dict[str, Any] = {}
-        if "a_number" in changes:
-            values["a_number"] = validation.normalize_a_number(changes["a_number"])
+        values = {k: v for k, v in changes.items() if k in UPDATABLE_FIELDS}
+        if "a_number" in values:
             _check_a_number_free(values["a_number"], exclude=person.pk)
-        if "date_of_birth" in changes:
-            values["date_of_birth"] = validation.check_date_of_birth(changes["date_of_birth"])
-        if "citizenship" in changes:
-            values["citizenship"] = validation.check_countries(changes["citizenship"])
-        if "languages" in changes:
-            values["languages"] = validation.check_languages(changes["languages"])
-        if "interpreter_needed" in changes:
-            values["interpreter_needed"] = bool(changes["interpreter_needed"])
         changed = sorted(k for k, v in values.items() if getattr(person, k) != v)
         if "name" in changes:
             new = _make_name(person, changes["name"], NameKind.PRIMARY)
@@ -268,8 +239,9 @@ def update_person(
     return person
 
 
-def add_name(*, ctx: AccessContext, person_id: Any, data: NameInput) -> PersonName:
+def add_name(*, ctx: AccessContext, person_id: Any, data: NameIn | dict[str, Any]) -> PersonName:
     _require_staff_writer(ctx, person_id, Category.IDENTITY)
+    data = parse(NameIn, data)
     person = require_person(ctx, person_id, category=Category.IDENTITY, action=Action.UPDATE)
     with transaction.atomic():
         kind = data.kind if data.kind != NameKind.PRIMARY else NameKind.ALIAS
@@ -305,12 +277,15 @@ def _address_source(ctx: AccessContext, person_id: Any) -> str:
     return ADDRESS_REPORTERS[policies.scope(ctx.user)]
 
 
-def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) -> Address:
+def record_address(
+    *, ctx: AccessContext, person_id: Any, data: AddressIn | dict[str, Any]
+) -> Address:
     """Make `data` the address of record; the previous one ends the day before it starts.
 
     Officers and supervisors record it; the person (the EOIR-33 duty is theirs) or their
     representative reports it themselves. The officer and the representative are alerted
     (never the one who made the change), and the EOIR-33 reminder is planned."""
+    data = parse(AddressIn, data)
     source = _address_source(ctx, person_id)
     person = require_person(ctx, person_id, category=Category.ADDRESS, action=Action.UPDATE)
     if source != AddressSource.STAFF:
@@ -355,8 +330,9 @@ def record_address(*, ctx: AccessContext, person_id: Any, data: AddressInput) ->
     return address
 
 
-def add_contact(*, ctx: AccessContext, person_id: Any, data: ContactInput) -> Contact:
+def add_contact(*, ctx: AccessContext, person_id: Any, data: ContactIn | dict[str, Any]) -> Contact:
     _require_staff_writer(ctx, person_id, Category.CONTACT)
+    data = parse(ContactIn, data)
     person = require_person(ctx, person_id, category=Category.CONTACT, action=Action.UPDATE)
     with transaction.atomic():
         contact = _contact(person, data)
@@ -371,21 +347,25 @@ def add_contact(*, ctx: AccessContext, person_id: Any, data: ContactInput) -> Co
 
 
 def record_representation(
-    *, ctx: AccessContext, person_id: Any, representative: Any, form: str, filed_on: date
+    *,
+    ctx: AccessContext,
+    person_id: Any,
+    representative: Any,
+    data: RepresentationIn | None = None,
+    form: str | None = None,
+    filed_on: date | str | None = None,
 ) -> Any:
-    """Record an attorney or representative of record (G-28 / EOIR-28 / EOIR-27)."""
+    """Record an attorney or representative of record (G-28 / EOIR-28 / EOIR-27): `data`, or
+    `form` and `filed_on` (checked as a `RepresentationIn`)."""
     from caseledger.accounts.models import User
-
-    from .models import RepresentationForm
 
     policies.require(ctx, Ability.EDIT_PERSON, action=Action.CREATE,
                      category=Category.REPRESENTATION, record_type=record_type_of(Person),
                      record_id=person_id, subject_id=person_id,
                      message="Only case officers and supervisors record representation.")
-    if form not in RepresentationForm.values:
-        raise ValidationError(f"Unknown form '{form}'. Use G-28, EOIR-28 or EOIR-27.", field="form")
-    if filed_on > clock.today():
-        raise ValidationError("The filing date cannot be in the future.", field="filed_on")
+    if data is None:
+        data = parse(RepresentationIn, {"form": form, "filed_on": filed_on})
+    form, filed_on = data.form, data.filed_on
     rep = (
         User.objects.filter(pk=representative, is_active=True).first()
         if isinstance(representative, (str, uuid.UUID))
@@ -413,9 +393,13 @@ def record_representation(
     return record
 
 
-def end_representation(*, ctx: AccessContext, representation_id: Any, reason: str) -> Any:
+def end_representation(
+    *, ctx: AccessContext, representation_id: Any, reason: str | EndRepresentationIn = ""
+) -> Any:
     """End an open representation (a closed one is "not found", recorded like any refusal);
-    the representative's access ends with it."""
+    the representative's access ends with it. `reason`: text, or its checked model."""
+    reason = parse(EndRepresentationIn, reason if isinstance(reason, EndRepresentationIn)
+                   else {"reason": reason}).reason
     if not policies.allows(ctx.user, Ability.EDIT_PERSON):
         policies.require(ctx, Ability.EDIT_PERSON, action=Action.UPDATE,
                          category=Category.REPRESENTATION,
@@ -431,7 +415,7 @@ def end_representation(*, ctx: AccessContext, representation_id: Any, reason: st
         update_versioned(
             record, None, where=Q(ended_on__isnull=True), what="representation",
             conflict_message="This representation has already ended.", conflict_code="ended",
-            ended_on=clock.today(), end_reason=reason.strip()[:200],
+            ended_on=clock.today(), end_reason=reason,
         )
         record_write(
             actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,

@@ -28,15 +28,8 @@ from caseledger.ledger.vocabulary import Action, Category, Purpose
 from caseledger.supervision import selectors as supervision_selectors
 
 from . import selectors, services
-from .forms import (
-    AddressForm,
-    BreakGlassForm,
-    OpenCaseForm,
-    PersonForm,
-    ReportAddressForm,
-    split_codes,
-)
-from .services import AddressInput, NameInput, PersonInput
+from .forms import AddressForm, BreakGlassForm, OpenCaseForm, PersonForm, ReportAddressForm
+from .inputs import PersonPatch
 
 PER_PAGE = 25
 
@@ -165,25 +158,10 @@ def _written_form(name: Any) -> str:
     return "" if name.full_name == joined else name.full_name
 
 
-def _person_input(form: PersonForm) -> PersonInput:
-    c = form.cleaned_data
-    return PersonInput(
-        name=NameInput(
-            given_names=c["given_names"], family_names=c["family_names"], full_name=c["full_name"]
-        ),
-        date_of_birth=c["date_of_birth"],
-        a_number=c["a_number"] or None,
-        citizenship=split_codes(c["citizenship"]),
-        languages=split_codes(c["languages"]),
-        interpreter_needed=c["interpreter_needed"],
-    )
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def person_create(request: HttpRequest) -> HttpResponse:
     ctx = context_for(request)
-    form = PersonForm(request.POST or None)
     # The address part is optional: bind it only when something was typed into it, so an
     # error elsewhere does not make the empty address section show errors of its own.
     wants_address = any(
@@ -191,16 +169,14 @@ def person_create(request: HttpRequest) -> HttpResponse:
         for name in ("line1", "line2", "city", "region", "postal_code")
     )
     address_form = AddressForm(request.POST if wants_address else None, prefix="address")
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and (not wants_address or address_form.is_valid())
-    ):
-        data = _person_input(form)
-        if wants_address:
-            data.address = AddressInput(**address_form.cleaned_data)
+    address_ok = not wants_address or address_form.is_valid()
+    form = PersonForm(
+        request.POST or None,
+        extra={"address": address_form.input} if wants_address and address_ok else None,
+    )
+    if request.method == "POST" and form.is_valid() and address_ok:
         try:
-            person = services.create_person(ctx=ctx, data=data)
+            person = services.create_person(ctx=ctx, data=form.input)
         except DomainError as exc:
             _reraise_access_refusal(exc)
             _form_error(form, exc)
@@ -213,6 +189,14 @@ def person_create(request: HttpRequest) -> HttpResponse:
         {"form": form, "address_form": address_form, "creating": True, "ctx": ctx},
         status=422 if form.errors or (wants_address and address_form.errors) else 200,
     )
+
+
+def _version(value: Any) -> int | None:
+    """The row version the edit form was made from; None if it is not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 @login_required
@@ -231,10 +215,17 @@ def person_edit(request: HttpRequest, person_id: str) -> HttpResponse:
         "languages": ", ".join(p.languages),
         "interpreter_needed": p.interpreter_needed,
     }
-    form = PersonForm(request.POST or None, initial=initial)
     version = request.POST.get("row_version", p.row_version)
-    if request.method == "POST" and form.is_valid():
-        data = _person_input(form)
+    number = _version(version)
+    if number is None:  # not the version this page wrote: check the fields, say it is stale
+        form = PersonForm(request.POST, initial=initial)
+        form.is_valid()
+        form.add_error(None, _("The form is out of date; reload it."))
+    else:
+        form = PersonForm(request.POST or None, initial=initial, input_model=PersonPatch,
+                          extra={"row_version": number})
+    if number is not None and request.method == "POST" and form.is_valid():
+        data = form.input
         if (
             name
             and data.name.full_name == name.full_name
@@ -242,26 +233,11 @@ def person_edit(request: HttpRequest, person_id: str) -> HttpResponse:
             != (name.given_names, name.family_names)
         ):
             data.name.full_name = ""  # the parts changed: the written form follows them
-        changes = {
-            "name": data.name,
-            "date_of_birth": data.date_of_birth,
-            "a_number": data.a_number,
-            "citizenship": data.citizenship,
-            "languages": data.languages,
-            "interpreter_needed": data.interpreter_needed,
-        }
         try:
-            services.update_person(
-                ctx=ctx, person_id=p.pk, row_version=int(version), changes=changes
-            )
-        except (DomainError, ValueError) as exc:
+            services.update_person(ctx=ctx, person_id=p.pk, data=data)
+        except DomainError as exc:
             _reraise_access_refusal(exc)
-            _form_error(
-                form,
-                exc
-                if isinstance(exc, DomainError)
-                else DomainError(_("The form is out of date; reload it.")),
-            )
+            _form_error(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             return redirect("people:detail", person_id=p.pk)
@@ -281,9 +257,7 @@ def address_add(request: HttpRequest, person_id: str) -> HttpResponse:
     form = AddressForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.record_address(
-                ctx=ctx, person_id=detail.person.pk, data=AddressInput(**form.cleaned_data)
-            )
+            services.record_address(ctx=ctx, person_id=detail.person.pk, data=form.input)
         except DomainError as exc:
             _reraise_access_refusal(exc)
             _form_error(form, exc)
@@ -307,15 +281,8 @@ def case_open(request: HttpRequest, person_id: str) -> HttpResponse:
     detail = selectors.get_person(ctx=ctx, person_id=person_id)
     form = OpenCaseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        c = form.cleaned_data
         try:
-            case = case_services.open_case(
-                ctx=ctx,
-                person_id=detail.person.pk,
-                case_type=c["case_type"],
-                court_code=c["court"].code,
-                opened_on=c["opened_on"],
-            )
+            case = case_services.open_case(ctx=ctx, person_id=detail.person.pk, data=form.input)
         except DomainError as exc:
             _reraise_access_refusal(exc)
             _form_error(form, exc)
@@ -369,9 +336,7 @@ def portal_address(request: HttpRequest) -> HttpResponse:
     form = ReportAddressForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            address = services.record_address(
-                ctx=ctx, person_id=person_id, data=AddressInput(**form.cleaned_data)
-            )
+            address = services.record_address(ctx=ctx, person_id=person_id, data=form.input)
         except DomainError as exc:
             if exc.status_code == 404:
                 raise

@@ -48,7 +48,7 @@ from caseledger.ledger.vocabulary import Action, Category
 from ..formats import COLUMNS, FileRefused, Row, RowReader, decode
 from ..models import ImportBatch, ImportedRecord, ImportKind, QuarantinedRow, Reason
 from .bulk import insert_rows, new_ids
-from .cases import MAX_JUDGE, MAX_REFERENCE, apply_case, apply_hearing
+from .cases import apply_case, apply_hearing
 from .lookups import Applied, Lookups, prefetch
 from .persons import (
     PERSON_LIMITS,
@@ -75,11 +75,11 @@ APPLY: dict[str, Callable[[AccessContext, Cells, Lookups], Applied]] = {
     ImportKind.CASES: apply_case,
     ImportKind.HEARINGS: apply_hearing,
 }
-# The longest value of the columns that have a limit of their own (others: MAX_CELL).
-LIMITS = {
+# The columns whose length the input model checks (None; others: at most MAX_CELL).
+LIMITS: dict[str, dict[str, int | None]] = {
     ImportKind.PERSONS: PERSON_LIMITS,
-    ImportKind.CASES: {"reference": MAX_REFERENCE},
-    ImportKind.HEARINGS: {"judge": MAX_JUDGE},
+    ImportKind.CASES: {"reference": None},
+    ImportKind.HEARINGS: {"judge": None},
 }
 # How a row's unique value is named in the message of a `duplicate`.
 KEY_LABEL = {ImportKind.PERSONS: "A-number", ImportKind.CASES: "case reference"}

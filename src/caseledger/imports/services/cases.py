@@ -1,29 +1,40 @@
 """Rows of cases and hearings files become cases and hearings, through `cases.services`
-(`open_case`, `schedule_hearing`: the services the screens use). The person or case a row
-names is looked up through the importer's access policy (`lookups.Lookups`)."""
+(`open_case`, `schedule_hearing`: the services the screens use), each row checked by the
+input model the service takes (`cases.inputs.OpenCaseIn`, `ScheduleHearingIn`: the API's
+request bodies and the forms' checks). The person or case a row names is looked up through
+the importer's access policy (`lookups.Lookups`); a hearing's local time is read in the
+CSV's own form (`YYYY-MM-DDTHH:MM`) in its court's zone."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pydantic
+
 from caseledger.access.context import AccessContext
-from caseledger.cases.models import CalendarType, Case, CaseType, Court
+from caseledger.cases.inputs import MAX_JUDGE, MAX_REFERENCE, OpenCaseIn, ScheduleHearingIn
+from caseledger.cases.models import Case, Court
 from caseledger.cases.services import open_case, schedule_hearing
 from caseledger.core import clock
+from caseledger.core.inputs import Input
 from caseledger.people import validation
 
 from ..models import Reason
 from .lookups import Applied, Lookups
-from .validation import (
-    EARLIEST_DATE,
-    Cells,
-    RowRejected,
-    check_code,
-    max_length,
-    not_before,
-    parse_local_time,
-)
+from .validation import Cells, RowRejected, parse_local_time, rejected
 
-MAX_REFERENCE = 32
-MAX_JUDGE = 120
+__all__ = ["MAX_JUDGE", "MAX_REFERENCE", "apply_case", "apply_hearing"]
+# The CSV column of each field of the models, where it is named otherwise.
+_COLUMNS = {"scheduled_at": "scheduled_at_local"}
+
+
+def checked_row[M: Input](model: type[M], data: dict[str, Any]) -> M:
+    """The row's values checked by `model` (raises `RowRejected` with its message)."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise rejected(exc, lambda loc: _COLUMNS.get(str(loc[0]), str(loc[0])) if loc
+                       else "row") from None
 
 
 def apply_case(ctx: AccessContext, c: Cells, lookups: Lookups) -> Applied:
@@ -34,10 +45,12 @@ def apply_case(ctx: AccessContext, c: Cells, lookups: Lookups) -> Applied:
             f"person_a_number '{c.text('person_a_number')}' is not an A-number (A and 8 or 9 "
             "digits).",
         )
-    case_type = check_code(c.required("case_type"), CaseType, "case type")
-    court = lookups.court(c.required("court"))
-    opened_on = not_before("opened_on", c.date("opened_on", required=True), EARLIEST_DATE)
-    reference = max_length("reference", c.text("reference"), MAX_REFERENCE) or None
+    data = checked_row(OpenCaseIn, {
+        "case_type": c.required("case_type"), "court": c.required("court"),
+        "opened_on": c.required("opened_on"), "reference": c.text("reference") or None,
+    })
+    lookups.court(data.court)  # an unknown code is refused naming the courts there are
+    reference = data.reference
     # A reference is unique across the system (a database constraint): this check only
     # words the refusal the constraint would give anyway.
     if reference and Case.objects.filter(reference=reference).exists():
@@ -52,14 +65,7 @@ def apply_case(ctx: AccessContext, c: Cells, lookups: Lookups) -> Applied:
             "the person first, or check that they are on your caseload (supervisors: in "
             "your office).",
         )
-    case = open_case(
-        ctx=ctx,
-        person_id=person_id,
-        case_type=case_type,
-        court_code=court.code,
-        opened_on=opened_on,
-        reference=reference,
-    )
+    case = open_case(ctx=ctx, person_id=person_id, data=data)
     return Applied("cases.case", case.pk, case.person_id)
 
 
@@ -79,10 +85,9 @@ def _open_proceeding_court(case_id: object, reference: str) -> Court:
 
 def apply_hearing(ctx: AccessContext, c: Cells, lookups: Lookups) -> Applied:
     reference = c.required("case_reference")
-    calendar = check_code(c.required("calendar"), CalendarType, "calendar type")
+    calendar = c.required("calendar")
     court = lookups.court(c.text("court")) if c.text("court") else None
     when_text = c.required("scheduled_at_local")
-    judge = max_length("judge", c.text("judge"), MAX_JUDGE)
     found = lookups.cases.get(reference)
     if found is None:
         raise RowRejected(
@@ -101,12 +106,9 @@ def apply_hearing(ctx: AccessContext, c: Cells, lookups: Lookups) -> Applied:
             f"The hearing is scheduled in the past ({when_text} in {court.time_zone}); a new "
             "hearing cannot be scheduled in the past.",
         )
-    hearing = schedule_hearing(
-        ctx=ctx,
-        case_id=case_id,
-        calendar=calendar,
-        scheduled_at=scheduled_at,
-        judge=judge,
-        court_code=court.code,
-    )
+    data = checked_row(ScheduleHearingIn, {
+        "calendar": calendar, "scheduled_at": scheduled_at, "judge": c.text("judge"),
+        "court": court.code,
+    })
+    hearing = schedule_hearing(ctx=ctx, case_id=case_id, data=data)
     return Applied("cases.hearing", hearing.pk, person_id)

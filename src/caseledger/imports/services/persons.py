@@ -2,12 +2,13 @@
 
 Two paths give the same records and the same ledger events:
 
-- `build_person` + `PersonWriter` (the set-wise path): each row is checked in Python with the
-  checks `people.services.create_person` makes (the same validators, in the same order, so
-  the same reasons and messages), then a whole chunk of persons is written table by table
-  (COPY on PostgreSQL), with their names, addresses, contacts, caseload assignments, imported
-  records, and the ledger events of each person (`create`, `assign` for a case officer,
-  `import`) through `ledger.services.record_events`, in the chunk's transaction.
+- `build_person` + `PersonWriter` (the set-wise path): each row is checked in Python by the
+  input model `people.services.create_person` takes (`people.inputs.PersonIn`, also the API's
+  request body and the form's check: the same rules and messages), then a whole chunk of
+  persons is written table by table (COPY on PostgreSQL), with their names, addresses,
+  contacts, caseload assignments, imported records, and the ledger events of each person
+  (`create`, `assign` for a case officer, `import`) through `ledger.services.record_events`,
+  in the chunk's transaction.
 - `apply_person` (one row at a time, through `create_person` itself): used when a chunk's
   set-wise write is refused by the database (a constraint another writer got to first), so
   each of its rows is applied, or quarantined, alone.
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import pydantic
+
 from caseledger.access import policies
 from caseledger.access.context import AccessContext
 from caseledger.access.policies import Ability, Scope
@@ -29,42 +32,23 @@ from caseledger.accounts.models import CaseloadAssignment
 from caseledger.core import clock
 from caseledger.ledger.services import record_events
 from caseledger.ledger.vocabulary import Action, Category, Purpose
-from caseledger.people import validation
+from caseledger.people.inputs import PersonIn
 from caseledger.people.models import (
     Address,
     AddressSource,
     Contact,
-    ContactKind,
     NameKind,
     Person,
     PersonName,
 )
 from caseledger.people.names import search_key, skeleton
-from caseledger.people.services import (
-    AddressInput,
-    ContactInput,
-    NameInput,
-    PersonInput,
-    create_person,
-)
+from caseledger.people.services import create_person
 
-from ..models import ImportBatch, ImportedRecord, ImportKind, Reason
+from ..models import ImportBatch, ImportedRecord, ImportKind
 from .bulk import insert_rows, new_ids
 from .lookups import Applied, Lookups
-from .validation import EARLIEST_DATE, Cells, RowRejected, max_length, not_before
+from .validation import Cells, rejected
 
-# Longest value each column may hold (the width of the field it is stored in).
-PERSON_LIMITS = {
-    "given_names": 200,
-    "family_names": 200,
-    "full_name": 400,
-    "address_line1": 200,
-    "address_city": 120,
-    "address_region": 64,
-    "address_postal_code": 16,
-    "phone": 40,
-    "email": 254,
-}
 _ADDRESS_COLUMNS = (
     "address_line1",
     "address_city",
@@ -72,68 +56,72 @@ _ADDRESS_COLUMNS = (
     "address_postal_code",
     "address_valid_from",
 )
-_ADDRESS_REQUIRED = ("address_line1", "address_city", "address_valid_from")
+# Columns whose length the input model checks (None), in its words; the others are bounded
+# by `validation.MAX_CELL` before anything looks at them.
+PERSON_LIMITS: dict[str, int | None] = dict.fromkeys(
+    ("given_names", "family_names", "full_name", *_ADDRESS_COLUMNS[:4], "phone", "email")
+)
 PERSON = "people.person"
 
 
-def _address(c: Cells) -> AddressInput | None:
+def _address(c: Cells) -> dict[str, Any] | None:
     if not any(c.text(col) for col in _ADDRESS_COLUMNS):
         return None
-    missing = [col for col in _ADDRESS_REQUIRED if not c.text(col)]
-    if missing:
-        raise RowRejected(
-            Reason.MISSING_VALUE,
-            f"An address needs address_line1, address_city and address_valid_from; "
-            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} empty.",
-        )
-    return AddressInput(
-        line1=c.text("address_line1"),
-        city=c.text("address_city"),
-        region=c.text("address_region"),
-        postal_code=c.text("address_postal_code"),
-        valid_from=not_before(
-            "address_valid_from", c.date("address_valid_from", required=True), EARLIEST_DATE
-        ),
-    )
+    return {
+        "line1": c.text("address_line1"),
+        "city": c.text("address_city"),
+        "region": c.text("address_region"),
+        "postal_code": c.text("address_postal_code"),
+        "valid_from": c.text("address_valid_from"),
+    }
 
 
-def _contacts(c: Cells) -> list[ContactInput]:
-    contacts = []
+def _contacts(c: Cells) -> list[dict[str, Any]]:
+    contacts: list[dict[str, Any]] = []
     if c.text("phone"):
-        contacts.append(ContactInput(kind="phone", value=c.text("phone"), preferred=True))
+        contacts.append({"kind": "phone", "value": c.text("phone"), "preferred": True})
     if c.text("email"):
-        contacts.append(ContactInput(kind="email", value=c.text("email"), preferred=not contacts))
+        contacts.append({"kind": "email", "value": c.text("email"), "preferred": not contacts})
     return contacts
 
 
-def person_input(c: Cells) -> PersonInput:
-    """The row's checks of its own (lengths, a name, a complete address, dates, booleans) and
-    the input `create_person` takes."""
-    for column, limit in PERSON_LIMITS.items():
-        max_length(column, c.text(column), limit)
-    given, family = c.text("given_names"), c.text("family_names")
-    if not given and not family:
-        raise RowRejected(
-            Reason.MISSING_VALUE, "given_names and family_names are both empty; give at least one."
-        )
-    if not c.text("full_name") and len(given) + len(family) >= PERSON_LIMITS["full_name"]:
-        raise RowRejected(
-            Reason.INVALID_VALUE,
-            f"given_names and family_names together are longer than "
-            f"{PERSON_LIMITS['full_name']} characters.",
-        )
-    address = _address(c)
-    contacts = _contacts(c)
-    return PersonInput(
-        name=NameInput(given_names=given, family_names=family, full_name=c.text("full_name")),
-        date_of_birth=c.date("date_of_birth"),
-        a_number=c.text("a_number") or None,
-        citizenship=c.codes("citizenship"),
-        languages=c.codes("languages"),
-        interpreter_needed=c.boolean("interpreter_needed"),
-        address=address,
-        contacts=contacts,
-    )
+def person_data(c: Cells) -> dict[str, Any]:
+    """The row as the data of `PersonIn`: lists split, yes/no read, empty cells left out."""
+    return {
+        "name": {"given_names": c.text("given_names"), "family_names": c.text("family_names"),
+                 "full_name": c.text("full_name"), "kind": "primary"},
+        "date_of_birth": c.text("date_of_birth") or None,
+        "a_number": c.text("a_number") or None,
+        "citizenship": c.codes("citizenship"),
+        "languages": c.codes("languages"),
+        "interpreter_needed": c.boolean("interpreter_needed"),
+        "address": _address(c),
+        "contacts": _contacts(c),
+    }
+
+
+def _column(data: dict[str, Any]) -> Any:
+    """The CSV column of a location in `PersonIn` (`name.given_names` -> `given_names`)."""
+    def column(loc: Any) -> str:
+        head, rest = (loc[0], loc[1:]) if loc else ("", ())
+        if head == "name":
+            return str(rest[0]) if rest else "given_names, family_names"
+        if head == "address":
+            return f"address_{rest[0]}" if rest else "address_line1, address_city"
+        if head == "contacts" and rest and isinstance(rest[0], int):
+            return str(data["contacts"][rest[0]]["kind"])
+        return str(head or "row")
+    return column
+
+
+def person_input(c: Cells) -> PersonIn:
+    """The row checked by `PersonIn`: the input `create_person` takes (raises `RowRejected`
+    with the model's message, named by column)."""
+    data = person_data(c)
+    try:
+        return PersonIn.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise rejected(exc, _column(data)) from None
 
 
 def apply_person(ctx: AccessContext, c: Cells, lookups: Lookups) -> Applied:
@@ -159,34 +147,22 @@ class NewPerson:
     contacts: list[tuple[str, str, bool]]  # kind, value, preferred
 
 
-def _contact_value(data: ContactInput) -> str:
-    if data.kind == ContactKind.PHONE:
-        return validation.normalize_phone(data.value)
-    return validation.normalize_email(data.value)
-
-
 def build_person(c: Cells, a_number: str | None = None) -> NewPerson:
-    """Check a row as `person_input` and `create_person` do, in their order, without writing
-    (raises `RowRejected`, or the validators' `ValidationError`). Whether the A-number is free
-    is asked of the database set-wise (`StageTable.read`). `a_number`: the row's A-number as
-    staging normalised it, if it did (else it is normalised here, or refused)."""
+    """Check a row as `create_person` does (its input model), without writing (raises
+    `RowRejected`). Whether the A-number is free is asked of the database set-wise
+    (`StageTable.read`). `a_number`: the row's A-number as staging normalised it (the model
+    normalises it the same way)."""
     data = person_input(c)
-    if a_number is None:
-        a_number = validation.normalize_a_number(data.a_number)
-    date_of_birth = validation.check_date_of_birth(data.date_of_birth)
-    citizenship = validation.check_countries(data.citizenship)
-    languages = validation.check_languages(data.languages)
-    given, family, joined = validation.check_name(data.name.given_names, data.name.family_names)
-    full = (data.name.full_name or "").strip() or joined
-    contacts = [(d.kind, _contact_value(d), d.preferred) for d in data.contacts]
+    name = data.name
+    full = name.full
     address = None
-    if data.address:
-        a = data.address
-        address = (a.line1.strip(), a.city.strip(), a.region.strip(), a.postal_code.strip(),
-                   a.valid_from)
-    return NewPerson(a_number, date_of_birth, citizenship, languages,
-                     bool(data.interpreter_needed),
-                     (given, family, full, search_key(full), skeleton(full)), address, contacts)
+    if a := data.address:
+        address = (a.line1, a.city, a.region, a.postal_code, a.valid_from)
+    return NewPerson(data.a_number, data.date_of_birth, data.citizenship, data.languages,
+                     data.interpreter_needed,
+                     (name.given_names, name.family_names, full, search_key(full),
+                      skeleton(full)),
+                     address, [(d.kind, d.value, d.preferred) for d in data.contacts])
 
 
 def taken_message(a_number: str) -> str:

@@ -1,17 +1,25 @@
 """Reading and checking the cells of one row: each problem is a `RowRejected` with the reason
 code the row is quarantined under and a message naming the column (never the file's content
-beyond the value itself)."""
+beyond the value itself).
+
+A row's values are checked by the input model of the write it becomes (`people.inputs`,
+`cases.inputs`: the API's request bodies and the forms' checks): `rejected` turns the model's
+first error into the quarantine's reason and message (`column: the model's message`). What is
+checked here is the CSV's own: a cell's size, required cells, lists and yes/no values."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pydantic
+
 from caseledger.core import clock
 from caseledger.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from caseledger.core.inputs import describe
 
 from ..formats import LIST_SEPARATOR
 from ..models import Reason
@@ -32,14 +40,23 @@ _FIELD_REASONS = {
     "date_of_birth": Reason.INVALID_DATE,
     "opened_on": Reason.INVALID_DATE,
     "valid_from": Reason.INVALID_DATE,
+    "decided_on": Reason.INVALID_DATE,
     "citizenship": Reason.UNKNOWN_CODE,
     "languages": Reason.UNKNOWN_CODE,
-    "case type": Reason.UNKNOWN_CODE,
-    "calendar type": Reason.UNKNOWN_CODE,
+    "country": Reason.UNKNOWN_CODE,
+    "case_type": Reason.UNKNOWN_CODE,
+    "calendar": Reason.UNKNOWN_CODE,
     "court": Reason.UNKNOWN_CODE,
     "contacts": Reason.INVALID_CONTACT,
     "scheduled_at": Reason.INVALID_TIME,
+    # A required part left empty: a name without any part, an address without street or city.
+    "names": Reason.MISSING_VALUE,
+    "address": Reason.MISSING_VALUE,
 }
+# Which reason an error of an input model's own check becomes, by its type.
+_TYPE_REASONS = {"missing": Reason.MISSING_VALUE, "blank": Reason.MISSING_VALUE}
+# Which reason a service's refusal becomes, by its code.
+_CODE_REASONS = {"past": Reason.PAST_HEARING}
 
 
 class RowRejected(Exception):
@@ -59,7 +76,20 @@ def reason_for(exc: DomainError) -> str:
         return Reason.FORBIDDEN
     if isinstance(exc, Conflict):
         return Reason.ALREADY_EXISTS
+    if exc.code in _CODE_REASONS:
+        return _CODE_REASONS[exc.code]
     return _FIELD_REASONS.get(exc.field or "", Reason.INVALID_VALUE)
+
+
+def rejected(exc: pydantic.ValidationError,
+             column: Callable[[Sequence[str | int]], str]) -> RowRejected:
+    """The quarantine of a row its input model refused: the first error, as the column it
+    came from (`column(location)`) and the model's message, with its reason."""
+    error = exc.errors(include_url=False)[0]
+    _where, field, message = describe(error)
+    reason = _TYPE_REASONS.get(error["type"]) or _FIELD_REASONS.get(field or "",
+                                                                     Reason.INVALID_VALUE)
+    return RowRejected(reason, f"{column(error['loc'])}: {message}")
 
 
 class Cells:
@@ -84,16 +114,15 @@ class Cells:
     def codes(self, column: str) -> list[str]:
         return [p.strip() for p in self.values[column].split(LIST_SEPARATOR) if p.strip()]
 
-    def boolean(self, column: str) -> bool:
+    def boolean(self, column: str) -> bool | str:
+        """True or false as a CSV writes them (yes/no, 1/0); any other text as it is, for
+        the input model to refuse."""
         value = self.values[column].lower()
         if value in _TRUE:
             return True
         if value in _FALSE:
             return False
-        raise RowRejected(
-            Reason.INVALID_VALUE,
-            f"{column} '{self.values[column]}' is not true or false (yes/no, 1/0 also work).",
-        )
+        return self.values[column]
 
 
 def parse_date(column: str, value: str) -> date:
@@ -167,11 +196,14 @@ def max_length(column: str, value: str, limit: int) -> str:
     return value
 
 
-def check_sizes(c: Cells, limits: Mapping[str, int]) -> None:
-    """Every value at most its column's limit (`limits`, else `MAX_CELL`), in column order:
-    the message gives the size, never the value (a huge field may be anything)."""
+def check_sizes(c: Cells, limits: Mapping[str, int | None]) -> None:
+    """Every value at most its column's limit (`limits`, else `MAX_CELL`; None: the input
+    model checks its length, in its words), in column order: the message gives the size,
+    never the value (a huge field may be anything)."""
     for column, value in c.values.items():
-        max_length(column, value, limits.get(column, MAX_CELL))
+        limit = limits.get(column, MAX_CELL)
+        if limit is not None:
+            max_length(column, value, limit)
 
 
 def not_before(column: str, value: date | None, earliest: date) -> date | None:
