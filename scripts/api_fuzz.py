@@ -80,10 +80,12 @@ SCHEMA_CANNOT_SAY = {
     "caseledger_people_api_create_person": "codes must exist (pycountry), phone numbers and "
     "e-mail addresses be real, a name have a given or family name, a birth date be plausible",
     "caseledger_people_api_patch_person": "codes must exist, a birth date be plausible",
-    "caseledger_people_api_add_address": "a new address must start after the current one",
-    "caseledger_cases_api_schedule_hearing": "the time must parse, be in the future; the court "
-    "must exist",
-    "caseledger_cases_api_move_hearing": "the time must parse and be in the future",
+    "caseledger_people_api_add_address": "a new address must start after the current one, "
+    "and not before 1900",
+    "caseledger_cases_api_schedule_hearing": "the time must parse, be in the future and within "
+    "5 years; the court must exist",
+    "caseledger_cases_api_move_hearing": "the time must parse, be in the future and within 5 "
+    "years",
     "caseledger_disclosures_api_create_disclosure": "agency, authority and category codes must "
     "exist, the letter be a PDF",
     "caseledger_reports_api_anomaly_reports": "ISO week 53 exists in some years only",
