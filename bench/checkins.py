@@ -14,6 +14,13 @@ picture at 640x480. Everything runs the real dlib verifier (`DlibResNetVerifier`
   benchmark database; client threads post check-ins over loopback with keep-alive for a
   fixed time, one participant each (its check-ins deleted after each receipt, as above).
   The server is stopped afterwards.
+- Where the verifier's time goes: `compare` (as a check-in calls it: the probe's chip alone,
+  its mirror image only near the threshold) and `embed` (enrolment: chip and mirror always),
+  CPU time of this process per step, median of the probes.
+- A liveness burst: five 480 px frames of the same selfie through `liveness.check_burst`
+  (CPU time, median of the rounds), and its ResNet step alone with the six chips (five
+  frames and the key frame's mirror image) in one `compute_face_descriptor` call, as
+  `DlibBurstReader` does, against one call per chip.
 """
 
 from __future__ import annotations
@@ -209,7 +216,7 @@ def bench_latency(env, sizes: Sizes, pics: Pictures, who: Participant) -> dict:
     results = {}
     for size in SIZES:
         probes = pics.probes[size]
-        durations, outcomes, stages = [], {}, []
+        durations, outcomes = [], {}
         total = sizes.warmup + sizes.requests
         label = f"check-ins {size[0]}x{size[1]} (test Client)"
         for i in env.track(range(total), label):
@@ -227,23 +234,130 @@ def bench_latency(env, sizes: Sizes, pics: Pictures, who: Participant) -> dict:
             durations.append(elapsed)
             outcome = response.json()["outcome"]
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        for image in probes[:3]:  # where the verifier's time goes (same images, in process)
-            stages.append(verifier.embed(image).timings_ms)
         summary = report.summarize_ms(durations)
         results[size] = {
             "summary": summary,
             "outcomes": outcomes,
             "bytes": statistics.mean(len(p) for p in probes),
-            "stages": {
-                k: statistics.median(s.get(k, 0.0) for s in stages)
-                for k in ("load", "detect", "align", "embed", "total")
-            },
+            "stages": verifier_stages(verifier, pics.reference, probes),
         }
         env.console.print(
             f"  {size[0]}x{size[1]}: p50 {report.fmt_ms(summary['p50'])} ms, "
             f"p95 {report.fmt_ms(summary['p95'])} ms ({outcomes})"
         )
     return results
+
+
+STEPS = ("load", "detect", "align", "embed", "total")
+
+
+def verifier_stages(verifier, reference: bytes, probes: list[bytes], rounds: int = 3) -> dict:
+    """CPU ms per step (median over rounds x probes) of `compare` (the check-in's call) and
+    of `embed` (enrolment, both passes), and how many compares took the mirror pass."""
+    from caseledger.biometrics import verifier as v
+
+    template = verifier.embed(reference).template()
+    compare, embed, mirrored = [], [], 0
+    for _ in range(rounds):
+        for image in probes:
+            analysis = verifier._analyse(image, _on_demand(verifier, template))
+            compare.append(analysis.cpu_ms)
+            mirrored += int(analysis.mirrored)
+            embed.append(verifier.embed(image).cpu_ms)
+    median = lambda rows: {k: statistics.median(r.get(k, 0.0) for r in rows) for k in STEPS}  # noqa: E731
+    return {
+        "compare": median(compare),
+        "embed": median(embed),
+        "mirrored": mirrored,
+        "compares": len(compare),
+        "band": getattr(verifier, "mirror_band", None),
+        "threshold": v.current_threshold()[0],
+    }
+
+
+def _on_demand(verifier, template: bytes):
+    """The mirror-on-demand rule `compare` applies (None: the verifier always mirrors)."""
+    from caseledger.biometrics import verifier as v
+
+    band = getattr(verifier, "mirror_band", None)
+    if band is None:
+        return None
+    threshold = v.current_threshold()[0] if verifier.threshold is None else verifier.threshold
+    return v._OnDemand(v.template_from_bytes(template), float(threshold), float(band))
+
+
+# --- a liveness burst ----------------------------------------------------------------------
+
+
+def burst_frames(n: int = 5) -> list[bytes]:
+    """n frames of the bench selfie, each shifted a little (a hand-held phone), 480 px."""
+    from PIL import Image
+
+    base = Image.open(io.BytesIO(selfie(640, 480, 95))).convert("RGB")
+    frames = []
+    for k in range(n):
+        shifted = base.crop((4 * k, 2 * k, 640 - 4 * (n - k), 480 - 2 * (n - k)))
+        shifted.thumbnail((480, 480))
+        buffer = io.BytesIO()
+        shifted.save(buffer, "JPEG", quality=88 - k)
+        frames.append(buffer.getvalue())
+    return frames
+
+
+def bench_burst(env, pics: Pictures, rounds: int) -> dict:
+    """CPU ms of a 5-frame burst, and of its ResNet step batched vs one call per chip."""
+    import numpy as np
+
+    from caseledger.biometrics import liveness
+    from caseledger.biometrics import verifier as v
+    from caseledger.biometrics.liveness_frames import DlibBurstReader
+    from caseledger.biometrics.verifier import get_verifier
+
+    verifier = get_verifier()
+    if not isinstance(verifier, v.DlibResNetVerifier):
+        return {}
+    template = verifier.embed(pics.reference).template()
+    frames = burst_frames()
+    whole, steps = [], []
+    for _ in range(rounds):
+        t = time.process_time()
+        result = liveness.check_burst(frames, liveness.new_challenge(), template, verifier)
+        whole.append((time.process_time() - t) * 1e3)
+        steps.append(result.measures.cpu_ms)
+    reader = DlibBurstReader(verifier)
+    readings = reader.read(frames, max_side=liveness.MAX_FRAME_SIDE)
+    models = v._DlibModels.get()
+    chips = [
+        models.dlib.get_face_chip(r.extra[0], r.extra[1], size=v.CHIP_SIZE, padding=v.CHIP_PADDING)
+        for r in readings
+        if r.extra is not None
+    ]
+    chips.append(np.ascontiguousarray(chips[0][:, ::-1]))
+    batched, single = [], []
+    for _ in range(rounds):
+        t = time.process_time()
+        models.resnet.compute_face_descriptor(chips)
+        batched.append((time.process_time() - t) * 1e3)
+        t = time.process_time()
+        for chip in chips:
+            models.resnet.compute_face_descriptor(chip)
+        single.append((time.process_time() - t) * 1e3)
+    out = {
+        "frames": len(frames),
+        "chips": len(chips),
+        "rounds": rounds,
+        "total": statistics.median(whole),
+        "steps": {k: statistics.median(s.get(k, 0.0) for s in steps) for k in steps[0]},
+        "batched": statistics.median(batched),
+        "single": statistics.median(single),
+        "outcome": result.outcome,
+    }
+    env.console.print(
+        f"  burst of {out['frames']} frames: {out['total']:.0f} ms CPU; ResNet on "
+        f"{out['chips']} chips: {out['batched']:.0f} ms in one call, {out['single']:.0f} ms "
+        "one call per chip"
+    )
+    return out
 
 
 # --- the server ----------------------------------------------------------------------------
@@ -461,7 +575,33 @@ def bench_server(env, sizes: Sizes, pics: Pictures, crowd: list[Participant], tm
 # --- the section ---------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def single_photo_checkins():
+    """Single-photo check-ins (``image``) are what these benchmarks post: with
+    LIVENESS_REQUIRED on they are refused (422 ``liveness_required``). Turn it off here
+    and for the server started meanwhile (it inherits the environment); the cost of a
+    liveness burst is measured apart (:func:`bench_burst`)."""
+    from django.test import override_settings
+
+    name = "CASELEDGER_LIVENESS_REQUIRED"
+    before = os.environ.get(name)
+    os.environ[name] = "0"
+    try:
+        with override_settings(LIVENESS_REQUIRED=False):
+            yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 def run(env) -> str:
+    with single_photo_checkins():
+        return _run(env)
+
+
+def _run(env) -> str:
     import tempfile
     from pathlib import Path
 
@@ -480,13 +620,51 @@ def run(env) -> str:
         f"  {len(crowd)} participants enrolled and signed in ({time.perf_counter() - t0:.1f} s)"
     )
     latency = bench_latency(env, sizes, pics, crowd[0])
+    burst = bench_burst(env, pics, rounds=3 if env.quick else 7)
     with tempfile.TemporaryDirectory(prefix="caseledger-bench-serve-") as tmp:
         server = bench_server(env, sizes, pics, crowd, Path(tmp))
-    return _markdown(env, sizes, pics, latency, server, verifier_name)
+    return _markdown(env, sizes, pics, latency, server, verifier_name, burst)
+
+
+def _stage_rows(latency: dict) -> tuple[list[list[str]], str]:
+    rows = []
+    note = ""
+    for size, r in latency.items():
+        st = r["stages"]
+        for call, label in (("compare", "check-in (`compare`)"), ("embed", "enrolment (`embed`)")):
+            rows.append(
+                [f"{size[0]}x{size[1]}", label] + [report.fmt_ms(st[call][k]) for k in STEPS]
+            )
+        note = (
+            f"{st['mirrored']} of {st['compares']} compares took the mirror pass (band "
+            f"{st['band']} around {st['threshold']})"
+        )
+    return rows, note
+
+
+def _burst_lines(burst: dict) -> list[str]:
+    if not burst:
+        return []
+    steps = ", ".join(f"{k} {report.fmt_ms(v)}" for k, v in burst["steps"].items())
+    return [
+        "",
+        f"A liveness burst: {burst['frames']} frames of 480 px through "
+        f"`liveness.check_burst`, CPU median of {burst['rounds']} rounds: "
+        f"**{burst['total']:.0f} ms** ({steps}). Its ResNet step alone, {burst['chips']} "
+        f"chips (the frames and the key frame's mirror image): **{burst['batched']:.0f} ms in "
+        f"one call** (as `DlibBurstReader` does), {burst['single']:.0f} ms as one call per "
+        "chip.",
+    ]
 
 
 def _markdown(
-    env, sizes: Sizes, pics: Pictures, latency: dict, server: dict, verifier_name: str
+    env,
+    sizes: Sizes,
+    pics: Pictures,
+    latency: dict,
+    server: dict,
+    verifier_name: str,
+    burst: dict | None = None,
 ) -> str:
     rows = []
     for size, r in latency.items():
@@ -502,19 +680,7 @@ def _markdown(
                 ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items())),
             ]
         )
-    stage_rows = []
-    for size, r in latency.items():
-        st = r["stages"]
-        stage_rows.append(
-            [
-                f"{size[0]}x{size[1]}",
-                report.fmt_ms(st["load"]),
-                report.fmt_ms(st["detect"]),
-                report.fmt_ms(st["align"]),
-                report.fmt_ms(st["embed"]),
-                report.fmt_ms(st["total"]),
-            ]
-        )
+    stage_rows, stage_note = _stage_rows(latency)
     load_rows = []
     for phase in server["phases"]:
         s = report.summarize_ms(phase.latencies_ns)
@@ -541,7 +707,8 @@ def _markdown(
         "",
         env.stamp(),
         "",
-        "Verdict latency, upload to receipt: `POST /api/v1/checkins` through Django's test "
+        "Verdict latency, upload to receipt: `POST /api/v1/checkins` with a single photo "
+        "(liveness off for this benchmark; a burst's cost is below) through Django's test "
         f"Client with the real dlib verifier ({verifier_name}), "
         f"{sizes.requests} timed check-ins per size after {sizes.warmup} untimed ones:",
         "",
@@ -551,11 +718,15 @@ def _markdown(
             "lrrrrrl",
         ),
         "",
-        "Where the verifier's time goes (`DlibResNetVerifier.embed` timings, median of the "
-        "probes, ms): decoding, HOG face detection, 5-point alignment, ResNet embedding of the "
-        "chip and its mirror image:",
+        "Where the verifier's time goes (CPU ms of this process per step, median of the "
+        "probes): decoding, HOG face detection, 5-point alignment, ResNet embedding. A "
+        "check-in embeds the chip alone, and its mirror image only near the threshold; "
+        f"enrolment embeds both in one call ({stage_note}):",
         "",
-        report.table(["selfie", "load", "detect", "align", "embed", "total"], stage_rows),
+        report.table(
+            ["selfie", "call", "load", "detect", "align", "embed", "total"], stage_rows, "llrrrrr"
+        ),
+        *_burst_lines(burst or {}),
         "",
         f"Throughput: `caseledger serve` with its default {server['workers']} granian workers "
         f"(one per core), answering {server['ready']:.1f} s after start; 640x480 selfies "

@@ -21,6 +21,10 @@ genuine pair, every two photos of different folders an impostor pair (LFW's 1,50
 4. On the held-out part, at the chosen threshold and gates: FMR and FNMR with 95 % intervals
    (Wilson, and a bootstrap over people), refused photos apart and as failures, and a retake
    simulation (enrol with one photo, check in with a second, retake with a third).
+5. Mirror on demand (:func:`mirror_evidence`): every photo's plain descriptor is kept beside
+   its mirror-averaged one (the same pass), so every ordered pair gives the check-in's
+   distance both ways; the band around the threshold where the mirror must be computed is
+   chosen on the calibration part and judged on the held-out part.
 
 All distances come from one matrix product (:mod:`.errorrates`); nothing here searches one face
 among many.
@@ -141,12 +145,19 @@ class PhotoRecord:
     quality: QualityReport | None = None
     choice: FaceChoice | None = None
     detail: str = ""
+    plain: np.ndarray | None = None  # the chip's own descriptor, without its mirror image
 
     @classmethod
     def of(cls, result: v.FaceAnalysis | tuple[str, str]) -> PhotoRecord:
         if isinstance(result, tuple):
             return cls(outcome=result[0], detail=result[1])
-        return cls(result.outcome, result.embedding, result.quality, result.choice)
+        return cls(
+            result.outcome,
+            result.embedding,
+            result.quality,
+            result.choice,
+            plain=result.plain_embedding,
+        )
 
     def gate(self, limits: QualityLimits) -> str:
         """The outcome the verifier gives this photo under ``limits``."""
@@ -607,6 +618,195 @@ def several_faces_evidence(
     return [SeveralFaces(g, *counts) for g, counts in sorted(groups.items())]
 
 
+# --- mirror on demand ----------------------------------------------------------------------
+#: Bands tried for the mirror-on-demand rule (distance either side of the threshold within
+#: which the probe's mirror image is embedded too); the smallest that changes no decision of
+#: the calibration part is chosen.
+MIRROR_BANDS = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.12, 0.15)
+
+
+@dataclass(frozen=True)
+class OnDemandFigures:
+    """The mirror-on-demand rule against always-mirror on one part, over every *ordered*
+    pair of two usable photos (the first enrolled, mirror-averaged as templates are; the
+    second checking in, embedded alone and, within ``band`` of the threshold, with its
+    mirror image too). The rule is asymmetric, hence ordered pairs; always-mirror's
+    distances are symmetric, so its rates are those of the unordered pairs."""
+
+    part: str
+    band: float
+    threshold: float
+    always: er.Rates
+    on_demand: er.Rates
+    genuine_mirrored: int  # genuine check-ins that needed the second pass (in the band)
+    impostor_mirrored: int
+    changed_genuine: int  # decisions that differ from always-mirror's
+    changed_impostor: int
+    largest_crossing: float  # largest |plain distance - threshold| of a pair the mirror
+    #                          moves across the threshold (NaN: none does)
+    largest_shift: float  # largest |mirror-averaged - plain| distance of any pair
+    median_shift: float
+
+    @property
+    def changed(self) -> int:
+        return self.changed_genuine + self.changed_impostor
+
+    def as_dict(self) -> dict[str, Any]:
+        def rates(r: er.Rates) -> dict[str, Any]:
+            return {
+                "false_matches": r.false_matches,
+                "impostor_pairs": r.impostors,
+                "fmr": r.fmr,
+                "fmr_ci95_wilson": list(r.fmr_ci),
+                "false_non_matches": r.false_non_matches,
+                "genuine_pairs": r.genuines,
+                "fnmr": r.fnmr,
+                "fnmr_ci95_wilson": list(r.fnmr_ci),
+            }
+
+        return {
+            "part": self.part,
+            "band": self.band,
+            "threshold": self.threshold,
+            "always_mirror": rates(self.always),
+            "mirror_on_demand": rates(self.on_demand),
+            "genuine_second_pass": self.genuine_mirrored,
+            "genuine_second_pass_rate": self.genuine_mirrored / self.always.genuines
+            if self.always.genuines
+            else math.nan,
+            "impostor_second_pass": self.impostor_mirrored,
+            "impostor_second_pass_rate": self.impostor_mirrored / self.always.impostors
+            if self.always.impostors
+            else math.nan,
+            "decisions_changed_genuine": self.changed_genuine,
+            "decisions_changed_impostor": self.changed_impostor,
+            "largest_crossing": self.largest_crossing,
+            "largest_shift": self.largest_shift,
+            "median_shift": self.median_shift,
+        }
+
+
+@dataclass(frozen=True)
+class OrderedPairs:
+    """Every ordered pair (reference, probe) of distinct usable photos of one part: the
+    distance of the probe's plain descriptor and of its mirror-averaged one to the
+    reference's mirror-averaged template."""
+
+    plain: np.ndarray
+    mirrored: np.ndarray
+    genuine: np.ndarray  # bool
+
+
+def ordered_pairs(
+    faces: FaceSet, records: list[PhotoRecord], part: np.ndarray, limits: QualityLimits
+) -> OrderedPairs:
+    keep = np.flatnonzero(
+        part
+        & np.array(
+            [
+                r.gate(limits) == v.OK and r.embedding is not None and r.plain is not None
+                for r in records
+            ]
+        )
+    )
+    averaged = np.array([records[k].embedding for k in keep], dtype=np.float64).reshape(-1, 128)
+    plain = np.array([records[k].plain for k in keep], dtype=np.float64).reshape(-1, 128)
+    off_diagonal = ~np.eye(len(keep), dtype=bool)
+    people = faces.person[keep]
+    return OrderedPairs(
+        _distances(averaged, plain)[off_diagonal],
+        _distances(averaged, averaged)[off_diagonal],
+        (people[:, None] == people[None, :])[off_diagonal],
+    )
+
+
+def _distances(references: np.ndarray, probes: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every reference row to every probe row (one Gram matrix)."""
+    squared = (
+        np.einsum("ij,ij->i", references, references)[:, None]
+        + np.einsum("ij,ij->i", probes, probes)[None, :]
+        - 2.0 * references @ probes.T
+    )
+    return np.sqrt(np.clip(squared, 0.0, None))
+
+
+def on_demand_figures(
+    pairs: OrderedPairs, name: str, threshold: float, band: float
+) -> OnDemandFigures:
+    """The rule at ``band`` on one part's ordered pairs (see :class:`OnDemandFigures`)."""
+    g = pairs.genuine
+    second = np.abs(pairs.plain - threshold) <= band  # the verifier's test (_OnDemand)
+    used = np.where(second, pairs.mirrored, pairs.plain)
+    always_match = pairs.mirrored <= threshold
+    changed = always_match != (used <= threshold)
+    crossing = (pairs.plain <= threshold) != always_match
+    shift = np.abs(pairs.mirrored - pairs.plain)
+    return OnDemandFigures(
+        part=name,
+        band=band,
+        threshold=threshold,
+        always=er.rates_at(pairs.mirrored[g], pairs.mirrored[~g], threshold),
+        on_demand=er.rates_at(used[g], used[~g], threshold),
+        genuine_mirrored=int((second & g).sum()),
+        impostor_mirrored=int((second & ~g).sum()),
+        changed_genuine=int((changed & g).sum()),
+        changed_impostor=int((changed & ~g).sum()),
+        largest_crossing=float(np.abs(pairs.plain[crossing] - threshold).max())
+        if crossing.any()
+        else math.nan,
+        largest_shift=float(shift.max()) if shift.size else math.nan,
+        median_shift=float(np.median(shift)) if shift.size else math.nan,
+    )
+
+
+def choose_mirror_band(pairs: OrderedPairs, threshold: float) -> float:
+    """The smallest of MIRROR_BANDS that changes no decision of these (calibration) pairs;
+    the largest when every one does."""
+    for band in MIRROR_BANDS:
+        if on_demand_figures(pairs, "", threshold, band).changed == 0:
+            return band
+    return MIRROR_BANDS[-1]
+
+
+@dataclass(frozen=True)
+class MirrorEvidence:
+    """The mirror-on-demand rule measured: the band chosen on the calibration part, the
+    band the verifier uses (``verifier.MIRROR_BAND``), figures per part and band."""
+
+    chosen_band: float
+    configured_band: float
+    figures: list[OnDemandFigures]
+    sweep: list[OnDemandFigures]  # the held-out part at every band of MIRROR_BANDS
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "chosen_band": self.chosen_band,
+            "configured_band": self.configured_band,
+            "figures": [f.as_dict() for f in self.figures],
+            "held_out_by_band": [f.as_dict() for f in self.sweep],
+        }
+
+
+def mirror_evidence(
+    faces: FaceSet, records: list[PhotoRecord], limits: QualityLimits, threshold: float
+) -> MirrorEvidence | None:
+    """None when the records hold no plain descriptors (a verifier without mirroring)."""
+    if not any(r.plain is not None for r in records):
+        return None
+    calibration = ordered_pairs(faces, records, ~faces.photo_held_out, limits)
+    chosen = choose_mirror_band(calibration, threshold)
+    configured = v.MIRROR_BAND
+    figures = [on_demand_figures(calibration, "calibration", threshold, chosen)]
+    sweep: list[OnDemandFigures] = []
+    if faces.photo_held_out.any():
+        held = ordered_pairs(faces, records, faces.photo_held_out, limits)
+        sweep = [on_demand_figures(held, "held-out", threshold, b) for b in MIRROR_BANDS]
+        figures.append(on_demand_figures(held, "held-out", threshold, chosen))
+        if configured != chosen:
+            figures.append(on_demand_figures(held, "held-out", threshold, configured))
+    return MirrorEvidence(chosen, configured, figures, sweep)
+
+
 # --- the whole run ------------------------------------------------------------------------
 @dataclass
 class CalibrationReport:
@@ -628,6 +828,7 @@ class CalibrationReport:
     retake: RetakeFigures | None
     det: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
     several_faces: list[SeveralFaces] = field(default_factory=list)
+    mirror: MirrorEvidence | None = None
     seconds: float = math.nan
     workers: int = 1
     notes: list[str] = field(default_factory=list)
@@ -676,6 +877,7 @@ class CalibrationReport:
                 }
                 for name, (t, fmr, fnmr) in self.det.items()
             },
+            "mirror_on_demand": self.mirror.as_dict() if self.mirror else None,
             "notes": self.notes,
         }
 
@@ -858,6 +1060,7 @@ def analyse(
         notes.append("No person fell in the held-out part: the figures are not independent.")
     return CalibrationReport(
         several_faces=several_faces_evidence(faces, records, emb, threshold),
+        mirror=mirror_evidence(faces, records, limits, threshold),
         seconds=measured.seconds,
         workers=measured.workers,
         faces_arg=faces_arg,

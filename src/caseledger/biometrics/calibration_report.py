@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import CalibrationReport, GateBin, GateEvidence, PartFigures
+from .calibration import CalibrationReport, GateBin, GateEvidence, OnDemandFigures, PartFigures
 from .errorrates import Rates
 
 BEGIN = "<!-- calibration:begin (written by `caseledger faces calibrate --out`) -->"
@@ -242,6 +242,7 @@ def render_markdown(report: CalibrationReport, *, det_link: str | None = None) -
         w(f"![DET curve: false non-match rate against false-match rate]({det_link})")
         w("")
     _several_faces(report, w)
+    _mirror(report, w)
     _gates(report, w)
     for note in report.notes:
         w(f"Note: {note}")
@@ -284,6 +285,58 @@ def _several_faces(report: CalibrationReport, w: Any) -> None:
     for row in report.several_faces:
         w(f"| {row.group} | {row.photos} | {_bin_cell(row.genuine, row.failed)} |")
     w("")
+
+
+def _mirror_row(f: OnDemandFigures) -> str:
+    genuine, impostors = f.always.genuines, f.always.impostors
+    return (
+        f"| {f.part} | {f.band:.2f} | {_pct(f.always.fnmr)} / {_pct(f.on_demand.fnmr)} "
+        f"| {_sci(f.always.fmr)} / {_sci(f.on_demand.fmr)} "
+        f"| {f.changed_genuine} of {genuine:,} / {f.changed_impostor} of {impostors:,} "
+        f"| {_pct(f.genuine_mirrored / genuine if genuine else math.nan, 1)} "
+        f"| {_pct(f.impostor_mirrored / impostors if impostors else math.nan, 1)} |"
+    )
+
+
+def _mirror(report: CalibrationReport, w: Any) -> None:
+    m = report.mirror
+    if m is None:
+        return
+    first = m.figures[0]
+    crossing = first.largest_crossing
+    w(
+        "Mirror on demand (every ordered pair of two usable photos: the first enrolled with "
+        "the mirror-averaged template, the second checking in, embedded alone, and with its "
+        "mirror image too only when that distance lies within the band around "
+        f"{report.threshold:.3f}). Averaging the mirror in moved a calibration pair's "
+        f"distance by {first.median_shift:.3f} (median) to {first.largest_shift:.3f} (most); "
+        "the farthest from the threshold that a pair's decision still changed was "
+        + ("none changed" if math.isnan(crossing) else f"{crossing:.3f}")
+        + f". **Band chosen: {m.chosen_band:.2f}** (the smallest that changes no decision of "
+        f"the calibration part); band the verifier uses: {m.configured_band:.2f}. Photo "
+        "refusals do not depend on it (the gates come before the embedding). Rates "
+        "always-mirror / on demand:"
+    )
+    w("")
+    w(
+        "| part | band | FNMR | FMR | decisions changed (genuine / impostor) "
+        "| genuine check-ins given the 2nd pass | impostor check-ins given it |"
+    )
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for f in m.figures:
+        w(_mirror_row(f))
+    w("")
+    if m.sweep:
+        w("The held-out part at every band tried:")
+        w("")
+        w(
+            "| part | band | FNMR | FMR | decisions changed (genuine / impostor) "
+            "| genuine check-ins given the 2nd pass | impostor check-ins given it |"
+        )
+        w("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for f in m.sweep:
+            w(_mirror_row(f))
+        w("")
 
 
 def _gates(report: CalibrationReport, w: Any) -> None:

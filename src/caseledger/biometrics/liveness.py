@@ -465,7 +465,7 @@ def measure_burst(
     # The key frame: the most frontal of the frames the photo gates accept (of all, if none).
     gated = [k for k in usable if readings[k].outcome == v.OK] or usable
     key = min(gated, key=lambda k: (abs(readings[k].pose.yaw_deg), k))  # type: ignore[union-attr]
-    descriptors = reader.describe(readings, key, usable)
+    descriptors = reader.describe(readings, key, usable, reference=reference)
     clock.lap("embed")
     decision = v.decide(reference, descriptors.key_analysis)
     pairs = tuple(_pairs(reader, readings, key, usable))

@@ -9,8 +9,10 @@
   mirror image when the verifier does that), so its distance to the enrolled template means
   what a single photo's does; the other frames get one descriptor each, compared with the
   key frame's (continuity). All chips go to dlib in one call. (On this machine that costs the
-  same CPU as one call per chip, 95 ms per chip: dlib's CPU build does not batch faster;
-  one call just takes the model lock once.)
+  same CPU as one call per chip, about 86 ms per chip: dlib's CPU build does not batch
+  faster; one call just takes the model lock once.) Given the enrolled template
+  (``reference``), the key frame's mirror image is embedded only when it can change the
+  decision, as :meth:`~.verifier.DlibResNetVerifier.compare` does (mirror on demand).
 * :class:`StubBurstReader` (a :class:`~.verifier.StubVerifier`) answers from a table, for
   fast tests of the check-in flow: ``stub.add_frame(b"f1", person="alice", yaw_deg=20)``.
 """
@@ -89,7 +91,12 @@ class BurstReader(Protocol):
     def read(self, frames: Sequence[v.ImageInput], *, max_side: int) -> list[FrameReading]: ...
 
     def describe(
-        self, readings: Sequence[FrameReading], key: int, usable: Sequence[int]
+        self,
+        readings: Sequence[FrameReading],
+        key: int,
+        usable: Sequence[int],
+        *,
+        reference: np.ndarray | None = None,
     ) -> Descriptors: ...
 
     def planar(self, key: FrameReading, other: FrameReading) -> PlanarFit: ...
@@ -166,8 +173,17 @@ class DlibBurstReader:
         )
 
     def describe(
-        self, readings: Sequence[FrameReading], key: int, usable: Sequence[int]
+        self,
+        readings: Sequence[FrameReading],
+        key: int,
+        usable: Sequence[int],
+        *,
+        reference: np.ndarray | None = None,
     ) -> Descriptors:
+        """The key frame's analysis and each frame's continuity. The frames' chips (and,
+        without ``reference``, the key frame's mirror image) go to the network in one call;
+        with ``reference`` the mirror follows only when the key frame's plain distance is
+        near the threshold (the verifier's ``mirror_band``)."""
         models = v._DlibModels.get()
         key_reading = readings[key]
         if key_reading.outcome != v.OK:
@@ -183,21 +199,55 @@ class DlibBurstReader:
                 )
                 for k in order
             ]
-            if self.verifier.mirror:
+            on_demand = self._on_demand(reference)
+            mirror_now = self.verifier.mirror and on_demand is None
+            if mirror_now:
                 chips.append(np.ascontiguousarray(chips[0][:, ::-1]))
             described = [np.asarray(d) for d in models.resnet.compute_face_descriptor(chips)]
-        plain_key = described[0]
-        embedding = (plain_key + described[-1]) / 2.0 if self.verifier.mirror else plain_key
+            plain_key = described[0]
+            key_embedding = self._key_embedding(models, chips[0], plain_key, described, on_demand)
         continuity: list[float | None] = [None] * len(readings)
         for position, k in enumerate(order[1:], start=1):
             continuity[k] = float(np.linalg.norm(described[position] - plain_key))
-        return Descriptors(self._analysis(key_reading, embedding), tuple(continuity))
+        return Descriptors(self._analysis(key_reading, *key_embedding), tuple(continuity))
 
-    def _analysis(self, reading: FrameReading, embedding: np.ndarray | None) -> v.FaceAnalysis:
+    def _on_demand(self, reference: np.ndarray | None) -> v._OnDemand | None:
+        band = self.verifier.mirror_band
+        if reference is None or band is None:
+            return None
+        threshold = self.verifier.threshold
+        threshold = v.current_threshold()[0] if threshold is None else threshold
+        return v._OnDemand(np.asarray(reference, dtype=np.float32), float(threshold), band)
+
+    def _key_embedding(
+        self,
+        models: Any,
+        chip: np.ndarray,
+        plain_key: np.ndarray,
+        described: list[np.ndarray],
+        on_demand: v._OnDemand | None,
+    ) -> tuple[np.ndarray, bool]:
+        """The key frame's embedding (as compare() would make it) and whether it is
+        mirror-averaged. Called with the model lock held."""
+        if not self.verifier.mirror:
+            return plain_key, False
+        if on_demand is None:
+            return (plain_key + described[-1]) / 2.0, True
+        if not on_demand.needs_mirror(plain_key.astype(np.float32)):
+            return plain_key, False
+        flipped = np.asarray(
+            models.resnet.compute_face_descriptor(np.ascontiguousarray(chip[:, ::-1]))
+        )
+        return (plain_key + flipped) / 2.0, True
+
+    def _analysis(
+        self, reading: FrameReading, embedding: np.ndarray | None, mirrored: bool = False
+    ) -> v.FaceAnalysis:
         return v.FaceAnalysis(
             outcome=reading.outcome if embedding is None else v.OK,
             model_id=self.model_id,
             embedding=None if embedding is None else embedding.astype(np.float32),
+            mirrored=mirrored and embedding is not None,
             box=reading.box,
             quality=reading.quality,
             faces_found=reading.faces_found,
@@ -277,7 +327,12 @@ class StubBurstReader(v.StubVerifier):
         return readings
 
     def describe(
-        self, readings: Sequence[FrameReading], key: int, usable: Sequence[int]
+        self,
+        readings: Sequence[FrameReading],
+        key: int,
+        usable: Sequence[int],
+        *,
+        reference: np.ndarray | None = None,
     ) -> Descriptors:
         key_embedding = readings[key].extra[0] if readings[key].extra else None
         analysis = v.FaceAnalysis(
