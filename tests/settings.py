@@ -27,6 +27,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # (see ledger migration 0002: honoured only for the tables' owner).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c caseledger.allow_truncate=on"
 
+# Most tests check in with one stub photo (the single-photo path); the liveness tests
+# (tests/supervision/test_liveness*.py, the browser check-in) turn the burst check on.
+LIVENESS_REQUIRED = False
+
 # Background tasks run in the calling thread in tests; the database queue is exercised by the
 # notices tests that need it explicitly.
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

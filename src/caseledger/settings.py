@@ -271,6 +271,9 @@ REVIEW_SLA_HOURS = int(os.environ.get("CASELEDGER_REVIEW_SLA_HOURS", "24"))
 FAILED_IMAGE_RETENTION_DAYS = 28
 ENROLMENT_PHOTO_RETENTION_DAYS = 30
 LOCATION_RETENTION_DAYS = int(os.environ.get("CASELEDGER_LOCATION_RETENTION_DAYS", "365"))
+# A check-in is a short burst following a head-turn prompt (biometrics/liveness.py); a single
+# still photo is then never a verified check-in. Off: the single-photo check-in of before.
+LIVENESS_REQUIRED = env_bool("CASELEDGER_LIVENESS_REQUIRED", True)
 
 # --- background tasks (django.tasks with a database queue; worker: `caseledger db_worker`) ---
 TASKS = {

@@ -1,9 +1,14 @@
 """A check-in from a phone, in real Chromium with a fake camera and a fake location, checked by
-the real dlib face verifier; then the officer's review, the only thing that changes compliance.
+the real dlib face verifier and the liveness check; then the officer's review, the only thing
+that changes compliance.
 
-The camera shows a photo: scikit-image's `data.astronaut()` (the face enrolled) or matplotlib's
-`grace_hopper.jpg` (someone else), turned into a .y4m video here in Python (a y4m is a header
-and raw YUV planes), so the suite needs no ffmpeg.
+The camera shows a head turning: scikit-image's `data.astronaut()` (the face enrolled) or
+matplotlib's `grace_hopper.jpg` (someone else), each draped over a generic 3-D head and turned
+to its left and to its right by the liveness evaluation's renderer
+(`biometrics.liveness_eval.render_turn`), looped as a .y4m video written here in Python (a y4m
+is a header and raw YUV planes), so the suite needs no ffmpeg. The loop (at rest 0.2 s, turned
+left 0.4 s, turned right 0.4 s) shows "left, then right" in any two seconds the page records;
+the server's prompts are made "left, then right" for the test.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Callable, Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from random import Random
 from typing import Any
 
 import numpy as np
@@ -24,6 +30,10 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, Playwright, expect
 from skimage import data
 
+from caseledger.biometrics import liveness
+from caseledger.biometrics.liveness_eval import render_turn
+from caseledger.biometrics.liveness_frames import DlibBurstReader
+from caseledger.biometrics.verifier import DlibResNetVerifier
 from caseledger.people.models import Address
 from caseledger.supervision import services
 from caseledger.supervision.models import CheckIn, Compliance, Enrolment, Review
@@ -50,43 +60,94 @@ def _png(array: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _y4m(photo: Path, out: Path, *, width: int = 800, height: int = 600, frames: int = 5) -> Path:
-    """A short `width`x`height` video of the photo (aspect kept, centred on black), for
-    Chromium's fake camera: YUV4MPEG2, 4:2:0, BT.601 limited range."""
-    image = Image.open(photo).convert("RGB")
+def _canvas(photo: Image.Image, width: int = 640, height: int = 480) -> Image.Image:
+    """The photo on a `width`x`height` black frame (aspect kept, centred)."""
+    image = photo.convert("RGB")
     image.thumbnail((width, height), Image.Resampling.LANCZOS)
     canvas = Image.new("RGB", (width, height))
     canvas.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
-    rgb = np.asarray(canvas, dtype=np.float32) / 255.0
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    y = 16 + 219 * (0.299 * r + 0.587 * g + 0.114 * b)
-    cb = 128 + 224 * (-0.168736 * r - 0.331264 * g + 0.5 * b)
-    cr = 128 + 224 * (0.5 * r - 0.418688 * g - 0.081312 * b)
+    return canvas
+
+
+def _y4m(frames: Sequence[Image.Image], out: Path, *, fps: int = 5) -> Path:
+    """A video of `frames` (all of one size) at `fps`, for Chromium's fake camera (which loops
+    it): YUV4MPEG2, 4:2:0, BT.601 limited range."""
+    width, height = frames[0].size
 
     def subsample(plane: np.ndarray) -> np.ndarray:
         return plane.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
 
-    planes = [y, subsample(cb), subsample(cr)]
-    frame = b"FRAME\n" + b"".join(np.clip(np.rint(p), 0, 255).astype(np.uint8).tobytes()
-                                   for p in planes)
-    header = f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode()
-    out.write_bytes(header + frame * frames)
+    def frame(image: Image.Image) -> bytes:
+        rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+        r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+        y = 16 + 219 * (0.299 * r + 0.587 * g + 0.114 * b)
+        cb = 128 + 224 * (-0.168736 * r - 0.331264 * g + 0.5 * b)
+        cr = 128 + 224 * (0.5 * r - 0.418688 * g - 0.081312 * b)
+        planes = [y, subsample(cb), subsample(cr)]
+        return b"FRAME\n" + b"".join(
+            np.clip(np.rint(p), 0, 255).astype(np.uint8).tobytes() for p in planes
+        )
+
+    header = f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode()
+    out.write_bytes(header + b"".join(frame(f) for f in frames))
     return out
+
+
+TURN_DEG = 20.0  # each way; the renderer's turns of 12-25 degrees are its bona fide kind
+
+
+def _turning(photo: Image.Image, reader: DlibBurstReader) -> list[Image.Image]:
+    """One loop of the head: at rest (1 frame), turned to its left (2), to its right (2). The
+    frames are not mirrored: a turn to the person's left moves the nose to the image's right
+    (positive yaw for the renderer)."""
+    scene = _canvas(photo)
+    landmarks = reader.read([scene], max_side=scene.width)[0].landmarks
+    assert landmarks is not None, "the renderer needs the face's landmarks"
+    left = render_turn(scene, landmarks, TURN_DEG)
+    right = render_turn(scene, landmarks, -TURN_DEG)
+    return [scene, left, left, right, right]
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    small = image.copy()
+    small.thumbnail((liveness.MAX_FRAME_SIDE, liveness.MAX_FRAME_SIDE))
+    small.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("faces")
-    astronaut = folder / "astronaut.png"
-    astronaut.write_bytes(_png(data.astronaut()))
-    hopper = Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-    wall = folder / "wall.png"  # no face at all: the verifier refuses the photo
-    wall.write_bytes(_png(np.full((480, 640, 3), 180, dtype=np.uint8)))
+    verifier = DlibResNetVerifier()
+    reader = DlibBurstReader(verifier)
+    astronaut = _turning(Image.fromarray(data.astronaut()), reader)
+    hopper = _turning(Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)),
+                      reader)
+    # The video itself passes the check when its frames are sent directly (so a failure
+    # below is the page's or the camera's, not the rendering's).
+    challenge = liveness.Challenge("video", ("turn_left", "turn_right"),
+                                   datetime.now(UTC), datetime.now(UTC) + timedelta(hours=1))
+    template = verifier.embed(_png(data.astronaut())).template()
+    result = liveness.check_burst([_jpeg(astronaut[k]) for k in (0, 1, 3)], challenge,
+                                  template, verifier)
+    assert result.verified, result.as_dict()
+    wall = Image.fromarray(np.full((480, 640, 3), 180, dtype=np.uint8))  # no face at all
     return {
         "astronaut": _y4m(astronaut, folder / "astronaut.y4m"),
         "grace_hopper": _y4m(hopper, folder / "grace_hopper.y4m"),
-        "wall": _y4m(wall, folder / "wall.y4m"),
+        "wall": _y4m([wall] * 5, folder / "wall.y4m"),
     }
+
+
+@pytest.fixture(autouse=True)
+def left_then_right(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    """Liveness on, and the server's prompts "left, then right" (what the videos show);
+    `Random(1)` makes `new_challenge` choose that order."""
+    settings.LIVENESS_REQUIRED = True
+    issue = services.issue_challenge
+    monkeypatch.setattr(services, "issue_challenge",
+                        lambda **kwargs: issue(**kwargs, rng=Random(1)))
 
 
 @pytest.fixture
@@ -165,23 +226,30 @@ def _participant_signs_in(page: Page, live_server: Any, credentials: str) -> Non
     page.wait_for_url("**/me/")
 
 
-def _check_in_with_camera(page: Page, shot: str) -> None:
-    page.get_by_role("link", name="Presentarse ahora").click()
+def _check_in_with_camera(page: Page, shot: str, *, link: str = "Presentarse ahora") -> None:
+    """From the home page: open the check-in, press Start, follow the prompt (the camera's
+    video turns), and wait for the answer, which takes the keyboard focus."""
+    page.get_by_role("link", name=link).click()
     page.wait_for_url("**/me/check-in/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Presentarse")
-    expect(page.locator("[data-camera-status]")).to_contain_text("Cámara encendida")
+    _record_burst(page, shot)
+
+
+def _record_burst(page: Page, shot: str) -> None:
+    expect(page.locator("[data-checkin-status]")).to_contain_text("Cámara encendida")
     # A property wait, not wait_for_function: the page's CSP refuses the eval that needs.
-    expect(page.locator("[data-camera] video")).not_to_have_js_property("videoWidth", 0)
-    page.get_by_role("button", name="Tomar foto").click()
-    expect(page.get_by_role("img", name="La foto que tomó")).to_be_visible()
-    assert page.evaluate("document.getElementById('id_image').files.length") == 1
+    expect(page.locator("[data-burst-camera] video")).not_to_have_js_property("videoWidth", 0)
     assert horizontal_overflow(page) == 0
     check_axe(page)
     _shot(page, shot)
-    page.get_by_role("button", name="Enviar presentación").click()
-    page.wait_for_load_state()
+    page.get_by_role("button", name="Empezar").click()
+    prompt = page.locator("[data-prompt]")
+    # The prompt, in large words, while the burst is recorded (the server chose the order).
+    expect(prompt).to_have_text(re.compile(r"Gire la cabeza un poco hacia su (izquierda|derecha)"))
+    assert prompt.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 28
+    _shot(page, f"{shot}-prompt")
     # The answer page puts the keyboard and the screen reader on its result, not the top.
-    expect(page.locator("[data-focus-result]")).to_be_focused()
+    expect(page.locator("[data-focus-result]")).to_be_focused(timeout=60_000)
 
 
 def test_check_in_from_a_phone_and_the_officers_review(
@@ -217,10 +285,22 @@ def test_check_in_from_a_phone_and_the_officers_review(
     check_axe(phone)
     _shot(phone, "phone-3-receipt-verified-es")
 
-    # Luis's phone shows someone else: received, and a person will look at it.
+    # The check recorded the burst: live, the prompts followed, the challenge with it.
+    assert (checkin.liveness_outcome, checkin.liveness_reason) == ("live", "ok")
+    assert checkin.liveness["challenge"]["prompts"] == ["turn_left", "turn_right"]
+    assert 3 <= len(checkin.liveness["frames"]) <= liveness.MAX_FRAMES
+    assert all(f["image_size"] and max(f["image_size"]) <= 480 for f in checkin.liveness["frames"])
+
+    # Luis's phone shows someone else turning: asked to try once more, then a person looks.
     phone = phone_with_camera("grace_hopper")
     _participant_signs_in(phone, live_server, luis_login)
     _check_in_with_camera(phone, "phone-4-check-in-other-face")
+    expect(phone.locator("[data-retake]")).to_contain_text("inténtelo una vez más")
+    expect(phone.locator("[data-retake]")).to_contain_text("incumplimiento")
+    assert horizontal_overflow(phone) == 0
+    check_axe(phone)
+    _shot(phone, "phone-4b-retake-es")
+    _record_burst(phone, "phone-4c-check-in-again")
     expect(phone.get_by_role("heading", level=1)).to_have_text("Presentación recibida")
     expect(phone.locator("[data-outcome]")).to_have_attribute("data-outcome", "review")
     expect(phone.locator("[data-state]")).to_contain_text("Un oficial mirará su foto")
@@ -233,6 +313,8 @@ def test_check_in_from_a_phone_and_the_officers_review(
     _shot(phone, "phone-5-receipt-review-es")
     review = Review.objects.get(enrolment=luis)
     assert review.kind == "failed_check"
+    assert [c.outcome for c in CheckIn.objects.filter(enrolment=luis).order_by("attempt")] == [
+        "retake", "review"]
     assert Enrolment.objects.get(pk=luis.pk).compliance == Compliance.COMPLIANT
 
     # The officer: the dashboard, the queue, the review; compliance moves only on decision.
@@ -253,10 +335,15 @@ def test_check_in_from_a_phone_and_the_officers_review(
     check_axe(page)
     page.get_by_role("link", name=re.compile("Review the check-in of Luis Fernandez")).click()
     page.wait_for_url(f"**/supervision/reviews/{review.pk}/")
-    photo = page.get_by_role("img", name="Photo taken at attempt 1")
+    photo = page.locator("[data-attempt='1'] [data-key-frame] img")
     expect(photo).to_be_visible()
     assert photo.evaluate("img => img.naturalWidth") > 0
-    expect(page.locator("[data-distance]")).not_to_have_text("—")
+    frames = page.locator("[data-attempt='2'] .cl-frame img")
+    assert frames.count() >= 3  # every picture of the burst, while the review needs them
+    for k in range(frames.count()):
+        assert frames.nth(k).evaluate("img => img.complete && img.naturalWidth") > 0
+    expect(page.locator("[data-attempt='2'] [data-liveness]")).to_contain_text("Passed")
+    expect(page.locator("[data-distance]").first).not_to_have_text("—")
     check_axe(page)
     _shot(page, "desktop-2-review")
 
@@ -297,23 +384,23 @@ def test_check_in_from_a_phone_and_the_officers_review(
     _shot(page, "desktop-3-enrol")
 
 
-def test_a_refused_photo_puts_focus_on_what_went_wrong(phone_with_camera, live_server, users,
+def test_a_refused_burst_puts_focus_on_what_went_wrong(phone_with_camera, live_server, users,
                                                         make_person, settings):
-    """A photo without a face: the check-in page answers with the refusal, focus on it, and
-    the form to try again (a refused photo costs no try)."""
+    """A burst without a face: the check-in page answers with the refusal, focus on it, and
+    the form to try again (a refused burst costs no try)."""
     settings.FACE_VERIFIER = "dlib"
     _enrolment, login = _enrol(users, make_person, "Marta", "Lopez")
     phone = phone_with_camera("wall")
     _participant_signs_in(phone, live_server, login)
     _check_in_with_camera(phone, "phone-7-refused-es")
     refusal = phone.locator("[data-refusal]")
-    expect(refusal).to_have_attribute("data-refusal", "no_face")
+    expect(refusal).to_have_attribute("data-refusal", "too_few_faces")
     heading = refusal.get_by_role("heading", level=2)
     expect(heading).to_be_focused()
     expect(heading).to_have_text("No pudimos aceptar esta presentación")
     expect(phone.locator("[data-state]")).to_have_attribute("data-state", "open")
     expect(phone.get_by_text("Intentos que le quedan: 3 de 3.")).to_be_visible()
-    expect(phone.get_by_role("button", name="Enviar presentación")).to_be_visible()
+    expect(phone.get_by_role("button", name="Empezar")).to_be_visible()
     assert horizontal_overflow(phone) == 0
     check_axe(phone)
     _shot(phone, "phone-8-refused-focus-es")

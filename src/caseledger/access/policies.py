@@ -259,6 +259,8 @@ PERSON_PATHS: dict[str, Rule] = {
                               (Act.DECIDE, Ability.DECIDE_SUPERVISION_CHANGE))),
     "supervision.departure": Rule("enrolment__person", _SUPERVISE),
     "supervision.uploadattempt": Rule("user__participant_person"),
+    "supervision.checkinchallenge": Rule("user__participant_person",
+                                         ((Act.CREATE, Ability.CHECK_IN),)),
     "disclosures.disclosurerequest": Rule(
         "person", ((Act.VIEW, Ability.ENTER_DISCLOSURE), (Act.CREATE, Ability.ENTER_DISCLOSURE),
                    (Act.DECIDE, Ability.DECIDE_DISCLOSURE),

@@ -13,6 +13,7 @@ from ninja.files import UploadedFile
 from pydantic import BaseModel, Field
 
 from caseledger.access.api_auth import access_context
+from caseledger.biometrics import liveness
 from caseledger.core.api_common import ERRORS, StrictIn, links
 from caseledger.core.errors import ValidationError
 
@@ -34,7 +35,10 @@ def _read_upload(upload: UploadedFile | None, field: str) -> bytes:
 class ReceiptOut(BaseModel):
     id: uuid.UUID
     time: datetime
-    outcome: Literal["verified", "review"]
+    outcome: Literal["verified", "review", "retake"] = Field(
+        description="`retake`: the burst was not judged live, or the face did not match, "
+        "for the first time in this window: ask for a new challenge and try once more"
+    )
     message: str
     attempt: int
     attempts_left: int
@@ -66,6 +70,49 @@ RATE_LIMITED_DOC = {
 }
 
 
+def _read_frames(uploads: list[UploadedFile] | None) -> list[bytes] | None:
+    """The frames of a burst: at most one more than a burst may have, each at most one byte
+    more than a frame may have (the service refuses too many or too large frames, recorded
+    and counted, without this reading the rest)."""
+    if uploads is None:
+        return None
+    return [u.read(liveness.MAX_FRAME_BYTES + 1) for u in uploads[: liveness.MAX_FRAMES + 1]]
+
+
+class ChallengeOut(BaseModel):
+    id: uuid.UUID = Field(description="Send it back as `challenge_id` with the frames")
+    prompts: list[Literal["turn_left", "turn_right"]] = Field(
+        description="In order; `turn_left` is the participant's own left"
+    )
+    instructions: list[str] = Field(description="The prompts in the participant's language")
+    issued_at: datetime
+    expires_at: datetime = Field(description="Two minutes after issue; single use")
+    frames: int = Field(description="Frames to record (at most)")
+    interval_ms: int = Field(description="Time between frames")
+    prompt_after_frames: list[int] = Field(
+        description="Show prompt k right after recording frame `prompt_after_frames[k]` "
+        "(from 0): recording starts before the first prompt"
+    )
+    max_side: int = Field(description="Longest side of a frame, in pixels")
+    max_frame_bytes: int
+
+
+@router.post(
+    "/checkins/challenge",
+    response={201: ChallengeOut, **ERRORS},
+    openapi_extra=RATE_LIMITED_DOC,
+)
+def checkin_challenge(request: HttpRequest) -> Status:
+    """The head-turn prompts for one check-in burst, chosen at random by the server for the
+    participant's window open now: single use, expires in two minutes. Record the burst
+    while the participant follows them (frames not mirrored, the first before the first
+    prompt is shown, under two seconds), then send it to `POST /checkins`."""
+    issued = services.issue_challenge(
+        user=request.user, request_id=getattr(request, "request_id", "")
+    )
+    return Status(201, ChallengeOut(**{**issued.__dict__, "prompts": list(issued.prompts)}))
+
+
 @router.post(
     "/checkins",
     response={201: ReceiptOut, 200: ReceiptOut, **ERRORS},
@@ -73,23 +120,36 @@ RATE_LIMITED_DOC = {
 )
 def check_in(
     request: HttpRequest,
-    image: File[UploadedFile],
     latitude: Form[str],
     longitude: Form[str],
     accuracy: Form[str],
+    frames: File[list[UploadedFile]] = None,  # type: ignore[assignment]
+    challenge_id: Form[str] = "",
+    image: File[UploadedFile] = None,  # type: ignore[assignment]
     submission_id: Form[str] = "",
 ) -> Status:
-    """A participant's check-in: selfie and the location of this moment, in one submission.
-    `outcome` is `verified`, or `review` when the face did not match (a person will look).
+    """A participant's check-in: the face and the location of this moment, in one submission.
+
+    The face is a liveness burst: `frames` (several files, JPEG/PNG/WebP, at most 6 of at
+    most 480 px and 512 KiB) recorded while following the prompts of `challenge_id` (from
+    `POST /checkins/challenge`). `outcome` is `verified`; `retake` when the burst was not
+    judged live or the face did not match, the first time in the window (get a new
+    challenge and try once more); `review` after that (a person will look; never a
+    violation). A burst that cannot be used is a 422 naming the reason; an unknown or
+    another participant's challenge 404, a used one 409, an expired one 422. A single photo
+    (`image`) is refused (422 `liveness_required`) unless liveness is turned off.
 
     Idempotent by `submission_id`: sending the same id with the same photo again (after a lost
     answer) returns the first receipt with status 200 and `repeated: true`; the same id with
     another photo is a 409 `replay`. Photo uploads are rate-limited per participant and per
     client address, refused photos included: over a limit the answer is 429 with
     `Retry-After`."""
+    burst = _read_frames(frames) if frames or challenge_id else None
     receipt = services.submit_check_in(
         user=request.user,
-        image=_read_upload(image, "image"),
+        image=b"" if burst is not None else _read_upload(image, "image"),
+        frames=burst,
+        challenge_id=challenge_id or None,
         latitude=latitude,
         longitude=longitude,
         accuracy=accuracy,
@@ -112,6 +172,18 @@ class CheckInOut(BaseModel):
     model_id: str
     quality: dict
     has_image: bool
+    liveness_outcome: str = Field(
+        description="live, not_live or unusable for a liveness burst; empty for a photo"
+    )
+    liveness_reason: str
+    liveness: dict = Field(
+        description="The liveness record: challenge, limits, per-frame pose and quality, "
+        "continuity distances, planarity fits (no image)"
+    )
+    frames_kept: list[int] = Field(
+        description="Positions of the burst's frames that can still be viewed (the other "
+        "frames go when the review is decided)"
+    )
 
 
 class ReviewOut(BaseModel):
@@ -155,6 +227,10 @@ def _review_out(review, attempts=()) -> ReviewOut:  # type: ignore[no-untyped-de
                 model_id=c.model_id,
                 quality={k: v for k, v in c.quality.items() if k != "image_sha256"},
                 has_image=c.image_encrypted is not None,
+                liveness_outcome=c.liveness_outcome,
+                liveness_reason=c.liveness_reason,
+                liveness=c.liveness,
+                frames_kept=selectors.burst_frames_kept(c),
             )
             for c in attempts
         ],

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from caseledger.biometrics import liveness
 from caseledger.core.forms import UswdsForm
 
 from . import consent, services
@@ -41,7 +42,29 @@ def read_upload(upload: Any) -> bytes | None:
     return upload.read(settings.FACE_MAX_UPLOAD_BYTES + 1)
 
 
+def read_frames(uploads: Any) -> list[bytes]:
+    """The frames of a liveness burst: at most one more file than a burst may have, each read
+    to at most one byte past a frame's limit (the service refuses too many or too large
+    frames with a clear message, recorded)."""
+    return [
+        upload.read(liveness.MAX_FRAME_BYTES + 1)
+        for upload in list(uploads)[: liveness.MAX_FRAMES + 1]
+    ]
+
+
 # --- participant ------------------------------------------------------------------------------
+class BurstForm(UswdsForm):
+    """The check-in with the liveness burst: checkin.js records the frames (the files named
+    `frames`, read by `read_frames`), and fills in the challenge and the location when the
+    participant presses Start, never before."""
+
+    challenge_id = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    latitude = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
+    longitude = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
+    accuracy = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
+    submission_id = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+
 class CheckInForm(UswdsForm):
     image = forms.FileField(
         label=_("Photo of your face"),

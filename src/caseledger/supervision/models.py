@@ -150,6 +150,38 @@ class ReferencePhoto(BaseModel):
 class CheckInOutcome(models.TextChoices):
     VERIFIED = "verified", "Verified"
     REVIEW = "review", "A person will review it"
+    RETAKE = "retake", "Asked to try once more"
+
+
+class CheckInChallenge(BaseModel):
+    """The head-turn prompts the server chose at random for one burst of a check-in
+    (biometrics.liveness): bound to the participant's login and the window open when it was
+    issued, single use (`used_at` is set by a conditional update before the burst is checked),
+    refused after `expires_at`. Rows are deleted by the sweep a day after they expire; the
+    check-in keeps a copy of the challenge in its liveness record."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_comment="The participant's login the challenge was issued to",
+    )
+    window_opens_at = models.DateTimeField(
+        db_comment="The check-in window the challenge was issued for"
+    )
+    prompts = models.JSONField(
+        default=list,
+        db_comment="Prompt codes in order (turn_left, turn_right), chosen at random by the server",
+    )
+    issued_at = models.DateTimeField(db_comment="When the challenge was issued (UTC)")
+    expires_at = models.DateTimeField(db_comment="Issued + 2 minutes: refused from then on")
+    used_at = models.DateTimeField(
+        null=True, blank=True, db_comment="When a burst was sent with it (single use)"
+    )
+
+    class Meta:
+        db_table = "supervision_checkin_challenge"
+        indexes = [models.Index(fields=["user", "issued_at"], name="supervision_challenge_user")]
 
 
 class CheckIn(BaseModel):
@@ -183,6 +215,28 @@ class CheckIn(BaseModel):
     )
     ledger_event = models.UUIDField(
         null=True, blank=True, db_comment="Event recording this check-in (for its receipt)"
+    )
+    liveness_outcome = models.CharField(
+        max_length=16,
+        blank=True,
+        db_comment="live, not_live or unusable; empty for a single photo (liveness off)",
+    )
+    liveness_reason = models.CharField(
+        max_length=32,
+        blank=True,
+        db_comment="ok, prompt_not_followed, planar_motion, face_changed, ...; empty for a photo",
+    )
+    liveness = models.JSONField(
+        default=dict,
+        blank=True,
+        db_comment="Liveness record: challenge, limits, per-frame pose and quality, continuity, "
+        "planarity fits (no image, no embedding)",
+    )
+    frames_encrypted = models.BinaryField(
+        null=True,
+        blank=True,
+        db_comment="AES-GCM: the other frames of a burst not verified; deleted when its review "
+        "is decided or the window is verified",
     )
 
     class Meta:
@@ -229,6 +283,7 @@ class UploadAttempt(BaseModel):
 class ReviewKind(models.TextChoices):
     FAILED_CHECK = "failed_check", "Face did not match"
     UNCERTAIN = "uncertain", "Could not be checked"
+    NOT_LIVE = "not_live", "Live check not passed"
     MISSED_WINDOW = "missed_window", "Missed check-in"
 
 

@@ -17,6 +17,7 @@ from caseledger.access import policies
 from caseledger.access.context import AccessContext
 from caseledger.access.gate import deny, record_access, require_related
 from caseledger.access.policies import Ability, Scope
+from caseledger.biometrics import liveness
 from caseledger.core import clock
 from caseledger.core.errors import NotFound
 from caseledger.core.ids import as_uuid
@@ -35,7 +36,7 @@ from .models import (
     Review,
     Schedule,
 )
-from .sealing import unseal
+from .sealing import unpack_frames, unseal
 
 
 def _require(
@@ -77,6 +78,18 @@ def active_enrolment(ctx: AccessContext) -> Enrolment:
     if enrolment is None:
         raise NotFound(_("You have no active check-in schedule."), code="not_enrolled")
     return enrolment
+
+
+def current_enrolment(ctx: AccessContext, person_id: Any) -> Enrolment | None:
+    """The active enrolment of a person the context already reached (the enrol page, after
+    the person's read), through the policy; None when there is none."""
+    return (
+        policies.restrict(
+            Enrolment.objects.filter(person_id=person_id, status=EnrolmentStatus.ACTIVE), ctx
+        )
+        .only("pk", "person_id", "level", "started_at")
+        .first()
+    )
 
 
 # --- reviews --------------------------------------------------------------------------------
@@ -136,9 +149,13 @@ def get_review(*, ctx: AccessContext, review_id: Any) -> ReviewDetail:
     return ReviewDetail(review, attempts, has_reference)
 
 
-def review_image(*, ctx: AccessContext, review_id: Any, checkin_id: Any) -> bytes:
+def review_image(
+    *, ctx: AccessContext, review_id: Any, checkin_id: Any, frame: int | None = None
+) -> bytes:
     """The captured image of a check-in under review, decrypted for the reviewer only; the
-    read is a biometric-category ledger event."""
+    read is a biometric-category ledger event. For a liveness burst, `frame` (its position in
+    the burst, from 0) picks a frame: the key frame is the check-in's photo, the others are
+    there only while the review needs them; None is the key frame (or the single photo)."""
     review = require_review(ctx, review_id)
     key = as_uuid(checkin_id)
     checkin = None
@@ -150,7 +167,8 @@ def review_image(*, ctx: AccessContext, review_id: Any, checkin_id: Any) -> byte
             window_opens_at=review.window_opens_at,
             image_encrypted__isnull=False,
         ).first()
-    if checkin is None:
+    data = _checkin_image(checkin, frame) if checkin is not None else None
+    if data is None:
         raise deny(
             ctx,
             action=Action.READ,
@@ -159,16 +177,49 @@ def review_image(*, ctx: AccessContext, review_id: Any, checkin_id: Any) -> byte
             record_id=checkin_id,
             subject_id=review.enrolment.person_id,
         )
+    detail: dict[str, Any] = {"review": str(review.pk)}
+    if frame is not None:
+        detail["frame"] = frame
     record_access(
         ctx,
         action=Action.READ,
         category=Category.BIOMETRIC,
         subject_id=review.enrolment.person_id,
         record_type=record_type_of(CheckIn),
-        record_id=checkin.pk,
-        detail={"review": str(review.pk)},
+        record_id=checkin.pk,  # type: ignore[union-attr]
+        detail=detail,
     )
-    return unseal(checkin.image_encrypted, checkin.pk, "checkin_image")
+    return data
+
+
+def burst_key_frame(checkin: CheckIn) -> int:
+    """The position in its burst of the frame kept as the check-in's photo (0 for a photo)."""
+    key = (checkin.liveness or {}).get("key_frame")
+    return key if isinstance(key, int) else 0
+
+
+def burst_frames_kept(checkin: CheckIn) -> list[int]:
+    """The positions of the frames of a check-in that can still be shown: every frame of a
+    burst while its other frames are kept, else the key frame alone (or the photo)."""
+    if checkin.image_encrypted is None:
+        return []
+    count = len((checkin.liveness or {}).get("frames") or [])
+    if checkin.frames_encrypted is not None and count:
+        return list(range(count))
+    return [burst_key_frame(checkin)]
+
+
+def _checkin_image(checkin: CheckIn, frame: int | None) -> bytes | None:
+    """The photo, the key frame or another frame of a burst, decrypted; None when that frame
+    is not kept."""
+    key = burst_key_frame(checkin)
+    if frame is None or frame == key:
+        return unseal(checkin.image_encrypted, checkin.pk, "checkin_image")
+    if checkin.frames_encrypted is None or frame < 0:
+        return None
+    others = unpack_frames(unseal(checkin.frames_encrypted, checkin.pk, "checkin_frames"))
+    position = frame - 1 if frame > key else frame
+    return others[position] if position < len(others) else None
 
 
 def review_reference_image(*, ctx: AccessContext, review_id: Any) -> bytes:
@@ -402,6 +453,7 @@ class CheckInState(StrEnum):
 
     VERIFIED = "verified"  # checked in and verified in the window open now: nothing more to do
     IN_REVIEW = "in_review"  # sent to an officer for review: nothing more to do
+    RETAKE = "retake"  # the last try asked for one more (liveness or face not passed): retake now
     OPEN = "open"  # a window is open and nothing is stored in it yet: check in now
     CLOSED = "closed"  # no window open now: the next one opens at `next_window`
 
@@ -412,9 +464,10 @@ class ParticipantState:
     next: the one answer that the portal's home page, check-in page and receipt all show, so
     they never contradict each other. Tries are the check-ins stored in the open window (a
     refused photo stores nothing and costs no try), counted here for every page. A stored
-    try is verified or sent for review, and either asks nothing more of the participant: the
-    pages offer no further try after a photo went to review (the service would still take one,
-    up to the schedule's limit)."""
+    try is verified, sent for review, or (a liveness burst not judged live, or a face that did
+    not match, the first time in the window) asks for one retake: only then is another try
+    wanted. The pages offer no further try after a try went to review (the service would
+    still take one, up to the schedule's limit)."""
 
     state: CheckInState
     window: tuple[datetime, datetime, datetime] | None  # the window open now
@@ -422,6 +475,7 @@ class ParticipantState:
     attempts_used: int
     max_attempts: int
     recent: list[CheckIn]
+    retake: CheckIn | None = None  # the try that asked for a retake (state RETAKE)
 
     @property
     def tries_left(self) -> int:
@@ -429,7 +483,32 @@ class ParticipantState:
 
     @property
     def can_check_in(self) -> bool:
-        return self.state is CheckInState.OPEN
+        return self.state in (CheckInState.OPEN, CheckInState.RETAKE)
+
+    @property
+    def retake_needed(self) -> bool:
+        """The participant should try once more now (in the window open now)."""
+        return self.state is CheckInState.RETAKE
+
+    @property
+    def retake_message(self) -> str:
+        """Why a retake is asked for, and what to do, in the active language."""
+        return retake_message(self.retake) if self.retake is not None else ""
+
+
+def retake_message(checkin: CheckIn) -> str:
+    """What the participant reads after a try that asked for a retake: why (the liveness
+    reason, or the face that did not match), that one more try is wanted, and that it is no
+    violation. In the active language."""
+    if checkin.liveness_outcome == liveness.NOT_LIVE:
+        why = str(liveness.REASON_MESSAGES.get(checkin.liveness_reason, ""))
+    else:
+        why = _("Your face could not be matched with your enrolment photo. Face the camera in "
+                "good light and try again.")
+    again = _("Please try once more now. If it does not work again, an officer will look at "
+              "the pictures.")
+    not_a_violation = _("This is not a violation.")  # not in an f-string: xgettext skips those
+    return f"{why} {again} {not_a_violation}".strip()
 
 
 def window_state(
@@ -443,7 +522,11 @@ def window_state(
     following = schedule.next_window(window[2] + timedelta(seconds=1))
     if any(c.outcome == CheckInOutcome.VERIFIED for c in in_window):
         return CheckInState.VERIFIED, following
-    if in_window:  # every stored try that is not verified went to review
+    retake = any(c.outcome == CheckInOutcome.RETAKE for c in in_window)
+    under_review = any(c.outcome != CheckInOutcome.RETAKE for c in in_window)
+    if retake and not under_review and len(in_window) < schedule.max_attempts:
+        return CheckInState.RETAKE, window
+    if in_window:  # every other stored try that is not verified went to review
         return CheckInState.IN_REVIEW, following
     return CheckInState.OPEN, window
 
@@ -470,8 +553,11 @@ def participant_state(*, ctx: AccessContext) -> ParticipantState:
         record_type=record_type_of(Enrolment),
         record_id=enrolment.pk,
     )
+    retake = None
+    if state is CheckInState.RETAKE:
+        retake = max(in_window, key=lambda c: c.attempt)
     return ParticipantState(
-        state, window, upcoming, len(in_window), schedule.max_attempts, recent
+        state, window, upcoming, len(in_window), schedule.max_attempts, recent, retake
     )
 
 

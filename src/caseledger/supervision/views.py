@@ -17,17 +17,17 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from caseledger.access import policies
 from caseledger.access.policies import Ability
 from caseledger.access.web import context_for, refuse_page
-from caseledger.biometrics import images
+from caseledger.biometrics import images, liveness
 from caseledger.biometrics.verifier import PHOTO_PROBLEMS
 from caseledger.cases import selectors as case_selectors
 from caseledger.core import clock
@@ -36,15 +36,17 @@ from caseledger.ledger.vocabulary import Category, record_type_of
 from caseledger.people import selectors as people_selectors
 from caseledger.people.models import Address, Person
 
-from . import charts, consent, selectors, services
+from . import charts, consent, review_words, selectors, services
 from .forms import (
     ALTERNATIVE_LABELS,
+    BurstForm,
     CheckInForm,
     DecideChangeForm,
     DepartureForm,
     DispositionForm,
     EnrolForm,
     ProposeChangeForm,
+    read_frames,
     read_upload,
 )
 from .models import (
@@ -102,8 +104,14 @@ def _state_after(request: HttpRequest) -> selectors.ParticipantState | None:
         return None
 
 
+#: Refusals of a burst after which recording it again can help (a new challenge each time).
+BURST_PROBLEMS = frozenset({
+    liveness.NO_FRAMES, liveness.TOO_MANY_FRAMES, liveness.FRAME_TOO_LARGE, liveness.BAD_FRAME,
+    liveness.TOO_FEW_FACES, liveness.KEY_FRAME_PROBLEM, liveness.MOTION_UNCLEAR,
+    "challenge_expired", "challenge_used", "challenge_unknown", "liveness_required",
+})
 # Refusals after which trying again right away can help; for the others the form is not shown.
-RETRYABLE = frozenset({*PHOTO_PROBLEMS, "bad_location", "bad_submission"})
+RETRYABLE = frozenset({*PHOTO_PROBLEMS, *BURST_PROBLEMS, "bad_location", "bad_submission"})
 
 
 def _next_step(code: str) -> str:
@@ -112,6 +120,8 @@ def _next_step(code: str) -> str:
             "Allow this site to use your location (in your browser's settings), "
             "then press “Send check-in” again."
         )
+    if code in BURST_PROBLEMS:
+        return _("Press “Start” again and follow the words on the screen.")
     if code in PHOTO_PROBLEMS:
         return _("Take a new photo and press “Send check-in” again.")
     if code in {"replay", "already_checked_in"}:
@@ -125,30 +135,30 @@ def _next_step(code: str) -> str:
     return _("Please try again. If it keeps failing, call your officer.")
 
 
+def _check_in_form(data: Any = None, files: Any = None) -> BurstForm | CheckInForm:
+    """The liveness burst's form, or (liveness off) the single photo's."""
+    if settings.LIVENESS_REQUIRED:
+        return BurstForm(data)
+    return CheckInForm(data, files)
+
+
 @participant_page
 @require_http_methods(["GET", "POST"])
 def portal_check_in(request: HttpRequest) -> HttpResponse:
-    """One form, one submission: the photo and the location of this moment."""
+    """One form, one submission: the face (a burst recorded while following the server's
+    prompts, or one photo while liveness is off) and the location of this moment."""
     posted = request.method == "POST"
-    form = CheckInForm(request.POST if posted else None, request.FILES if posted else None)
+    form = _check_in_form(request.POST if posted else None, request.FILES if posted else None)
     refusal: DomainError | None = None
     if posted and form.is_valid():
-        c = form.cleaned_data
         try:
-            receipt = services.submit_check_in(
-                user=request.user,
-                language=translation.get_language(),
-                image=read_upload(c["image"]) or b"",
-                latitude=c["latitude"],
-                longitude=c["longitude"],
-                accuracy=c["accuracy"],
-                submission_id=c["submission_id"] or None,
-                request_id=getattr(request, "request_id", ""),
-                client_address=request.META.get("REMOTE_ADDR", ""),
-            )
+            receipt = _submit(request, form)
         except DomainError as exc:
             refusal = exc
         else:
+            if receipt.retake:
+                state = _state_after(request)
+                return _render_check_in(request, state, {"retake": receipt}, status=201)
             return render(
                 request,
                 "portal/receipt.html",
@@ -158,8 +168,67 @@ def portal_check_in(request: HttpRequest) -> HttpResponse:
     if refusal is not None:
         return _refused(request, refusal)
     state = selectors.participant_state(ctx=context_for(request))
-    context = {"s": state, "form": form if state.can_check_in else None}
-    return render(request, "portal/check_in.html", context, status=422 if form.errors else 200)
+    return _render_check_in(request, state, {"form": form}, status=422 if form.errors else 200)
+
+
+def _submit(request: HttpRequest, form: BurstForm | CheckInForm) -> services.Receipt:
+    c = form.cleaned_data
+    burst = isinstance(form, BurstForm)
+    return services.submit_check_in(
+        user=request.user,
+        language=translation.get_language(),
+        image=b"" if burst else read_upload(c["image"]) or b"",
+        frames=read_frames(request.FILES.getlist("frames")) if burst else None,
+        challenge_id=c["challenge_id"] if burst else None,
+        latitude=c["latitude"],
+        longitude=c["longitude"],
+        accuracy=c["accuracy"],
+        submission_id=c["submission_id"] or None,
+        request_id=getattr(request, "request_id", ""),
+        client_address=request.META.get("REMOTE_ADDR", ""),
+    )
+
+
+def _render_check_in(
+    request: HttpRequest,
+    state: selectors.ParticipantState | None,
+    context: dict[str, Any],
+    status: int,
+) -> HttpResponse:
+    """The check-in page with the participant's state; the form (a fresh one unless given)
+    only while a try is wanted."""
+    wanted = state is not None and state.can_check_in
+    form = context.pop("form", None) or _check_in_form()
+    context = {
+        "s": state,
+        "form": form if wanted else None,
+        "burst": isinstance(form, BurstForm),
+        **context,
+    }
+    return render(request, "portal/check_in.html", context, status=status)
+
+
+@login_required
+@require_POST
+@participant_page
+def portal_check_in_challenge(request: HttpRequest) -> HttpResponse:
+    """The prompts for one burst, chosen by the server (JSON for the check-in page's script):
+    the id to send back, the words to show, the expiry and how to record."""
+    try:
+        issued = services.issue_challenge(
+            user=request.user,
+            request_id=getattr(request, "request_id", ""),
+            language=translation.get_language(),
+        )
+    except DomainError as exc:
+        response = JsonResponse({"code": exc.code, "message": exc.message},
+                                status=exc.status_code)
+        if isinstance(exc, RateLimited):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    body = {**issued.__dict__, "id": str(issued.id), "issued_at": issued.issued_at.isoformat(),
+            "expires_at": issued.expires_at.isoformat()}
+    return JsonResponse(body, status=201)
 
 
 def _refused(request: HttpRequest, refusal: DomainError) -> HttpResponse:
@@ -167,11 +236,13 @@ def _refused(request: HttpRequest, refusal: DomainError) -> HttpResponse:
     and the form again only when trying again right away can help and a try is still wanted."""
     state = _state_after(request)
     again = refusal.code in RETRYABLE and state is not None and state.can_check_in
+    form = _check_in_form()
     response = render(
         request,
         "portal/check_in.html",
         {
-            "form": CheckInForm() if again else None,
+            "form": form if again else None,
+            "burst": isinstance(form, BurstForm),
             "refusal": refusal,
             "next_step": _next_step(refusal.code),
             "s": state,
@@ -285,7 +356,11 @@ def review_detail(request: HttpRequest, review_id: str) -> HttpResponse:
             "ctx": ctx,
             "d": detail,
             "review": detail.review,
-            "attempts": [(c, _measures(c.quality)) for c in detail.attempts],
+            "attempts": [
+                (c, _measures(c.quality), review_words.liveness_facts(c),
+                 review_words.frames(c, selectors.burst_frames_kept(c)))
+                for c in detail.attempts
+            ],
             "form": form,
         },
         status=status,
@@ -325,10 +400,17 @@ def _image_response(data: bytes) -> HttpResponse:
 @staff_page
 @require_GET
 def review_image(request: HttpRequest, review_id: str, checkin_id: str) -> HttpResponse:
-    """The photo of a check-in under review: never cached, typed from its bytes."""
+    """The photo of a check-in under review (or, `?frame=N`, a frame of its liveness burst):
+    never cached, typed from its bytes."""
     ctx = context_for(request)
+    frame = request.GET.get("frame", "")
     return _image_response(
-        selectors.review_image(ctx=ctx, review_id=review_id, checkin_id=checkin_id)
+        selectors.review_image(
+            ctx=ctx,
+            review_id=review_id,
+            checkin_id=checkin_id,
+            frame=int(frame) if frame.isdigit() and len(frame) < 3 else None,
+        )
     )
 
 
@@ -360,6 +442,10 @@ def notice(request: HttpRequest) -> HttpResponse:
 def enrol(request: HttpRequest, person_id: str) -> HttpResponse:
     ctx = context_for(request, person_id=person_id)
     detail = people_selectors.get_person(ctx=ctx, person_id=person_id)
+    if request.method == "GET":
+        current = selectors.current_enrolment(ctx, detail.person.pk)
+        if current is not None:  # no second enrolment: say so, and where the enrolment is
+            return _already_enrolled(request, ctx, detail, current, status=200)
     spoken = [code[:2] for code in detail.person.languages]
     language = next((code for code in spoken if code in consent.NOTICE_LANGUAGES), "en")
     opens = timezone.localtime(clock.now()).replace(second=0, microsecond=0)
@@ -377,6 +463,10 @@ def enrol(request: HttpRequest, person_id: str) -> HttpResponse:
                     ctx=ctx, person_id=detail.person.pk, data=form.enrolment_input()
                 )
             except DomainError as exc:
+                if exc.code == "already_enrolled":  # refused and recorded by the service
+                    current = selectors.current_enrolment(ctx, detail.person.pk)
+                    if current is not None:
+                        return _already_enrolled(request, ctx, detail, current, status=409)
                 _form_error(form, exc)
                 status = exc.status_code
             else:
@@ -393,6 +483,19 @@ def enrol(request: HttpRequest, person_id: str) -> HttpResponse:
         request,
         "supervision/enrol.html",
         {"ctx": ctx, "d": detail, "form": form, **_notice_context(chosen)},
+        status=status,
+    )
+
+
+def _already_enrolled(
+    request: HttpRequest, ctx: Any, detail: Any, current: Enrolment, *, status: int
+) -> HttpResponse:
+    """The enrol page of a person who is enrolled: what is so, and the way to their enrolment
+    (there is no re-enrolment: end the enrolment first, then enrol again)."""
+    return render(
+        request,
+        "supervision/enrol.html",
+        {"ctx": ctx, "d": detail, "current": current},
         status=status,
     )
 

@@ -13,6 +13,7 @@ import `supervision.selectors`, never the other way round.
 from __future__ import annotations
 
 from ..sealing import unseal
+from .bursts import IssuedChallenge, issue_challenge, purge_challenges
 from .changes import decide_change, propose_change
 from .checkins import Receipt, submit_check_in
 from .consent import record_consent
@@ -40,6 +41,7 @@ __all__ = [
     "DISPOSITION_COMPLIANCE",
     "EnrolmentInput",
     "EnrolmentResult",
+    "IssuedChallenge",
     "Receipt",
     "ScheduleInput",
     "UploadLimits",
@@ -51,9 +53,11 @@ __all__ = [
     "dispose_review",
     "end_enrolment",
     "enrol",
+    "issue_challenge",
     "lock_enrolment",
     "open_review",
     "propose_change",
+    "purge_challenges",
     "purge_upload_attempts",
     "record_consent",
     "submit_check_in",

@@ -1,18 +1,22 @@
-"""A participant's check-in: the selfie and the location of that moment, in one transaction.
+"""A participant's check-in: the face (a liveness burst, or a single photo while liveness is
+off) and the location of that moment, in one transaction.
 
 Invariants kept here: a location is accepted only inside a check-in; a face that does not
-match opens a review (never a violation by itself); matched images are never kept; the try
-limit of a window holds under concurrency (a row lock, and constraints as the backstop).
+match, or a burst that is not judged live, asks for one retake and then opens a review (never
+a violation by itself); matched images are never kept; the try limit of a window holds under
+concurrency (a row lock, and constraints as the backstop). The burst's own checks (the
+challenge, the liveness verdict) are in `bursts.py`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, NoReturn
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -26,16 +30,18 @@ from caseledger.access.policies import Ability
 from caseledger.accounts.models import User
 from caseledger.biometrics import verifier as faces
 from caseledger.core import clock
-from caseledger.core.errors import Conflict, DomainError, ValidationError
-from caseledger.ledger.models import Outcome
-from caseledger.ledger.services import record_refusal, record_write
+from caseledger.core.errors import Conflict, ValidationError
+from caseledger.ledger.services import record_write
 from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
-from ..models import CheckIn, CheckInOutcome, Enrolment, ReviewKind, Schedule
-from ..sealing import seal, unseal
-from ..selectors import active_enrolment
+from ..models import CheckIn, CheckInOutcome, Enrolment, Review, Schedule
+from ..sealing import pack_frames, seal, unseal
+from ..selectors import active_enrolment, retake_message
+from . import bursts
 from .limits import count_upload, lock_enrolment
 from .reviews import open_review
+from .verdict import Refuse, Verdict
+from .windows import open_window, tries_used
 
 
 @dataclass(frozen=True)
@@ -50,24 +56,11 @@ class Receipt:
     event_id: uuid.UUID
     repeated: bool = False  # the receipt of an earlier upload with this submission id
 
-
-@dataclass(frozen=True)
-class _Refuse:
-    """Refuse a check-in: one failed event naming the person, in its own transaction (so it
-    survives the rollback of a refused write), then the error. Bound to the submission, so
-    each refusal of the path is one call."""
-
-    ctx: AccessContext
-    enrolment: Enrolment
-
-    def __call__(self, error: DomainError) -> NoReturn:
-        record_refusal(actor=self.ctx.actor, purpose=self.ctx.purpose,
-                       request_id=self.ctx.request_id, action=Action.CHECKIN,
-                       category=Category.SUPERVISION, outcome=Outcome.FAILED,
-                       subject_id=self.enrolment.person_id,
-                       record_type=record_type_of(Enrolment), record_id=self.enrolment.pk,
-                       detail={"reason": error.code})
-        raise error
+    @property
+    def retake(self) -> bool:
+        """The check asked for one more try in this window (a burst not judged live, or a
+        face that did not match, on the window's first such try)."""
+        return self.outcome == CheckInOutcome.RETAKE
 
 
 @dataclass(frozen=True)
@@ -79,18 +72,29 @@ class _Submission:
     schedule: Schedule
     sid: uuid.UUID
     image: bytes
-    image_sha: str
+    image_sha: str  # of the photo, or of the burst's frames in order
     latitude: Decimal
     longitude: Decimal
     accuracy: float
     opens: datetime
     now: datetime
+    frames: tuple[bytes, ...] | None = None  # a liveness burst (None: a single photo)
+    challenge_id: Any = None
+
+
+def _digest(image: bytes, frames: Sequence[bytes] | None) -> str:
+    """SHA-256 of the photo, or of the burst (each frame's SHA-256, in order): the same upload
+    sent twice is recognised as a retry or a replay."""
+    if frames is None:
+        return hashlib.sha256(image or b"").hexdigest()
+    joined = b"".join(hashlib.sha256(bytes(f)).digest() for f in frames)
+    return hashlib.sha256(b"burst:" + joined).hexdigest()
 
 
 def submit_check_in(
     *,
     user: User,
-    image: bytes,
+    image: bytes = b"",
     latitude: Any,
     longitude: Any,
     accuracy: Any,
@@ -98,10 +102,19 @@ def submit_check_in(
     request_id: str = "",
     language: str | None = None,
     client_address: str = "",
+    frames: Sequence[bytes] | None = None,
+    challenge_id: Any = None,
 ) -> Receipt:
-    """One check-in: the selfie and the location of that moment, in one transaction.
+    """One check-in: the face and the location of that moment, in one transaction.
 
-    A photo that cannot be used (no face, two faces, unreadable, ...) is refused with a
+    The face is a liveness burst (`frames`, recorded while the participant followed the
+    prompts of `challenge_id`, from `bursts.issue_challenge`): verified when the burst is
+    judged live and its key frame matches; a burst not judged live, or a face that does not
+    match, asks for one retake (outcome `retake`, a stored try) and then opens a review. While
+    `settings.LIVENESS_REQUIRED` is off, a single photo (`image`) is also taken, as before
+    liveness; while it is on, a single photo is refused (`liveness_required`).
+
+    A photo or burst that cannot be used (no face, two faces, unreadable, ...) is refused with a
     message in `language` (the page's) or else the participant's preferred language, and
     leaves one ledger event and no row. A face that does not match is accepted with outcome
     `review`: a person looks at it; it is never a violation.
@@ -117,8 +130,10 @@ def submit_check_in(
         policies.require(ctx, Ability.CHECK_IN, action=Action.CHECKIN,
                          category=Category.SUPERVISION, record_type=record_type_of(CheckIn),
                          message=_("Only participants check in."))
+        burst = None if frames is None and not challenge_id else tuple(frames or ())
         return _submit_check_in(
-            ctx, image, latitude, longitude, accuracy, submission_id, client_address
+            ctx, image, latitude, longitude, accuracy, submission_id, client_address,
+            burst, challenge_id,
         )
 
 
@@ -130,20 +145,29 @@ def _submit_check_in(
     accuracy: Any,
     submission_id: Any,
     client_address: str,
+    frames: tuple[bytes, ...] | None = None,
+    challenge_id: Any = None,
 ) -> Receipt:
     """In this order: count the upload (rate limits); read the input and the open window;
-    look at the window's tries without a lock; compare the face (slow, no lock held); then
-    lock the enrolment, look again and store the numbered try (`_store_check_in`)."""
+    look at the window's tries without a lock; check the face (one photo's comparison, or the
+    burst's challenge and liveness check: slow, no lock held); then lock the enrolment, look
+    again and store the numbered try (`_store_check_in`)."""
     enrolment = active_enrolment(ctx)
     now = clock.now()
-    refuse = _Refuse(ctx, enrolment)
+    refuse = Refuse(ctx, enrolment)
     limited = count_upload(ctx.user, enrolment, client_address, now)
     if limited is not None:
         refuse(limited)
     try:
+        if frames is None and settings.LIVENESS_REQUIRED:
+            raise ValidationError(
+                _("Checking in needs a short video from your camera, not a single photo. "
+                  "Open the check-in page and press “Start”."),
+                field="frames", code="liveness_required",
+            )
         sid = _submission_id(submission_id)
         lat, lon, acc = _location(latitude, longitude, accuracy)
-        opens = _open_window(enrolment.schedule, now)
+        opens = open_window(enrolment.schedule, now)
     except ValidationError as exc:
         refuse(exc)
     submission = _Submission(
@@ -151,13 +175,15 @@ def _submit_check_in(
         enrolment=enrolment,
         schedule=enrolment.schedule,
         sid=sid,
-        image=image,
-        image_sha=hashlib.sha256(image or b"").hexdigest(),
+        image=image or b"",
+        image_sha=_digest(image, frames),
         latitude=lat,
         longitude=lon,
         accuracy=acc,
         opens=opens,
         now=now,
+        frames=frames,
+        challenge_id=challenge_id,
     )
     try:  # without a lock first: a refusal here costs no face comparison
         earlier = _window_state(submission)
@@ -165,9 +191,12 @@ def _submit_check_in(
         refuse(exc)
     if isinstance(earlier, CheckIn):
         return _repeated_receipt(submission, earlier)
-    decision = _compare(submission, refuse)
+    if frames is None:
+        verdict = _compare(submission, refuse)
+    else:
+        verdict = bursts.judge(submission, _reference_template(submission, refuse), refuse)
     try:
-        stored = _store_check_in(submission, decision)
+        stored = _store_check_in(submission, verdict)
     except Conflict as exc:
         refuse(exc)
     if isinstance(stored, CheckIn):  # the same upload was stored meanwhile (a double send)
@@ -223,19 +252,6 @@ def _location(latitude: Any, longitude: Any, accuracy: Any) -> tuple[Decimal, De
     return lat, lon, acc
 
 
-def _open_window(schedule: Schedule, now: datetime) -> datetime:
-    """When the window open now opened; refused when none is open."""
-    window = schedule.current_window(now)
-    if window is None:
-        opens, _closes, _until = schedule.next_window(now)
-        raise ValidationError(
-            _("Check-in is not open now. Your next check-in opens on %(when)s.")
-            % {"when": opens.strftime("%Y-%m-%d %H:%M UTC")},
-            code="outside_window",
-        )
-    return window[0]
-
-
 # --- the try limit ----------------------------------------------------------------------------
 def _window_state(submission: _Submission) -> CheckIn | int:
     """The tries used in the open window, or the earlier check-in of which this is a retry
@@ -258,26 +274,13 @@ def _window_state(submission: _Submission) -> CheckIn | int:
     )
     if in_window.filter(quality__image_sha256=submission.image_sha).exists():
         raise Conflict(_("This check-in was already received."), code="replay")
-    if in_window.filter(outcome=CheckInOutcome.VERIFIED).exists():
-        raise Conflict(
-            _("You have already checked in for this period. Thank you."),
-            code="already_checked_in",
-        )
-    attempts = in_window.count()
-    if attempts >= submission.schedule.max_attempts:
-        raise Conflict(
-            _(
-                "You have used all your tries for this check-in. Your officer will "
-                "contact you; this is not a violation."
-            ),
-            code="attempts_used",
-        )
-    return attempts
+    return tries_used(submission.enrolment, submission.schedule, submission.opens)
 
 
-def _compare(submission: _Submission, refuse: _Refuse) -> Any:
-    """The face comparison, outside any transaction (it takes 100-250 ms); a photo that
-    cannot be used is refused here."""
+
+
+def _reference_template(submission: _Submission, refuse: Refuse) -> bytes:
+    """The enrolled face template (opened); refused when the enrolment has none."""
     reference = submission.enrolment.photos.filter(active=True).order_by("-created_at").first()
     if reference is None:
         refuse(
@@ -286,14 +289,20 @@ def _compare(submission: _Submission, refuse: _Refuse) -> Any:
                 code="no_reference",
             )
         )
-    template = unseal(reference.template_encrypted, reference.pk, "face_template")
+    return unseal(reference.template_encrypted, reference.pk, "face_template")
+
+
+def _compare(submission: _Submission, refuse: Refuse) -> Verdict:
+    """The face comparison of a single photo, outside any transaction (it takes 100-250 ms);
+    a photo that cannot be used is refused here."""
+    template = _reference_template(submission, refuse)
     decision = faces.get_verifier().compare(template, submission.image)
     if decision.photo_problem:
         refuse(ValidationError(str(decision.message), field="image", code=decision.outcome))
-    return decision
+    return Verdict.of_photo(decision, submission.image)
 
 
-def _store_check_in(submission: _Submission, decision: Any) -> Receipt | CheckIn:
+def _store_check_in(submission: _Submission, verdict: Verdict) -> Receipt | CheckIn:
     """Lock the enrolment, check the window again (another check-in may have been stored
     while the face was compared), number the try and store it with its ledger event, in one
     transaction. A refusal here writes no row. Returns the earlier check-in instead when the
@@ -304,7 +313,7 @@ def _store_check_in(submission: _Submission, decision: Any) -> Receipt | CheckIn
             state = _window_state(submission)
             if isinstance(state, CheckIn):
                 return state
-            return _insert_check_in(submission, decision, attempt=state + 1)
+            return _insert_check_in(submission, verdict, attempt=state + 1)
     except IntegrityError as exc:  # the constraints are the backstop of the lock
         if CheckIn.objects.filter(submission_id=submission.sid).exists():
             raise Conflict(_("This check-in was already received."), code="replay") from exc
@@ -317,53 +326,87 @@ def _store_check_in(submission: _Submission, decision: Any) -> Receipt | CheckIn
         ) from exc
 
 
-def _insert_check_in(submission: _Submission, decision: Any, *, attempt: int) -> Receipt:
+def _insert_check_in(submission: _Submission, verdict: Verdict, *, attempt: int) -> Receipt:
     s = submission
-    verified = decision.match
+    outcome = _outcome(s, verdict, attempt)
     checkin = CheckIn(
         enrolment=s.enrolment,
         submission_id=s.sid,
         window_opens_at=s.opens,
         attempt=attempt,
         submitted_at=s.now,
-        outcome=CheckInOutcome.VERIFIED if verified else CheckInOutcome.REVIEW,
-        face_outcome=decision.outcome,
-        distance=decision.distance,
-        model_id=decision.model_id,
-        threshold=decision.threshold,
-        threshold_version=decision.threshold_version,
-        quality=dict(decision.quality, image_sha256=s.image_sha),
+        outcome=outcome,
+        face_outcome=verdict.face_outcome,
+        distance=verdict.distance,
+        model_id=verdict.model_id,
+        threshold=verdict.threshold,
+        threshold_version=verdict.threshold_version,
+        quality=dict(verdict.quality, image_sha256=s.image_sha),
         latitude=s.latitude,
         longitude=s.longitude,
         accuracy_m=s.accuracy,
         location_delete_after=(s.now + timedelta(days=settings.LOCATION_RETENTION_DAYS)).date(),
+        liveness_outcome=verdict.liveness_outcome,
+        liveness_reason=verdict.liveness_reason,
+        liveness=verdict.liveness,
     )
-    if not verified:  # matched images are never kept
-        checkin.image_encrypted = seal(s.image, checkin.pk, "checkin_image")
+    if not verdict.verified:  # matched images are never kept
+        checkin.image_encrypted = seal(verdict.key_image, checkin.pk, "checkin_image")
+        if verdict.other_frames:
+            checkin.frames_encrypted = seal(
+                pack_frames(verdict.other_frames), checkin.pk, "checkin_frames"
+            )
     event = record_write(
         actor=s.ctx.actor, purpose=s.ctx.purpose, request_id=s.ctx.request_id,
         action=Action.CHECKIN, category=Category.SUPERVISION, subject_id=s.enrolment.person_id,
         record_type=record_type_of(CheckIn), record_id=checkin.pk,
-        detail={"outcome": checkin.outcome, "face": decision.outcome,
-                "attempt": checkin.attempt, "location": True},
+        detail={"outcome": checkin.outcome, "face": verdict.face_outcome,
+                "attempt": checkin.attempt, "location": True, **verdict.detail},
     )
     checkin.ledger_event = event.uuid
     checkin.save(force_insert=True)
-    if not verified:
-        open_review(s.enrolment, s.opens, ReviewKind.FAILED_CHECK, checkin, s.now, s.ctx.actor)
+    if outcome == CheckInOutcome.REVIEW:
+        open_review(s.enrolment, s.opens, verdict.review_kind, checkin, s.now, s.ctx.actor)
+    elif outcome == CheckInOutcome.VERIFIED:
+        _forget_earlier_tries(s, checkin)
     return _receipt(checkin, s.schedule)
 
 
+def _outcome(submission: _Submission, verdict: Verdict, attempt: int) -> str:
+    """Verified; or, for a failed check that may ask for a retake, `retake` on the window's
+    first such try while another try is left and no review is open; else `review`. Called
+    under the enrolment's lock."""
+    if verdict.verified:
+        return CheckInOutcome.VERIFIED
+    if verdict.retake_allowed and attempt < submission.schedule.max_attempts:
+        window = {"enrolment": submission.enrolment, "window_opens_at": submission.opens}
+        asked = CheckIn.objects.filter(**window, outcome=CheckInOutcome.RETAKE).exists()
+        if not asked and not Review.objects.filter(**window).exists():
+            return CheckInOutcome.RETAKE
+    return CheckInOutcome.REVIEW
+
+
+def _forget_earlier_tries(submission: _Submission, verified: CheckIn) -> None:
+    """A verified try ends the window: the images of an earlier try that asked for a retake
+    are needed by no review, so they go now (a window with a review keeps them for it)."""
+    window = {"enrolment": submission.enrolment, "window_opens_at": submission.opens}
+    if Review.objects.filter(**window).exists():
+        return
+    CheckIn.objects.filter(**window).exclude(pk=verified.pk).filter(
+        outcome=CheckInOutcome.RETAKE
+    ).update(image_encrypted=None, frames_encrypted=None)
+
+
 def _receipt(checkin: CheckIn, schedule: Schedule, *, repeated: bool = False) -> Receipt:
-    verified = checkin.outcome == CheckInOutcome.VERIFIED
-    message = (
-        _("Thank you. Your check-in is complete.")
-        if verified
-        else _(
+    if checkin.outcome == CheckInOutcome.VERIFIED:
+        message = _("Thank you. Your check-in is complete.")
+    elif checkin.outcome == CheckInOutcome.RETAKE:
+        message = retake_message(checkin)
+    else:
+        message = _(
             "Thank you. Your check-in was received and an officer will review the photo. "
             "This is not a violation; you do not need to do anything now."
         )
-    )
     if repeated:
         # Not an f-string: xgettext does not look inside them.
         again = _("This check-in was already received; here is its receipt again.")

@@ -93,10 +93,17 @@ def dispose_review(
         ).update(
             image_delete_after=(now + timedelta(days=settings.FAILED_IMAGE_RETENTION_DAYS)).date()
         )
+        # A burst's other frames were kept for this review only: they go with its decision
+        # (the key frame stays, as a failed check's photo, until its retention date).
+        bursts_cleared = CheckIn.objects.filter(
+            enrolment=enrolment,
+            window_opens_at=review.window_opens_at,
+            frames_encrypted__isnull=False,
+        ).update(frames_encrypted=None)
         record_write(actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,
                      action=Action.DECIDE, category=Category.SUPERVISION,
                      subject_id=enrolment.person_id, record_type=record_type_of(Review),
                      record_id=review.pk,
                      detail={"disposition": disposition, "compliance_before": before,
-                             "compliance_after": after})
+                             "compliance_after": after, "burst_frames_deleted": bursts_cleared})
     return review
