@@ -147,7 +147,7 @@ def recount() -> dict:
     failed_reviews = {
         e.record_id
         for e in Event.objects.filter(action="create", record_type="supervision.review")
-        if e.detail.get("kind") in ("failed_check", "uncertain")
+        if e.detail.get("kind") in ("failed_check", "uncertain", "not_live")
     }
     decided = [e for e in events if e.action == "decide" and e.record_id in failed_reviews]
     disclosed = [e for e in events if e.action == "disclose"]
@@ -163,7 +163,7 @@ def recount() -> dict:
         "by_outcome": Counter(e.detail["outcome"] for e in accepted),
         "refused": len(refused),
         "refused_by_reason": Counter(e.detail["reason"] for e in refused),
-        "failed": sum(1 for e in accepted if e.detail["outcome"] == "review"),
+        "failed": sum(1 for e in accepted if e.detail["outcome"] in ("review", "retake")),
         "decisions": Counter(e.detail["disposition"] for e in decided),
         "disclosed": len(disclosed),
         "by_agency": Counter(e.detail["agency"] for e in disclosed),

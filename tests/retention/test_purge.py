@@ -37,7 +37,7 @@ def test_purges_only_due_data_class_by_class(enrolled, users, privacy_ctx):
     e = enrolled.enrolment
     due_image = make_checkin(e, image_due=PAST)
     kept_image = make_checkin(e, image_due=FUTURE)
-    undecided = make_checkin(e, image_due=None)  # review not decided: no date yet
+    undecided = make_checkin(e, image_due=None)  # review not decided when supervision ended
     due_location = make_checkin(e, image=False, location_due=PAST)
     old_match = make_checkin(e, image=False, outcome="verified", submitted_days_ago=120)
     new_match = make_checkin(e, image=False, outcome="verified", submitted_days_ago=10)
@@ -93,7 +93,8 @@ def test_purges_only_due_data_class_by_class(enrolled, users, privacy_ctx):
     assert due_image.image_encrypted is None
     assert due_image.outcome == "review" and due_image.accuracy_m == 25.0  # the row stays
     assert bytes(kept_image.image_encrypted) == b"sealed-image-bytes"
-    assert bytes(undecided.image_encrypted) == b"sealed-image-bytes"
+    # no review decision will date it: supervision ended long ago (unreviewed_check_image)
+    assert undecided.image_encrypted is None and undecided.outcome == "review"
     assert due_location.accuracy_m == 0
     assert due_location.latitude is None and due_location.longitude is None
     assert kept_image.latitude == Decimal("40.712800")
@@ -109,6 +110,7 @@ def test_purges_only_due_data_class_by_class(enrolled, users, privacy_ctx):
     counts = {code: r.deleted for code, r in result.classes.items()}
     assert counts == {
         "failed_check_image": 1,
+        "unreviewed_check_image": 1,
         "matched_checkin_data": 1,
         "checkin_location": 1,
         "face_template": 1,
@@ -118,7 +120,7 @@ def test_purges_only_due_data_class_by_class(enrolled, users, privacy_ctx):
         "import_quarantine": 1,
         "accounting": 0,
     }
-    assert result.deleted == 8 and result.held == 0
+    assert result.deleted == 9 and result.held == 0
 
 
 def test_each_batch_writes_a_certificate_row_and_ledger_event(enrolled, privacy_ctx, users):

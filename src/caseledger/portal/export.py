@@ -230,6 +230,12 @@ DEADLINE_STATES: dict[str, Promise] = {
     "upcoming": _("coming up"),
     "paused": _("on hold while the appeal is pending"),
 }
+#: A check-in's outcome as the person reads it (the page says the same, record/record.html).
+CHECKIN_RESULTS: dict[str, Promise] = {
+    "verified": _("Checked in: the photo matched."),
+    "retake": _("Not accepted: asked to try once more."),
+    "review": _("Sent to an officer to look at."),
+}
 #: The JSON's labels of choices, by (app.model.field as in labels.CHOICES, JSON key).
 _LABELLED = {
     "case_type": "cases.case.case_type",
@@ -316,7 +322,11 @@ def _supervision_words(e: dict[str, Any]) -> dict[str, Any]:
         "status": _choice("enrolment_status", e["status"]),
         "started_at": _day(e["started_at"]),
         "ended_at": _day(e["ended_at"]) if e["ended_at"] else None,
-        "check_ins": [{**c, "submitted_at": _when(c["submitted_at"])} for c in e["check_ins"]],
+        "check_ins": [
+            {**c, "submitted_at": _when(c["submitted_at"]),
+             "result": labels.say(CHECKIN_RESULTS, c["outcome"])}
+            for c in e["check_ins"]
+        ],
         "reviews": [
             {**r, "opened_at": _when(r["opened_at"]), "kind": _choice("review", r["kind"]),
              "disposition": _choice("disposition", r["disposition"]) if r["disposition"]

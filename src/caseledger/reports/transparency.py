@@ -28,7 +28,11 @@ SUPPRESSED = "fewer than 10"
 #: A figure of 10 or more withheld so that a suppressed neighbour cannot be subtracted out.
 WITHHELD = "withheld"
 
-REVIEW_KINDS_OF_FAILED_CHECKS = ("failed_check", "uncertain")
+REVIEW_KINDS_OF_FAILED_CHECKS = ("failed_check", "uncertain", "not_live")
+#: The outcomes of an accepted check-in whose verification failed (face or liveness): sent to
+#: review, or asked to try once more (`retake`, the window's first such try). A verified
+#: check-in is the only other outcome.
+FAILED_OUTCOMES = ("retake", "review")
 
 
 def suppress(value: int) -> int | str:
@@ -60,7 +64,7 @@ def raw_figures(period: Period) -> dict[str, Any]:
         action=Action.CHECKIN, record_type="supervision.checkin", outcome=Outcome.ALLOWED
     )
     refused = events.filter(action=Action.CHECKIN, outcome=Outcome.FAILED)
-    failed = accepted.filter(detail__outcome="review")
+    failed = accepted.filter(detail__outcome__in=FAILED_OUTCOMES)
     review_creates = Event.objects.filter(action=Action.CREATE, record_type="supervision.review")
     opened = events.filter(action=Action.CREATE, record_type="supervision.review")
     failed_review_ids = review_creates.filter(
@@ -138,10 +142,18 @@ SUMS: tuple[tuple[Path, Path], ...] = (
     (("disclosures", "declined"), ("disclosures", "declined_by_authority")),
     (("deletions", "records_deleted"), ("deletions", "records_by_data_class")),
 )
-#: The same count published twice: failed verifications are the accepted check-ins sent to
-#: review.
-SAME: tuple[tuple[Path, Path], ...] = (
-    (("failed_verifications", "total"), ("checkins", "by_outcome", "review")),
+#: (total, parts) across sections: failed verifications are the accepted check-ins asked to
+#: retake or sent to review, and the accepted check-ins are those verified and those failed.
+#: A part missing from the figures (an outcome that did not occur) counts as zero.
+PARTS: tuple[tuple[Path, tuple[Path, ...]], ...] = (
+    (
+        ("failed_verifications", "total"),
+        tuple(("checkins", "by_outcome", outcome) for outcome in FAILED_OUTCOMES),
+    ),
+    (
+        ("checkins", "accepted"),
+        (("checkins", "by_outcome", "verified"), ("failed_verifications", "total")),
+    ),
 )
 
 
@@ -160,9 +172,9 @@ def groups(figures: dict[str, Any]) -> list[list[Path]]:
     for total, breakdown in SUMS:
         parts = _get(figures, breakdown) or {}
         out.append([total, *[(*breakdown, key) for key in sorted(parts)]])
-    for a, b in SAME:
-        if _get(figures, a) is not None and _get(figures, b) is not None:
-            out.append([a, b])
+    for total, parts in PARTS:
+        if _get(figures, total) is not None:
+            out.append([total, *[p for p in parts if _get(figures, p) is not None]])
     return out
 
 
@@ -303,7 +315,7 @@ def headline(report: dict[str, Any]) -> list[tuple[str, Any]]:
         ("Check-ins accepted", f["checkins"]["accepted"]),
         ("Check-ins refused (photo, location, window, replay)", f["checkins"]["refused"]),
         (
-            "Failed face verifications (sent to a person for review)",
+            "Failed verifications (asked to try once more, or sent to a person for review)",
             f["failed_verifications"]["total"],
         ),
         ("Reviews of failed verifications decided", f["failed_verifications"]["review_decisions"]),

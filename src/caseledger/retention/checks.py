@@ -5,6 +5,9 @@
   schedule row.
 - retention.W001 (static): a model that holds personal data (a link to a person or an
   enrolment, or encrypted bytes) that no data class covers.
+- retention.W002 (static): a column of a model whose rows stay after a purge (a class clears
+  some of its fields) that no class clears and that is not named as kept: a column added to
+  a check-in, say, needs a retention decision.
 """
 
 from __future__ import annotations
@@ -67,7 +70,34 @@ def classes_have_rules(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
         )
         for label in sorted(personal_models() - covered)
     )
+    errors.extend(unaccounted_columns())
     return errors
+
+
+def unaccounted_columns() -> list[checks.CheckMessage]:
+    """retention.W002: every column of a partly purged model is cleared or kept."""
+    from .classes import KEPT_FIELDS, cleared_fields
+
+    found: list[checks.CheckMessage] = []
+    for label, cleared in sorted(cleared_fields().items()):
+        app_label, name = label.split(".")
+        try:
+            model = apps.get_model(app_label, name)
+        except LookupError:  # an app not built yet: its classes are skipped too
+            continue
+        accounted = cleared | set(KEPT_FIELDS.get(label, ()))
+        found.extend(
+            checks.Warning(
+                f"{label}.{f.name} is neither cleared by a retention data class nor "
+                "listed as kept.",
+                hint="Add it to a ClassSpec's `clears` (with a schedule) or to KEPT_FIELDS "
+                "in caseledger/retention/classes.py, with the reason it may stay.",
+                id="retention.W002",
+            )
+            for f in model._meta.concrete_fields
+            if f.name not in accounted
+        )
+    return found
 
 
 @checks.register("retention", checks.Tags.database)

@@ -17,6 +17,9 @@ from caseledger.core.models import BaseModel
 
 class DataClass(models.TextChoices):
     FAILED_CHECK_IMAGE = "failed_check_image", _("Failed-check images")
+    UNREVIEWED_CHECK_IMAGE = "unreviewed_check_image", _(
+        "Failed-check images without a review decision"
+    )
     MATCHED_CHECKIN_DATA = "matched_checkin_data", _("Matched check-in data")
     CHECKIN_LOCATION = "checkin_location", _("Check-in locations")
     FACE_TEMPLATE = "face_template", _("Face templates")
