@@ -399,59 +399,24 @@ def _event_rows(n: int, rng: random.Random) -> list:
     return rows
 
 
-_EVENT_COLUMNS = (
-    "uuid",
-    "time",
-    "actor_id",
-    "actor_role",
-    "office",
-    "action",
-    "subject_id",
-    "record_type",
-    "record_id",
-    "data_category",
-    "purpose",
-    "outcome",
-    "request_id",
-    "detail",
-    "leaf",
-    "leaf_hash",
-)
-
-
 def insert_events(rows: list, advance=lambda n: None, chunk: int = 5_000) -> None:
     """Insert events as they are (leaf bytes included): COPY on PostgreSQL, else bulk_create."""
     from django.db import connection
 
     from caseledger.ledger.models import Event
+    from caseledger.ledger.services import EVENT_COLUMNS
 
     if connection.vendor != "postgresql":
         for start in range(0, len(rows), chunk):
             Event.objects.bulk_create(rows[start : start + chunk])
             advance(min(chunk, len(rows) - start))
         return
-    statement = f"COPY ledger_event ({', '.join(_EVENT_COLUMNS)}) FROM STDIN"
+    statement = f"COPY ledger_event ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for i, e in enumerate(rows, 1):
             copy.write_row(
-                (
-                    e.uuid,
-                    e.time,
-                    e.actor_id,
-                    e.actor_role,
-                    e.office,
-                    e.action,
-                    e.subject_id,
-                    e.record_type,
-                    e.record_id,
-                    e.data_category,
-                    e.purpose,
-                    e.outcome,
-                    e.request_id,
-                    json.dumps(e.detail),
-                    e.leaf,
-                    e.leaf_hash,
-                )
+                tuple(json.dumps(e.detail) if c == "detail" else getattr(e, c)
+                      for c in EVENT_COLUMNS)
             )
             if i % chunk == 0:
                 advance(chunk)
