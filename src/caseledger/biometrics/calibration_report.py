@@ -360,25 +360,33 @@ def _gates(report: CalibrationReport, w: Any) -> None:
 
 
 def write_report(path: Path, section: str) -> None:
-    """Put the generated section between the markers of ``path`` (kept text stays as is);
-    append it, or create the file, when there are no markers yet."""
-    block = f"{BEGIN}\n{section.rstrip()}\n{END}"
+    """Put the generated section between the calibration markers of ``path``."""
+    write_marked_section(path, section, BEGIN, END, heading="Calibration")
+
+
+def write_marked_section(path: Path, section: str, begin: str, end: str, *, heading: str) -> None:
+    """Put a generated section between the markers ``begin`` and ``end`` of ``path`` (the text
+    around them stays as it is); append a ``## heading`` and the markers when there are none,
+    or create the file."""
+    block = f"{begin}\n{section.rstrip()}\n{end}"
     path = Path(path)
-    if path.exists():
-        text = path.read_text(encoding="utf-8")
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            tail = rest.split(END, 1)[1]
-            text = f"{head}{block}{tail}"
-        else:
-            text = f"{text.rstrip()}\n\n## Calibration\n\n{block}\n"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Face verification\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = f"{head}{block}{rest.split(end, 1)[1]}"
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = f"# Face verification\n\n## Calibration\n\n{block}\n"
+        text = f"{text.rstrip()}\n\n## {heading}\n\n{block}\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 
 
 def write_json(report: CalibrationReport, path: Path) -> None:
+    write_figures(report.as_dict(), path)
+
+
+def write_figures(figures: dict[str, Any], path: Path) -> None:
+    """Figures as JSON: numpy scalars as numbers, NaN and infinities as null."""
+
     def clean(value: Any) -> Any:
         if isinstance(value, float) and not math.isfinite(value):
             return None
@@ -390,8 +398,9 @@ def write_json(report: CalibrationReport, path: Path) -> None:
             return clean(value.item())
         return value
 
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(clean(report.as_dict()), indent=1) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(clean(figures), indent=1) + "\n", encoding="utf-8")
 
 
 def write_det_svg(report: CalibrationReport, path: Path) -> None:

@@ -58,6 +58,7 @@ from PIL import Image, ImageFilter
 from . import batch
 from . import verifier as v
 from .calibration import discover
+from .calibration_report import write_figures, write_marked_section
 from .errorrates import wilson
 from .facegeometry import head_pose, rotation
 from .liveness import (
@@ -740,30 +741,8 @@ def _quantile_text(q: dict[str, Any], digits: int) -> str:
 def write_section(path: Path, section: str) -> None:
     """Put the generated section between the liveness markers of ``path`` (the text around
     them stays as it is); append a "Liveness" heading and the markers when there are none."""
-    block = f"{BEGIN}\n{section.rstrip()}\n{END}"
-    path = Path(path)
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Face verification\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = f"{head}{block}{rest.split(END, 1)[1]}"
-    else:
-        text = f"{text.rstrip()}\n\n## Liveness\n\n{block}\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_marked_section(path, section, BEGIN, END, heading="Liveness")
 
 
 def write_json(report: EvalReport, path: Path) -> None:
-    import json
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: clean(x) for k, x in value.items()}
-        if isinstance(value, list | tuple):
-            return [clean(x) for x in value]
-        if isinstance(value, np.generic):
-            return clean(value.item())
-        return value
-
-    Path(path).write_text(json.dumps(clean(report.as_dict()), indent=1) + "\n", encoding="utf-8")
+    write_figures(report.as_dict(), path)
