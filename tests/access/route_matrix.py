@@ -237,6 +237,8 @@ GROUPS: dict[str, Rule] = {
     "privacy-officer-only list": for_roles(PO_ONLY, allowed("read", subject="any")),
     "anomaly report list": for_roles(PO_ONLY, allowed("list", subject="none"),
                                      refused=denied("list", 403, "none")),
+    # the field report: aggregate counts of check-ins, supervisors (own office) and PO
+    "oversight report": for_roles(frozenset({SU, PO}), allowed("read", subject="none")),
     "participant-self page": for_roles(frozenset({PA}), allowed("read", subject="scenario")),
     "my record": for_roles(
         frozenset({PA}), allowed("read"), refused=denied("read", 404, "none"),
@@ -388,6 +390,8 @@ GROUPS: dict[str, Rule] = {
     "API privacy-officer-only list": for_roles(PO_ONLY, allowed("read", subject="any"),
                                                anonymous=UNAUTHENTICATED),
     "API staff report": for_roles(STAFF, SILENT, anonymous=UNAUTHENTICATED),
+    "API oversight report": for_roles(frozenset({SU, PO}), allowed("read", subject="none"),
+                                      anonymous=UNAUTHENTICATED),
     "API anomaly report": for_roles(PO_ONLY, allowed("read", subject="any"),
                                     missing=denied("read", 404, "none"),
                                     anonymous=UNAUTHENTICATED),
@@ -519,6 +523,7 @@ PAGES: dict[str, tuple[str, str | None]] = {
     "reports:household": ("staff page", "staff declaration form"),
     "reports:household_remove": ("own household declaration", "withdraw own declaration"),
     "reports:transparency": ("staff page", None),
+    "reports:field": ("oversight report", None),
     "notices:calendar": ("calendar feed settings", "feed settings form"),
     "notices:calendar_feed": ("calendar feed (the token is the key)", None),
     "notices:opt_out": ("public page", "public form, refused token"),
@@ -571,6 +576,7 @@ API: dict[str, str] = {
     "POST /api/v1/retention/holds/{hold_id}/release": "API legal hold release",
     "GET /api/v1/retention/certificates": "API privacy-officer-only page",
     "GET /api/v1/reports/transparency": "API staff report",
+    "GET /api/v1/reports/field": "API oversight report",
     "GET /api/v1/reports/anomalies": "API anomaly report",
     "POST /api/v1/reports/anomalies": "API anomaly build",
     "POST /api/v1/reports/anomalies/items/{item_id}/finding": "API anomaly finding",

@@ -287,7 +287,7 @@ def _privacy_day(journey: Journey, page: Page) -> None:
     expect(page.locator("[data-finding]")).to_be_visible()
     journey.check("anomaly-closed")
 
-    follow_nav(page, "Transparency")
+    follow_nav(page, "Transparency", group="Reports")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Transparency report")
     journey.check("transparency")
     _error_pages(journey, "/accounts/manage/")

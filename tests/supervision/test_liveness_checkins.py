@@ -290,7 +290,7 @@ def _bad_burst(enrolled, stub, frames, code):
     assert exc.value.code == code
     assert not CheckIn.objects.exists()
     [event] = refusals(before)
-    assert event.detail == {"reason": code, "challenge": str(issued.id)}
+    assert event.detail == {"reason": code, "challenge": str(issued.id), "device": "other"}
     assert event.subject_id == enrolled.enrolment.person_id
     return exc.value
 

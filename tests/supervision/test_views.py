@@ -223,7 +223,7 @@ def test_check_in_refused_without_a_face(participant, enrolled):
     assert "data-checkin-form" in html  # and the form, to try again
     assert not CheckIn.objects.exists()
     event = Event.objects.get(id__gt=mark, action="checkin")
-    assert event.outcome == "failed" and event.detail == {"reason": "no_face"}
+    assert event.outcome == "failed" and event.detail == {"reason": "no_face", "device": "other"}
 
 
 def test_check_in_refused_in_english_after_the_switch(participant_en, enrolled):

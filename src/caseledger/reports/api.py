@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from caseledger.access.api_auth import access_context
 from caseledger.core.api_common import ERRORS, JsonInt, StrictIn, links, text_pattern
 
-from . import selectors, services, transparency
+from . import field, selectors, services, transparency
 
 # What `periods.parse_week` and `parse_period` take, years MIN_YEAR to MAX_YEAR (a test keeps
 # the two in step); the parsers check and explain. ISO week 53 exists in some years only.
@@ -38,6 +38,25 @@ def transparency_report(request: HttpRequest, params: Query[PeriodParams]) -> An
     data = selectors.transparency_report(access_context(request), params.period)
     # the same bytes as `caseledger report transparency --format json`
     return json.loads(transparency.to_json(data.report))
+
+
+class FieldParams(PeriodParams):
+    office: str = Field(
+        "", max_length=32, description="An office code, e.g. east (empty: every office you "
+        "may see; a supervisor: their own)", json_schema_extra={"pattern": r"^[A-Za-z0-9_-]*$"}
+    )
+
+
+@router.get("/field", response={200: dict[str, Any], **ERRORS})
+def field_report(request: HttpRequest, params: Query[FieldParams]) -> Any:
+    """Supervisors (their own office) and privacy officers: the verifier's record in the field
+    for a period, per office: genuine attempts, observed false non-matches (tries not verified
+    whose review was disposed "verified by review") and refused uploads by reason, by capture
+    device class; counts only, figures from 1 to 9 read "fewer than 10". Reading it is a
+    ledger event."""
+    report = field.field_report(access_context(request), params.period, params.office)
+    # the same bytes as `caseledger report field --format json`
+    return json.loads(field.to_json(report))
 
 
 class ItemOut(BaseModel):

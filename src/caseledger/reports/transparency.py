@@ -178,8 +178,11 @@ def groups(figures: dict[str, Any]) -> list[list[Path]]:
     return out
 
 
-def complementary(figures: dict[str, Any]) -> tuple[set[Path], set[Path]]:
-    """(primary, complementary) suppressed cells of the raw figures.
+def complementary(
+    figures: dict[str, Any], cell_groups: list[list[Path]] | None = None
+) -> tuple[set[Path], set[Path]]:
+    """(primary, complementary) suppressed cells of the raw figures, over `cell_groups` (this
+    report's `groups` when None; another report passes its own).
 
     Primary: every count from 1 to 9. Then, until nothing changes: in every group with exactly
     one suppressed cell, the smallest remaining nonzero cell (the total included; ties: the
@@ -202,7 +205,7 @@ def complementary(figures: dict[str, Any]) -> tuple[set[Path], set[Path]]:
     walk(figures, ())
     hidden = set(primary)
     extra: set[Path] = set()
-    all_groups = groups(figures)
+    all_groups = groups(figures) if cell_groups is None else cell_groups
     changed = True
     while changed:
         changed = False
@@ -220,9 +223,10 @@ def complementary(figures: dict[str, Any]) -> tuple[set[Path], set[Path]]:
     return primary, extra
 
 
-def _publish(value: Any, path: Path, primary: set[Path], extra: set[Path]) -> Any:
+def publish_cells(value: Any, path: Path, primary: set[Path], extra: set[Path]) -> Any:
+    """The figures with the primary cells shown as SUPPRESSED and the complements WITHHELD."""
     if isinstance(value, dict):
-        return {k: _publish(v, (*path, k), primary, extra) for k, v in value.items()}
+        return {k: publish_cells(v, (*path, k), primary, extra) for k, v in value.items()}
     if path in primary:
         return SUPPRESSED
     if path in extra:
@@ -233,7 +237,7 @@ def _publish(value: Any, path: Path, primary: set[Path], extra: set[Path]) -> An
 def published(figures: dict[str, Any]) -> dict[str, Any]:
     """The raw figures with small counts suppressed and their complements withheld."""
     primary, extra = complementary(figures)
-    return _publish(figures, (), primary, extra)
+    return publish_cells(figures, (), primary, extra)
 
 
 def build(period: Period) -> dict[str, Any]:

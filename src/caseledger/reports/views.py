@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -18,7 +19,7 @@ from caseledger.core.errors import DomainError
 from caseledger.core.forms import UswdsForm
 from caseledger.ledger.vocabulary import Category
 
-from . import rendering, selectors, services
+from . import charts, field, rendering, selectors, services
 from .models import FindingOutcome
 
 PER_PAGE = 25
@@ -237,3 +238,41 @@ def transparency_page(request: HttpRequest) -> HttpResponse:
             "withheld": rendering.transparency.WITHHELD,
         },
     )
+
+
+# --- the verifier's record in the field (supervisors, privacy officers) ------------------------
+@login_required
+@require_GET
+def field_page(request: HttpRequest) -> HttpResponse:
+    """The field report of a period and office, in words, tables and a chart per breakdown."""
+    from caseledger.core import clock
+
+    ctx = context_for(request)
+    today = clock.today()
+    quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    period = request.GET.get("period", "").strip()[:40] or quarter
+    office = request.GET.get("office", "").strip()[:40]
+    try:
+        report = field.field_report(ctx, period, office)
+    except DomainError as exc:
+        if exc.status_code == 403:
+            raise
+        return render(request, "reports/field_error.html",
+                      {"error": exc.message, "period": period, "office": office},
+                      status=exc.status_code)
+    if request.GET.get("format") == "json":
+        response = HttpResponse(field.to_json(report), content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="field-{report["period"]}.json"'
+        return response
+    sections = [
+        {**s, "rows": field.device_rows(s),
+         "tables": [{**t, "svg": mark_safe(charts.bar_chart(f"chart-{t['id']}", t["title"],  # noqa: S308
+                                                              t["rows"]))}
+                    for t in field.tables(s)]}
+        for s in report["offices"]
+    ]
+    return render(request, "reports/field.html", {
+        "report": report, "sections": sections, "period": report["period"], "office": office,
+        "threshold": field.transparency.SUPPRESSION_THRESHOLD,
+        "suppressed": field.transparency.SUPPRESSED, "withheld": field.transparency.WITHHELD,
+    })

@@ -156,6 +156,7 @@ def check_in(
         submission_id=submission_id or None,
         request_id=getattr(request, "request_id", ""),
         client_address=request.META.get("REMOTE_ADDR", ""),
+        user_agent=request.headers.get("User-Agent", ""),
     )
     return Status(200 if receipt.repeated else 201, ReceiptOut(**receipt.__dict__))
 

@@ -153,6 +153,16 @@ class CheckInOutcome(models.TextChoices):
     RETAKE = "retake", "Asked to try once more"
 
 
+class CaptureDevice(models.TextChoices):
+    """The coarse class of the device a check-in was sent from, derived on the server from the
+    request's User-Agent (supervision.devices); the User-Agent itself is never stored."""
+
+    PHONE = "phone", "Phone"
+    TABLET = "tablet", "Tablet"
+    COMPUTER = "computer", "Computer"
+    OTHER = "other", "Other or unknown"
+
+
 class CheckInChallenge(BaseModel):
     """The head-turn prompts the server chose at random for one burst of a check-in
     (biometrics.liveness): bound to the participant's login and the window open when it was
@@ -237,6 +247,14 @@ class CheckIn(BaseModel):
         blank=True,
         db_comment="AES-GCM: the other frames of a burst not verified; deleted when its review "
         "is decided or the window is verified",
+    )
+    capture_device = models.CharField(
+        max_length=16,
+        choices=CaptureDevice.choices,
+        blank=True,
+        default="",
+        db_comment="phone, tablet, computer or other, from the User-Agent (never stored); "
+        "empty for check-ins sent before it was recorded",
     )
 
     class Meta:

@@ -186,6 +186,7 @@ def _submit(request: HttpRequest, form: BurstForm | CheckInForm) -> services.Rec
         submission_id=c["submission_id"] or None,
         request_id=getattr(request, "request_id", ""),
         client_address=request.META.get("REMOTE_ADDR", ""),
+        user_agent=request.headers.get("User-Agent", ""),
     )
 
 

@@ -201,8 +201,9 @@ def verdict(result: liveness.LivenessResult, frames: tuple[bytes, ...]) -> Verdi
         threshold, version = faces.current_threshold()
         face = (result.reason, None, result.measures.model_id or "", threshold, version, {})
     else:
+        # `mirrored`: which distance was stored (the mirror is embedded only near the threshold)
         face = (decision.outcome, decision.distance, decision.model_id, decision.threshold,
-                decision.threshold_version, dict(decision.quality))
+                decision.threshold_version, {**decision.quality, "mirrored": decision.mirrored})
     keep = key if key is not None else 0
     if result.outcome == liveness.NOT_LIVE:
         kind = ReviewKind.NOT_LIVE

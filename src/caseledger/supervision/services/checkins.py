@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -34,7 +34,8 @@ from caseledger.core.errors import Conflict, ValidationError
 from caseledger.ledger.services import record_write
 from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
-from ..models import CheckIn, CheckInOutcome, Enrolment, Review, Schedule
+from ..devices import UNUSABLE_UPLOAD_CODES, capture_device
+from ..models import CaptureDevice, CheckIn, CheckInOutcome, Enrolment, Review, Schedule
 from ..sealing import pack_frames, seal, unseal
 from ..selectors import active_enrolment, retake_message
 from . import bursts
@@ -80,6 +81,22 @@ class _Submission:
     now: datetime
     frames: tuple[bytes, ...] | None = None  # a liveness burst (None: a single photo)
     challenge_id: Any = None
+    device: str = CaptureDevice.OTHER  # the capture device class (never the User-Agent)
+
+
+@dataclass(frozen=True)
+class _DeviceRefuse(Refuse):
+    """A refusal that names the upload's capture device class when the photo or burst could
+    not be used (`devices.UNUSABLE_UPLOAD_CODES`), so the field report can count those
+    refusals by device (`reports.field`); other refusals are recorded as before."""
+
+    device: str = CaptureDevice.OTHER
+
+    def __call__(self, error: Any, *, subject_id: Any = None,
+                 record: tuple[str, Any] | None = None, **detail: Any) -> NoReturn:
+        if error.code in UNUSABLE_UPLOAD_CODES:
+            detail = {"device": self.device, **detail}
+        super().__call__(error, subject_id=subject_id, record=record, **detail)
 
 
 def _digest(image: bytes, frames: Sequence[bytes] | None) -> str:
@@ -104,6 +121,7 @@ def submit_check_in(
     client_address: str = "",
     frames: Sequence[bytes] | None = None,
     challenge_id: Any = None,
+    user_agent: str = "",
 ) -> Receipt:
     """One check-in: the face and the location of that moment, in one transaction.
 
@@ -121,7 +139,9 @@ def submit_check_in(
 
     Every call counts against the upload rate limits (per participant, and per
     `client_address`, the peer address of the request); over a limit it is refused with
-    `RateLimited` (429). Sending the same `submission_id` with the same photo again (a retry
+    `RateLimited` (429). `user_agent` (the request's User-Agent header, passed as data) gives
+    the capture device class stored on the try and on a refusal's event; the string itself
+    is not kept. Sending the same `submission_id` with the same photo again (a retry
     after a lost answer) returns the first receipt, marked `repeated`; the same id with
     another photo, or the same photo again in the window, is refused as a replay.
     """
@@ -133,7 +153,7 @@ def submit_check_in(
         burst = None if frames is None and not challenge_id else tuple(frames or ())
         return _submit_check_in(
             ctx, image, latitude, longitude, accuracy, submission_id, client_address,
-            burst, challenge_id,
+            burst, challenge_id, capture_device(user_agent),
         )
 
 
@@ -147,6 +167,7 @@ def _submit_check_in(
     client_address: str,
     frames: tuple[bytes, ...] | None = None,
     challenge_id: Any = None,
+    device: str = CaptureDevice.OTHER,
 ) -> Receipt:
     """In this order: count the upload (rate limits); read the input and the open window;
     look at the window's tries without a lock; check the face (one photo's comparison, or the
@@ -154,7 +175,7 @@ def _submit_check_in(
     again and store the numbered try (`_store_check_in`)."""
     enrolment = active_enrolment(ctx)
     now = clock.now()
-    refuse = Refuse(ctx, enrolment)
+    refuse = _DeviceRefuse(ctx, enrolment, device=device)
     limited = count_upload(ctx.user, enrolment, client_address, now)
     if limited is not None:
         refuse(limited)
@@ -184,6 +205,7 @@ def _submit_check_in(
         now=now,
         frames=frames,
         challenge_id=challenge_id,
+        device=device,
     )
     try:  # without a lock first: a refusal here costs no face comparison
         earlier = _window_state(submission)
@@ -299,7 +321,9 @@ def _compare(submission: _Submission, refuse: Refuse) -> Verdict:
     decision = faces.get_verifier().compare(template, submission.image)
     if decision.photo_problem:
         refuse(ValidationError(str(decision.message), field="image", code=decision.outcome))
-    return Verdict.of_photo(decision, submission.image)
+    verdict = Verdict.of_photo(decision, submission.image)
+    # which distance was stored: the mirror is embedded only near the threshold
+    return replace(verdict, quality={**verdict.quality, "mirrored": decision.mirrored})
 
 
 def _store_check_in(submission: _Submission, verdict: Verdict) -> Receipt | CheckIn:
@@ -349,6 +373,7 @@ def _insert_check_in(submission: _Submission, verdict: Verdict, *, attempt: int)
         liveness_outcome=verdict.liveness_outcome,
         liveness_reason=verdict.liveness_reason,
         liveness=verdict.liveness,
+        capture_device=s.device,
     )
     if not verdict.verified:  # matched images are never kept
         checkin.image_encrypted = seal(verdict.key_image, checkin.pk, "checkin_image")

@@ -1,5 +1,6 @@
 """`caseledger report anomalies --week 2026-W47` and
-`caseledger report transparency --period 2026-Q4 --format html|pdf|json [--out FILE [--force]]`.
+`caseledger report transparency --period 2026-Q4 --format html|pdf|json [--out FILE [--force]]`
+and `caseledger report field --period 2026-Q4 [--office east] [--format json|text]`.
 An existing --out FILE is never overwritten without --force (caseledger.core.cli_files)."""
 
 from __future__ import annotations
@@ -44,10 +45,21 @@ class Command(BaseCommand):
             "--force", action="store_true", help="Replace the --out file if it exists."
         )
 
+        fld = sub.add_parser(
+            "field", help="The verifier's record in the field, per office (counts only)."
+        )
+        fld.add_argument(
+            "--period", required=True, help="A quarter (2026-Q4), a month (2026-11) or a year"
+        )
+        fld.add_argument("--office", default="", help="An office code (default: every office)")
+        fld.add_argument("--format", choices=("json", "text"), default="text")
+
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             if options["report"] == "anomalies":
                 self.anomalies(options)
+            elif options["report"] == "field":
+                self.field(options)
             else:
                 self.transparency(options)
         except DomainError as exc:
@@ -112,3 +124,12 @@ class Command(BaseCommand):
             self.stdout.write(f"wrote {out} ({len(body)} bytes)")
         else:
             self.stdout.write(body.decode(), ending="")
+
+    def field(self, options: dict[str, Any]) -> None:
+        from caseledger.reports import field
+
+        report = field.field_report(None, options["period"], options["office"])
+        body = field.to_json(report).decode() if options["format"] == "json" else field.to_text(
+            report
+        )
+        self.stdout.write(body, ending="")
