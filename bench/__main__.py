@@ -12,7 +12,9 @@ section's Markdown; `NEEDS_POPULATION = False` if it does not use the person dat
 `run(quick: bool) -> dict` (its figures; the section body is the dict's "markdown", or what
 the module's `markdown(result)` returns, or else the figures as a list). A module that is
 missing is skipped with a note; one that fails is reported and the others still run (the
-exit status is then 1). Files the application writes (signing key, checkpoints, static
+exit status is then 1). `reads` builds (once per PostgreSQL server, then reuses) its own data
+sets at scale in databases of their own (bench/dataset.py); CASELEDGER_BENCH_SCALES=1e5 runs
+it at one size only. Files the application writes (signing key, checkpoints, static
 files of the server) go to a temporary CASELEDGER_VAR.
 """
 
@@ -56,6 +58,7 @@ BENCHMARKS = (
     "anomaly",
     "decode",
     "load",
+    "reads",
 )
 
 
@@ -274,6 +277,7 @@ def _main(args: argparse.Namespace) -> int:
         f"{env.facts['memory']} · Python {env.facts['Python'].split()[0]}"
     )
     out = Path(args.out)
+    env.out = out  # where the report goes; charts go to img/ beside it
     selected = [name for name in BENCHMARKS if not args.only or name in args.only]
     modules: dict[str, object] = {}
     notes: list[str] = []

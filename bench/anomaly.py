@@ -34,24 +34,6 @@ QUICK_EVENTS = 50_000
 WEEK = "2031-W10"
 RUNS = 5
 CHUNK = 20_000
-COLUMNS = (
-    "uuid",
-    "time",
-    "actor_id",
-    "actor_role",
-    "office",
-    "action",
-    "subject_id",
-    "record_type",
-    "record_id",
-    "data_category",
-    "purpose",
-    "outcome",
-    "request_id",
-    "detail",
-    "leaf",
-    "leaf_hash",
-)
 OFFICES = (
     ("bench-anomaly-east", "America/New_York"),
     ("bench-anomaly-west", "America/Los_Angeles"),
@@ -182,6 +164,7 @@ def _insert(n: int, seed: int, progress: Any = None) -> float:
     from django.db import connection, transaction
 
     from caseledger.ledger.models import Event
+    from caseledger.ledger.services import EVENT_COLUMNS as COLUMNS
 
     started = time.perf_counter()
     rows = _generate(n, seed)

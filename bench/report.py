@@ -39,9 +39,11 @@ audited writes under 16 concurrent clients), `checkins` (face-verified check-in 
 the real dlib verifier, and check-ins per second on `caseledger serve`), `reminders`
 (planning reminders for 10,000 hearings), `imports` (CSV import of 100,000 persons),
 `who_accessed` ("who accessed my record" for a person with 10,000 ledger events),
-`retention` (a purge of 100,000 expired check-in images) and `anomaly` (the weekly access
-anomaly report over 1,000,000 ledger events). The thresholds of the face verifier and their
-measured error rates are in the [calibration table of
+`retention` (a purge of 100,000 expired check-in images), `anomaly` (the weekly access
+anomaly report over 1,000,000 ledger events) and `reads` (search, pages, "who accessed my
+record", proofs, export, anomaly report and reminder planning at two sizes of a data set
+built by COPY and kept between runs, with charts of cost against size in `img/`). The
+thresholds of the face verifier and their measured error rates are in the [calibration table of
 FACE_VERIFICATION.md](FACE_VERIFICATION.md#calibration-chosen-threshold).
 
 To run: `make bench` (a throw-away PostgreSQL 15 server, full sizes; about ten minutes on
