@@ -337,6 +337,12 @@ class Review(BaseModel):
                 fields=["enrolment", "window_opens_at"], name="supervision_one_review_per_window"
             ),
         ]
+        indexes = [
+            # The open reviews in due order: the review queue walks it and stops at a page.
+            models.Index(
+                fields=["due_at"], condition=Q(disposition=""), name="supervision_review_open_due"
+            ),
+        ]
 
 
 class ChangeKind(models.TextChoices):

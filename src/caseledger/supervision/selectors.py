@@ -6,11 +6,13 @@ import math
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import TruncWeek
 from django.utils.translation import gettext as _
 
 from caseledger.access import policies
@@ -93,8 +95,13 @@ def current_enrolment(ctx: AccessContext, person_id: Any) -> Enrolment | None:
 
 
 # --- reviews --------------------------------------------------------------------------------
-def review_queue(*, ctx: AccessContext, include_decided: bool = False) -> list[Review]:
-    """Open reviews of the persons the context sees, the most overdue first."""
+#: Rows on one page of the review queue and of the supervision dashboard.
+PER_PAGE = 25
+
+
+def _reviews(ctx: AccessContext, *, include_decided: bool) -> Any:
+    """The reviews of the persons the context sees (open ones only unless `include_decided`),
+    the most overdue first; open ones walk the partial index `supervision_review_open_due`."""
     qs = (
         policies.restrict(Review.objects.all(), ctx)
         .select_related("enrolment", "enrolment__person", "checkin")
@@ -102,7 +109,11 @@ def review_queue(*, ctx: AccessContext, include_decided: bool = False) -> list[R
     )
     if not include_decided:
         qs = qs.filter(disposition="")
-    reviews = list(qs.order_by("due_at")[:500])
+    return qs.order_by("due_at", "pk")
+
+
+def _record_reviews_listed(ctx: AccessContext, reviews: list[Review]) -> None:
+    """One list event naming every person whose review was returned."""
     record_access(
         ctx,
         action=Action.LIST,
@@ -111,7 +122,24 @@ def review_queue(*, ctx: AccessContext, include_decided: bool = False) -> list[R
         detail={"results": [str(r.pk) for r in reviews]},
         subjects=[r.enrolment.person_id for r in reviews],
     )
+
+
+def review_queue(*, ctx: AccessContext, include_decided: bool = False) -> list[Review]:
+    """Open reviews of the persons the context sees, the most overdue first (at most 500)."""
+    reviews = list(_reviews(ctx, include_decided=include_decided)[:500])
+    _record_reviews_listed(ctx, reviews)
     return reviews
+
+
+def review_queue_page(*, ctx: AccessContext, page: Any = 1, per_page: int = PER_PAGE) -> Page:
+    """One page of the open reviews the context sees, the most overdue first. `page` as the
+    request gave it: not a number is page 1, past the end is the last page (as every list
+    page of the project). The list event names the persons of this page only."""
+    page_obj = Paginator(_reviews(ctx, include_decided=False), per_page).get_page(page)
+    reviews = list(page_obj.object_list)
+    page_obj.object_list = reviews
+    _record_reviews_listed(ctx, reviews)
+    return page_obj
 
 
 @dataclass
@@ -277,12 +305,35 @@ class SupervisionRow:
     overdue_reviews: int
 
 
-def supervision_dashboard(*, ctx: AccessContext) -> tuple[list[SupervisionRow], dict[str, Any]]:
-    """Active enrolments the context sees, with next due, last check-in and place, the last 3
-    days of check-ins and pending reviews; overdue first. Also weekly outcome counts."""
+@dataclass
+class Dashboard:
+    rows: list[SupervisionRow]  # the enrolments of this page
+    weekly: dict[str, Any]  # outcome counts of every enrolment the context sees
+    page: Page
+
+
+def _active_enrolments(ctx: AccessContext) -> Any:
+    return policies.restrict(Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE), ctx)
+
+
+def supervision_dashboard(
+    *, ctx: AccessContext, page: Any = 1
+) -> tuple[list[SupervisionRow], dict[str, Any]]:
+    """`dashboard_page` as (rows, weekly)."""
+    board = dashboard_page(ctx=ctx, page=page)
+    return board.rows, board.weekly
+
+
+def dashboard_page(*, ctx: AccessContext, page: Any = 1, per_page: int = PER_PAGE) -> Dashboard:
+    """One page of the active enrolments the context sees, with next due, last check-in and
+    place, the last 3 days of check-ins and pending reviews; those with overdue, then pending
+    reviews first (ordered in SQL, so a page reads `per_page` enrolments, not the office;
+    within a page, by next due). Also the weekly outcome counts of all of them, counted in
+    SQL. `page` as the request gave it (not a number: 1; past the end: the last page). The
+    list event names the persons of this page only."""
     now = clock.now()
-    enrolments = list(
-        policies.restrict(Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE), ctx)
+    ordered = (
+        _active_enrolments(ctx)
         .select_related("person", "schedule", "officer")
         .prefetch_related("person__names", "person__addresses")
         .annotate(
@@ -291,7 +342,29 @@ def supervision_dashboard(*, ctx: AccessContext) -> tuple[list[SupervisionRow], 
                 "reviews", filter=Q(reviews__disposition="", reviews__due_at__lt=now), distinct=True
             ),
         )
+        .order_by("-overdue", "-pending", "started_at", "pk")
     )
+    paginator = Paginator(ordered, per_page)
+    # Counted without the review join the page's order needs (`count` is a cached property).
+    paginator.count = _active_enrolments(ctx).count()
+    page_obj = paginator.get_page(page)
+    enrolments = list(page_obj.object_list)
+    page_obj.object_list = enrolments
+    rows = _dashboard_rows(enrolments, now)
+    weekly = weekly_outcomes(_active_enrolments(ctx).values("pk"), now)
+    record_access(
+        ctx,
+        action=Action.LIST,
+        category=Category.SUPERVISION,
+        record_type=record_type_of(Enrolment),
+        detail={"results": [str(e.person_id) for e in enrolments]},
+        subjects=[e.person_id for e in enrolments],
+    )
+    return Dashboard(rows, weekly, page_obj)
+
+
+def _dashboard_rows(enrolments: list[Enrolment], now: datetime) -> list[SupervisionRow]:
+    """The rows of the dashboard for these enrolments (a fixed number of statements)."""
     ids = [e.pk for e in enrolments]
     since = now - timedelta(days=3)
     recent: dict[Any, list[CheckIn]] = {}
@@ -314,40 +387,10 @@ def supervision_dashboard(*, ctx: AccessContext) -> tuple[list[SupervisionRow], 
     )
     by_id = CheckIn.objects.in_bulk([last for _pk, last in latest if last])
     lasts = {pk: by_id[last] for pk, last in latest if last in by_id}
-    rows = []
-    for enrolment in enrolments:
-        last = lasts.get(enrolment.pk)
-        home = next((a for a in enrolment.person.addresses.all() if a.valid_to is None), None)
-        distance = None
-        if (
-            last
-            and last.latitude is not None
-            and home
-            and home.latitude is not None
-            and home.longitude is not None
-        ):
-            distance = round(
-                distance_km(
-                    float(last.latitude),
-                    float(last.longitude),
-                    float(home.latitude),
-                    float(home.longitude),
-                ),
-                1,
-            )
-        schedule = getattr(enrolment, "schedule", None)
-        next_due = schedule.next_window(now)[1] if schedule else None
-        rows.append(
-            SupervisionRow(
-                enrolment,
-                next_due,
-                last,
-                distance,
-                recent.get(enrolment.pk, []),
-                enrolment.pending,
-                enrolment.overdue,
-            )
-        )
+    rows = [
+        _dashboard_row(enrolment, lasts.get(enrolment.pk), recent.get(enrolment.pk, []), now)
+        for enrolment in enrolments
+    ]
     rows.sort(
         key=lambda r: (
             -r.overdue_reviews,
@@ -355,41 +398,76 @@ def supervision_dashboard(*, ctx: AccessContext) -> tuple[list[SupervisionRow], 
             r.next_due or datetime.max.replace(tzinfo=now.tzinfo),
         )
     )
-    weekly = weekly_outcomes(ids, now)
-    record_access(
-        ctx,
-        action=Action.LIST,
-        category=Category.SUPERVISION,
-        record_type=record_type_of(Enrolment),
-        detail={"results": [str(e.person_id) for e in enrolments]},
-        subjects=[e.person_id for e in enrolments],
+    return rows
+
+
+def _dashboard_row(
+    enrolment: Enrolment, last: CheckIn | None, recent: list[CheckIn], now: datetime
+) -> SupervisionRow:
+    home = next((a for a in enrolment.person.addresses.all() if a.valid_to is None), None)
+    distance = None
+    if (
+        last
+        and last.latitude is not None
+        and home
+        and home.latitude is not None
+        and home.longitude is not None
+    ):
+        distance = round(
+            distance_km(
+                float(last.latitude),
+                float(last.longitude),
+                float(home.latitude),
+                float(home.longitude),
+            ),
+            1,
+        )
+    schedule = getattr(enrolment, "schedule", None)
+    next_due = schedule.next_window(now)[1] if schedule else None
+    return SupervisionRow(
+        enrolment, next_due, last, distance, recent, enrolment.pending, enrolment.overdue
     )
-    return rows, weekly
 
 
-def weekly_outcomes(enrolment_ids: list[Any], now: datetime, weeks: int = 8) -> dict[str, Any]:
-    """Check-in outcomes per ISO week for the chart: {"weeks": [...], "verified": [...], ...}."""
+def weekly_outcomes(enrolment_ids: Any, now: datetime, weeks: int = 8) -> dict[str, Any]:
+    """Check-in outcomes per ISO week (weeks from Monday, UTC) for the chart: {"weeks": [...],
+    "verified": [...], "review": [...], "missed": [...]}. `enrolment_ids` is a list of ids or a
+    subquery of them; the counting is done by the database (one statement each for check-ins
+    and missed windows), whatever the number of enrolments."""
     start = (now - timedelta(weeks=weeks - 1)).date()
     start -= timedelta(days=start.weekday())
     labels = [(start + timedelta(weeks=i)) for i in range(weeks)]
     counts: Counter[tuple[date, str]] = Counter()
-    for submitted, outcome in CheckIn.objects.filter(
-        enrolment_id__in=enrolment_ids, submitted_at__date__gte=start
-    ).values_list("submitted_at", "outcome"):
-        day = submitted.date()
-        counts[(day - timedelta(days=day.weekday()), outcome)] += 1
+    for week, outcome, n in (
+        CheckIn.objects.filter(enrolment_id__in=enrolment_ids, submitted_at__date__gte=start)
+        .annotate(week=TruncWeek("submitted_at", tzinfo=UTC))
+        .values_list("week", "outcome")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        counts[(_day(week), outcome)] += n
     missed: Counter[date] = Counter()
-    for opened in Review.objects.filter(
-        enrolment_id__in=enrolment_ids, kind="missed_window", window_opens_at__date__gte=start
-    ).values_list("window_opens_at", flat=True):
-        day = opened.date()
-        missed[day - timedelta(days=day.weekday())] += 1
+    for week, n in (
+        Review.objects.filter(
+            enrolment_id__in=enrolment_ids, kind="missed_window", window_opens_at__date__gte=start
+        )
+        .annotate(week=TruncWeek("window_opens_at", tzinfo=UTC))
+        .values_list("week")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        missed[_day(week)] += n
     return {
         "weeks": [d.isoformat() for d in labels],
         "verified": [counts[(d, CheckInOutcome.VERIFIED)] for d in labels],
         "review": [counts[(d, CheckInOutcome.REVIEW)] for d in labels],
         "missed": [missed[d] for d in labels],
     }
+
+
+def _day(week: datetime | date) -> date:
+    """The Monday of a `TruncWeek` (a datetime in UTC on every backend here)."""
+    return week.astimezone(UTC).date() if isinstance(week, datetime) else week
 
 
 def pending_changes(*, ctx: AccessContext) -> list[ChangeRequest]:
