@@ -247,6 +247,7 @@ PERSON_PATHS: dict[str, Rule] = {
     "cases.hearing": Rule("proceeding__case__person", _HEARING_EDIT),
     "cases.decision": Rule("proceeding__case__person", _CASE_EDIT),
     "cases.statuschange": Rule("case__person", _CASE_EDIT),
+    "cases.opendeadline": Rule("case__person", _CASE_EDIT),
     "supervision.enrolment": Rule("person", _SUPERVISE),
     "supervision.consent": Rule("enrolment__person", _SUPERVISE),
     "supervision.schedule": Rule("enrolment__person", _SUPERVISE),

@@ -189,7 +189,8 @@ class CaseDeadline:
 APPEALABLE = {"removal_ordered", "voluntary_departure", "relief_granted", "terminated"}
 
 
-def _state(due: date | None, today: date) -> str:
+def state_of(due: date | None, today: date) -> str:
+    """overdue, due_soon (within 7 days), upcoming, or paused (no due date)."""
     if due is None:
         return "paused"
     if due < today:
@@ -213,7 +214,7 @@ def deadlines_for_case(
 
     def add(rule: str, trigger: date, pauses: Iterable[tuple[date, date | None]] = ()) -> None:
         due = compute(rule, trigger, time_zone=time_zone, pauses=pauses)
-        out.append(CaseDeadline(rule, RULES[rule].label, trigger, due, _state(due, today)))
+        out.append(CaseDeadline(rule, RULES[rule].label, trigger, due, state_of(due, today)))
 
     appeal_periods: list[tuple[date, date | None]] = []
     opened: date | None = None

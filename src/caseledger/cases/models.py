@@ -108,6 +108,7 @@ class Hearing(BaseModel):
     class Meta:
         db_table = "cases_hearing"
         ordering = ["scheduled_at"]
+        indexes = [models.Index(fields=["scheduled_at"], name="cases_hearing_scheduled")]
 
     def local_time(self):
         from zoneinfo import ZoneInfo
@@ -147,3 +148,27 @@ class StatusChange(BaseModel):
     class Meta:
         db_table = "cases_status_change"
         ordering = ["changed_at"]
+
+
+class OpenDeadline(models.Model):
+    """A deadline of a case as the rules give it (`cases.deadlines.deadlines_for_case`), kept
+    by the case services whenever a decision or a status change is recorded (inside that
+    transaction), so that the dashboard finds the cases with a deadline in a window with an
+    index instead of computing the deadlines of every case in reach. Derived data: the
+    case's decisions and status history stay the source; `caseledger cases refresh-deadlines`
+    recomputes every row (after a rules change, or data loaded outside the services)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="deadline_rows")
+    rule = models.CharField(max_length=32, db_comment="Deadline rule code (cases.deadlines.RULES)")
+    trigger = models.DateField(db_comment="The date the rule counts from (court time zone)")
+    due = models.DateField(
+        null=True, blank=True, db_comment="Due date; empty while the clock is stopped (appeal)"
+    )
+
+    class Meta:
+        db_table = "cases_open_deadline"
+        db_table_comment = "Derived: each case's deadlines, rewritten with each decision or change"
+        indexes = [models.Index(fields=["due"], name="cases_open_deadline_due")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} due {self.due}"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Max, Min, Prefetch, QuerySet
 
 from caseledger.access import policies
 from caseledger.access.context import AccessContext
@@ -15,8 +16,9 @@ from caseledger.core import clock
 from caseledger.core.ids import as_uuid
 from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
-from .deadlines import CaseDeadline, deadlines_for_case
-from .models import Case, Hearing, Proceeding, StatusChange
+from .deadline_rows import DEADLINE_STATUSES
+from .deadlines import RULES, CaseDeadline, deadlines_for_case, state_of
+from .models import Case, Hearing, OpenDeadline, Proceeding, StatusChange
 from .workflow import allowed_next
 
 
@@ -141,36 +143,31 @@ class DeadlineBoard:
         return LAPSED_AFTER_DAYS
 
 
-def _is_due(deadline: CaseDeadline, today: Any, within_days: int) -> bool:
-    """Overdue (but not lapsed), or due within `within_days`: an obligation still open."""
-    if deadline.due is None:  # the clock is stopped (an appeal is pending)
-        return False
-    days_left = (deadline.due - today).days
-    return -LAPSED_AFTER_DAYS <= days_left <= within_days
-
-
-def _has_lapsed(deadline: CaseDeadline, today: Any) -> bool:
-    return deadline.due is not None and (deadline.due - today).days < -LAPSED_AFTER_DAYS
-
-
-def _deadlines_in_reach(ctx: AccessContext) -> list[tuple[Case, list[CaseDeadline]]]:
-    """Every case the context sees that can have a deadline, with its deadlines (by due date).
-    Not recorded here: the callers record what they return."""
-    from .models import CaseStatus
-
-    cases = (
-        policies.restrict(Case.objects.all(), ctx)
-        .filter(status__in=[CaseStatus.DECIDED, CaseStatus.APPEALED, CaseStatus.FINAL_ORDER])
-        .select_related("person")
-        .prefetch_related(
-            "person__names", "proceedings__court", "proceedings__decisions", "status_changes"
-        )
-        .order_by("reference")
+def _rows_in_reach(ctx: AccessContext) -> QuerySet[OpenDeadline]:
+    """The kept deadline rows (`deadline_rows`) of the cases the context sees that can have
+    a deadline. Not recorded here: the callers record what they return."""
+    return policies.restrict(OpenDeadline.objects.all(), ctx).filter(
+        case__status__in=DEADLINE_STATUSES, due__isnull=False
     )
-    return [
-        (case, open_deadlines(case, list(case.proceedings.all()), list(case.status_changes.all())))
-        for case in cases
-    ]
+
+
+def _window(today: date, within_days: int) -> tuple[date, date]:
+    """Due dates of open obligations: overdue by at most LAPSED_AFTER_DAYS, or due within
+    `within_days`."""
+    return today - timedelta(days=LAPSED_AFTER_DAYS), today + timedelta(days=within_days)
+
+
+def _groups(case_ids: list[Any], rows: QuerySet[OpenDeadline], today: date) -> list[CaseDeadlines]:
+    """The cases `case_ids`, in that order, each with its `rows` (by due date) as deadlines."""
+    cases = Case.objects.select_related("person").prefetch_related("person__names").in_bulk(
+        case_ids
+    )
+    deadlines: dict[Any, list[CaseDeadline]] = {pk: [] for pk in case_ids}
+    for row in rows.filter(case_id__in=case_ids).order_by("due", "id"):
+        deadlines[row.case_id].append(CaseDeadline(
+            row.rule, RULES[row.rule].label, row.trigger, row.due, state_of(row.due, today)
+        ))
+    return [CaseDeadlines(cases[pk], deadlines[pk]) for pk in case_ids]
 
 
 def _record_deadline_list(ctx: AccessContext, cases: list[Case], **detail: Any) -> None:
@@ -188,12 +185,10 @@ def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Cas
     """Open obligations over the cases the context sees: deadlines overdue (for at most
     `LAPSED_AFTER_DAYS`) or due within `within_days`, soonest first."""
     today = clock.today()
-    due = [
-        (case, deadline)
-        for case, deadlines in _deadlines_in_reach(ctx)
-        for deadline in deadlines
-        if _is_due(deadline, today, within_days)
-    ]
+    rows = _rows_in_reach(ctx).filter(due__range=_window(today, within_days))
+    ids = list(dict.fromkeys(rows.order_by("case_id").values_list("case_id", flat=True)))
+    due = [(group.case, deadline) for group in _groups(ids, rows, today)
+           for deadline in group.deadlines]
     due.sort(key=lambda item: (item[1].due, item[0].reference))
     _record_deadline_list(ctx, [c for c, _ in due])
     return due
@@ -206,25 +201,29 @@ def deadline_board(
     """The dashboard's "overdue or due this week": one entry per case with an open obligation,
     its next deadline first, the cases whose next deadline comes first at the top; at most
     `shown` (`DEADLINE_CASES_SHOWN`) cases unless `show_all` (which also lists the cases
-    whose deadlines lapsed). One list event naming the persons of the cases returned."""
+    whose deadlines lapsed). One list event naming the persons of the cases returned.
+
+    Read from the kept rows by due date (index `cases_open_deadline_due`): the cost is the
+    cases shown, not every case in reach."""
     today = clock.today()
-    open_groups: list[CaseDeadlines] = []
-    lapsed_groups: list[CaseDeadlines] = []
-    for case, deadlines in _deadlines_in_reach(ctx):
-        due = [d for d in deadlines if _is_due(d, today, within_days)]
-        if due:
-            open_groups.append(CaseDeadlines(case, due))
-        gone = [d for d in deadlines if _has_lapsed(d, today)]
-        if gone:
-            lapsed_groups.append(CaseDeadlines(case, gone))
-    open_groups.sort(key=lambda g: (g.next.due, g.case.reference))
-    lapsed_groups.sort(key=lambda g: (g.deadlines[-1].due, g.case.reference), reverse=True)
+    earliest, latest = _window(today, within_days)
+    rows = _rows_in_reach(ctx)
+    due = rows.filter(due__range=(earliest, latest))
+    firsts = (due.values("case_id").annotate(first=Min("due"))
+              .order_by("first", "case__reference"))
+    total = firsts.count()
     limit = DEADLINE_CASES_SHOWN if shown is None else max(0, shown)
-    groups = open_groups if show_all else open_groups[:limit]
-    lapsed = lapsed_groups if show_all else []
-    _record_deadline_list(ctx, [g.case for g in groups + lapsed],
-                          shown=len(groups), total=len(open_groups))
-    return DeadlineBoard(groups, len(open_groups), lapsed, len(lapsed_groups), show_all)
+    chosen = [r["case_id"] for r in (firsts if show_all else firsts[:limit])]
+    groups = _groups(chosen, due, today)
+    gone = rows.filter(due__lt=earliest)
+    lapsed_total = gone.values("case_id").distinct().count()
+    lapsed: list[CaseDeadlines] = []
+    if show_all:
+        lasts = (gone.values("case_id").annotate(last=Max("due"))
+                 .order_by("-last", "-case__reference"))
+        lapsed = _groups([r["case_id"] for r in lasts], gone, today)
+    _record_deadline_list(ctx, [g.case for g in groups + lapsed], shown=len(groups), total=total)
+    return DeadlineBoard(groups, total, lapsed, lapsed_total, show_all)
 
 
 @dataclass

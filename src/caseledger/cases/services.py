@@ -22,6 +22,7 @@ from caseledger.ledger.services import record_write
 from caseledger.ledger.vocabulary import Action, Category, record_type_of
 from caseledger.people.models import Person
 
+from .deadline_rows import refresh_case
 from .inputs import (
     DecisionIn,
     HearingVersionIn,
@@ -253,8 +254,11 @@ def _plan_hearing(hearing: Hearing, old_time: datetime | None = None) -> None:
 
 
 def _plan_deadlines(case: Case) -> None:
+    """The case's deadline rows (read by the dashboard) and their reminders, rewritten in the
+    transaction of the decision or status change that moved them."""
     from caseledger.notices.planner import plan_for_case_deadlines
 
+    refresh_case(case)
     plan_for_case_deadlines(case)
 
 

@@ -1,4 +1,5 @@
-"""`caseledger deadlines compute --rule R --from DATE [--court CODE]`."""
+"""`caseledger deadlines compute --rule R --from DATE [--court CODE]`, `caseledger deadlines
+rules`, `caseledger deadlines refresh` (recompute every case's kept deadline rows)."""
 
 from __future__ import annotations
 
@@ -43,8 +44,17 @@ class Command(BaseCommand):
         )
         comp.add_argument("--court", default="", help="Court code; its time zone is used.")
         sub.add_parser("rules", help="List the rules and their sources.")
+        refresh = sub.add_parser(
+            "refresh",
+            help="Recompute every case's deadline rows (after a rules change, or data loaded "
+            "outside the case services).",
+        )
+        refresh.add_argument("--quiet", action="store_true", help="No progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "refresh":
+            self._refresh(quiet=options["quiet"])
+            return
         if options["action"] == "rules":
             for code, rule in RULES.items():
                 doc = " ".join((rule.compute.__doc__ or "").split())
@@ -59,3 +69,15 @@ class Command(BaseCommand):
             time_zone = court.time_zone
         due = compute(options["rule"], _parse_moment(options["start"]), time_zone=time_zone)
         self.stdout.write(due.isoformat() if due else "paused")
+
+    def _refresh(self, *, quiet: bool) -> None:
+        from rich.progress import Progress
+
+        from caseledger.cases.deadline_rows import refresh_all
+
+        with Progress(transient=True, disable=quiet) as progress:
+            task = progress.add_task("Deadline rows", total=None)
+            written = refresh_all(
+                progress=lambda done, total: progress.update(task, completed=done, total=total)
+            )
+        self.stdout.write(f"{written} deadline row(s) written.")
