@@ -1,4 +1,7 @@
-"""The caseload list: who sees which persons, pagination, soonest hearing first."""
+"""The caseload list: who sees which persons, pagination, soonest hearing first.
+
+Every test runs twice: with the whole caseload ranked in one statement (a caseload) and
+walked by hearing time in small batches (how an office above `WALK_ABOVE` persons is read)."""
 
 from __future__ import annotations
 
@@ -9,8 +12,17 @@ from django.utils import timezone
 
 from caseledger.cases.services import open_case, schedule_hearing, transition_case
 from caseledger.ledger.models import Event
+from caseledger.people import selectors
 from caseledger.people.selectors import list_caseload
 from tests.conftest import context, last_event_id
+
+
+@pytest.fixture(autouse=True, params=["ranked", "walked"])
+def reading(request, monkeypatch) -> str:
+    if request.param == "walked":
+        monkeypatch.setattr(selectors, "WALK_ABOVE", 0)
+        monkeypatch.setattr(selectors, "WALK_BATCH", 2)  # several batches even here
+    return request.param
 
 
 def _names(rows) -> list[str]:
@@ -135,3 +147,4 @@ def test_closed_cases_are_not_counted_as_open(users, make_person):
     transition_case(ctx=ctx, case_id=case.pk, to_status="closed", reason="duplicate")
     rows, _ = list_caseload(ctx=ctx)
     assert rows[0].open_cases == 1
+
