@@ -11,45 +11,28 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from caseledger.accounts.models import User
-from caseledger.biometrics.verifier import StubVerifier
 from caseledger.cases import services as cases
 from caseledger.disclosures.services import create_request
 from caseledger.ledger.models import Event
 from caseledger.people.models import Person
 from caseledger.people.services import record_representation
 from caseledger.portal.services import request_amendment
-from caseledger.supervision import services as supervision
-from tests.conftest import context, last_event_id
+from tests.conftest import context
 from tests.disclosures.conftest import request_input
-from tests.supervision.conftest import ENROL_PHOTO, STRANGER, enrolment_input
+from tests.supervision.conftest import (
+    ENROL_PHOTO,
+    STRANGER,
+    enrolling,
+    get_with_as_many_queries,
+)
 
 FIRST, THEN = 3, 12
 
 
-@pytest.fixture(autouse=True)
-def out_of_line_ledger(settings: Any) -> None:
-    settings.LEDGER_INTEGRATE_INLINE = False
-
-
-@pytest.fixture
-def faces(settings: Any) -> StubVerifier:
-    verifier = StubVerifier()
-    verifier.add(ENROL_PHOTO, person="ana")
-    verifier.add(STRANGER, person="stranger")
-    settings.FACE_VERIFIER = verifier
-    return verifier
-
-
-def queries_of(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, response.content[:500]
-    return len(captured.captured_queries)
+pytestmark = pytest.mark.usefixtures("out_of_line_ledger")
 
 
 def most_listed(response: Any, mark: int) -> int:
@@ -63,14 +46,8 @@ def assert_flat(client: Client, url: str, grow: Callable[[int], Any],
                 shown: Callable[[Any, int], int] = most_listed) -> None:
     """`grow(n)` adds n rows to what `url` shows; the page's query count must not change
     (and the page must show all the rows: `shown(response, mark)`)."""
-    grow(FIRST)
-    client.get(url)  # the first request of a session fills caches (content types, device)
-    measured = queries_of(client, url)
-    grow(THEN - FIRST)
-    mark = last_event_id()
-    with django_assert_num_queries(measured):
-        response = client.get(url)
-    assert response.status_code == 200
+    response, mark = get_with_as_many_queries(client, url, grow, (FIRST, THEN),
+                                              django_assert_num_queries)
     assert shown(response, mark) >= THEN
 
 
@@ -100,24 +77,6 @@ def _on_caseload(make_person: Callable[..., Person], users: dict[str, User],
     return grow
 
 
-def _enrolled(make_person: Callable[..., Person], users: dict[str, User],
-              failed_check_in: bool) -> Callable[[int], None]:
-    """Persons on officer_east's caseload under supervision, each with one check-in (one that
-    did not match opens a review)."""
-    officer = context(users["officer_east"])
-
-    def grow(n: int) -> None:
-        for _ in range(n):
-            person = make_person("officer_east", "Ana", "Ramirez", languages=["es"])
-            result = supervision.enrol(ctx=officer, person_id=person.pk, data=enrolment_input())
-            supervision.submit_check_in(
-                user=result.enrolment.person.participant_account,
-                image=STRANGER if failed_check_in else ENROL_PHOTO, latitude="40.7128",
-                longitude="-74.0060", accuracy="20")
-
-    return grow
-
-
 def test_caseload_dashboard(users, make_person, web_client, django_assert_num_queries):
     assert_flat(web_client(users["officer_east"]), "/persons/",
                 _on_caseload(make_person, users), django_assert_num_queries)
@@ -132,12 +91,12 @@ def test_person_search(users, make_person, web_client, django_assert_num_queries
 def test_supervision_dashboard(faces, users, make_person, web_client,
                                django_assert_num_queries):
     assert_flat(web_client(users["officer_east"]), "/supervision/",
-                _enrolled(make_person, users, failed_check_in=False), django_assert_num_queries)
+                enrolling(make_person, users, ENROL_PHOTO), django_assert_num_queries)
 
 
 def test_review_queue(faces, users, make_person, web_client, django_assert_num_queries):
     assert_flat(web_client(users["officer_east"]), "/supervision/reviews/",
-                _enrolled(make_person, users, failed_check_in=True), django_assert_num_queries)
+                enrolling(make_person, users, STRANGER), django_assert_num_queries)
 
 
 def test_disclosure_list(users, make_person, web_client, privacy2,

@@ -13,59 +13,33 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from caseledger.biometrics.verifier import StubVerifier
 from caseledger.ledger.models import Event
 from caseledger.supervision import charts, selectors
 from caseledger.supervision import services as supervision
 from caseledger.supervision import views as supervision_views
 from caseledger.supervision.models import CheckIn, Enrolment, Review
 from tests.conftest import context, last_event_id
-from tests.supervision.conftest import ENROL_PHOTO, STRANGER, enrolment_input
+from tests.supervision.conftest import (
+    STRANGER,
+    enrolling,
+    enrolment_input,
+    get_with_as_many_queries,
+)
 
 FEW, MANY = 5, 30
 DASHBOARD, REVIEWS = "/supervision/", "/supervision/reviews/"
 
 
-@pytest.fixture(autouse=True)
-def out_of_line_ledger(settings: Any) -> None:
-    """As on PostgreSQL: the count does not depend on where events fall in the tree."""
-    settings.LEDGER_INTEGRATE_INLINE = False
-
-
-@pytest.fixture
-def faces(settings: Any) -> StubVerifier:
-    verifier = StubVerifier()
-    verifier.add(ENROL_PHOTO, person="ana")
-    verifier.add(STRANGER, person="stranger")
-    settings.FACE_VERIFIER = verifier
-    return verifier
+pytestmark = pytest.mark.usefixtures("out_of_line_ledger")
 
 
 @pytest.fixture
 def enrol_many(faces, users, make_person) -> Callable[[int], None]:
     """`grow(n)`: n more persons of officer_east enrolled, each with one check-in that did
     not match (so one open review each)."""
-    officer = context(users["officer_east"])
-
-    def grow(n: int) -> None:
-        for _ in range(n):
-            person = make_person("officer_east", "Ana", "Ramirez", languages=["es"])
-            result = supervision.enrol(ctx=officer, person_id=person.pk, data=enrolment_input())
-            supervision.submit_check_in(
-                user=result.enrolment.person.participant_account, image=STRANGER,
-                latitude="40.7128", longitude="-74.0060", accuracy="20")
-
-    return grow
-
-
-def _queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200, response.content[:500]
-    return len(captured.captured_queries)
+    return enrolling(make_person, users, STRANGER)
 
 
 def _listed(mark: int, record_type: str) -> list[str]:
@@ -84,15 +58,8 @@ def _rows(response: Any, attribute: str) -> list[str]:
 @pytest.mark.parametrize("who", ["officer_east", "supervisor_east"])
 def test_query_count_does_not_grow(url, who, users, web_client, enrol_many,
                                    django_assert_num_queries):
-    client = web_client(users[who])
-    enrol_many(FEW)
-    client.get(url)  # the first request of a session fills caches (content types, device)
-    measured = _queries(client, url)
-    enrol_many(MANY - FEW)
-    mark = last_event_id()
-    with django_assert_num_queries(measured):
-        response = client.get(url)
-    assert response.status_code == 200
+    _, mark = get_with_as_many_queries(web_client(users[who]), url, enrol_many, (FEW, MANY),
+                                       django_assert_num_queries)
     listed = _listed(mark, "supervision.review" if url == REVIEWS else "supervision.enrolment")
     assert len(listed) == selectors.PER_PAGE  # a page, not the office
 
