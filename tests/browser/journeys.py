@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import (
     DESKTOP,
@@ -131,6 +131,27 @@ class Journey:
             self.findings.append(f"{where}: shows a record id: {line.strip()!r}")
         self._screenshot(step)
         return text
+
+    def open_first(self, rows: str, url: str, step: str) -> str:
+        """Follow the link in the first of `rows` (a selector), wait for `url` (a glob), and
+        check that page; returns its visible text."""
+        self.page.locator(f"{rows} a").first.click()
+        self.page.wait_for_url(url)
+        return self.check(step)
+
+    def decide(self, choice: str, field: str, text: str, confirm: str, done: str,
+               steps: tuple[str, str]) -> None:
+        """A decision with a confirmation page: pick `choice` (USWDS hides the radio: click
+        its label), write `text` in `field`, Continue, check the confirmation (`steps[0]`),
+        press `confirm`, and check the result (`steps[1]`) once `done` (a selector) shows."""
+        self.page.locator("label", has_text=choice).click()
+        self.page.get_by_label(field).fill(text)
+        self.page.get_by_role("button", name="Continue").click()
+        expect(self.page.locator("[data-confirm]")).to_be_visible()
+        self.check(steps[0])
+        self.page.get_by_role("button", name=confirm).click()
+        expect(self.page.locator(done)).to_be_visible()
+        self.check(steps[1])
 
     @property
     def path(self) -> str:

@@ -20,7 +20,6 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from caseledger.accounts.models import User
-from caseledger.biometrics.verifier import StubVerifier
 from caseledger.cases import services as cases
 from caseledger.disclosures import services as disclosures
 from caseledger.disclosures.models import DisclosureRequest
@@ -43,26 +42,16 @@ from tests.conftest import PASSWORD, context
 from tests.disclosures.conftest import request_input
 from tests.portal.conftest import record_catalogue, rosa, rosa_case  # noqa: F401 (fixtures)
 from tests.reports.conftest import MONDAY, WEEK, random_subjects, write
+from tests.supervision.conftest import ENROL_PHOTO, STRANGER, faces  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
 
-PHOTO, STRANGER = b"enrolment-photo", b"someone-else"
 PHONE_WIDTH = WIDTHS[1]
-
-
-@pytest.fixture
-def faces(settings: Any) -> StubVerifier:
-    """The stub verifier: PHOTO and its check-ins match, STRANGER does not."""
-    verifier = StubVerifier()
-    verifier.add(PHOTO, person="enrolled")
-    verifier.add(STRANGER, person="stranger")
-    settings.FACE_VERIFIER = verifier
-    return verifier
 
 
 def _enrol(users: dict[str, User], person: Any) -> supervision.EnrolmentResult:
     data = supervision.EnrolmentInput(
-        level="standard", photo=PHOTO, language="es", acknowledged=True,
+        level="standard", photo=ENROL_PHOTO, language="es", acknowledged=True,
         alternatives_offered=["office_visit"], conditions=["attend_hearings"],
         first_window_at=timezone.now() - timedelta(hours=1), every_days=7, window_hours=24,
         grace_minutes=60, max_attempts=3)
@@ -177,13 +166,13 @@ def test_a_case_officers_day(browser: Browser, live_server, users, caseload) -> 
 # --- the supervisor ---------------------------------------------------------------------
 
 @pytest.fixture
-def office(faces, users, make_person) -> list[Any]:
+def office(faces, users, make_person) -> list[Any]:  # noqa: F811
     """Three of officer_east's people enrolled: one check-in matched, two sent for review;
     the officer proposes a level change for two of them (the supervisor decides)."""
     officer = context(users["officer_east"])
     enrolled = []
-    for given, family, image in (("Ana", "Ramirez", PHOTO), ("Jean-Baptiste", "Saint-Fleur",
-                                                             STRANGER),
+    for given, family, image in (("Ana", "Ramirez", ENROL_PHOTO),
+                                 ("Jean-Baptiste", "Saint-Fleur", STRANGER),
                                  ("Abdirahman", "Mohamed Abdullahi", STRANGER)):
         result = _enrol(users, make_person("officer_east", given, family))
         _check_in(result, image)
@@ -204,9 +193,7 @@ def _supervisor_day(journey: Journey, page: Page) -> None:
     page.get_by_role("link", name="Reviews", exact=True).click()
     page.wait_for_url("**/supervision/reviews/")
     journey.check("reviews")
-    page.locator("tr[data-review] a").first.click()
-    page.wait_for_url("**/supervision/reviews/*/")
-    journey.check("review")
+    journey.open_first("tr[data-review]", "**/supervision/reviews/*/", "review")
     page.locator("label", has_text="Needs contact").click()  # USWDS hides the radio itself
     page.get_by_label("Note").fill("Another person in the photo; calling the participant.")
     page.get_by_role("button", name="Record decision").click()
@@ -252,17 +239,10 @@ def privacy_work(users, make_person) -> None:
 
 def _privacy_day(journey: Journey, page: Page) -> None:
     journey.check("pending-requests")
-    page.locator("tr[data-status=pending] a").first.click()
-    page.wait_for_url("**/disclosures/*/")
-    journey.check("request")
-    page.locator("label", has_text="Approve and release").click()
-    page.get_by_label("Reasons").fill("Routine use A: the person's hearing is pending.")
-    page.get_by_role("button", name="Continue").click()
-    expect(page.locator("[data-confirm]")).to_be_visible()
-    journey.check("confirm-release")
-    page.get_by_role("button", name="Yes, approve and release").click()
-    expect(page.locator("[data-sha256]")).to_be_visible()
-    journey.check("released")
+    journey.open_first("tr[data-status=pending]", "**/disclosures/*/", "request")
+    journey.decide("Approve and release", "Reasons",
+                   "Routine use A: the person's hearing is pending.",
+                   "Yes, approve and release", "[data-sha256]", ("confirm-release", "released"))
     page.get_by_role("link", name="accounting of disclosures").click()
     page.wait_for_url("**/accounting/")
     expect(page.locator("tr[data-entry]")).to_have_count(1)
@@ -275,17 +255,10 @@ def _privacy_day(journey: Journey, page: Page) -> None:
     journey.check("anomaly-report")
     page.get_by_role("link", name="Open", exact=True).click()  # only the open items
     page.wait_for_url("**?status=open")
-    page.locator("tr[data-item] a").first.click()
-    page.wait_for_url("**/reports/anomalies/items/*/")
-    journey.check("anomaly-item")
-    page.locator("label", has_text="Referred").click()
-    page.get_by_label("Finding").fill("Reviewed with the supervisor: a file audit was ordered.")
-    page.get_by_role("button", name="Continue").click()
-    expect(page.locator("[data-confirm]")).to_be_visible()
-    journey.check("anomaly-confirm")
-    page.get_by_role("button", name="Yes, close the item").click()
-    expect(page.locator("[data-finding]")).to_be_visible()
-    journey.check("anomaly-closed")
+    journey.open_first("tr[data-item]", "**/reports/anomalies/items/*/", "anomaly-item")
+    journey.decide("Referred", "Finding",
+                   "Reviewed with the supervisor: a file audit was ordered.",
+                   "Yes, close the item", "[data-finding]", ("anomaly-confirm", "anomaly-closed"))
 
     follow_nav(page, "Transparency", group="Reports")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Transparency report")
@@ -354,11 +327,11 @@ def test_an_administrators_day(browser: Browser, live_server, users) -> None:
 # --- a participant, in Spanish, on a phone ----------------------------------------------
 
 @pytest.fixture
-def participant(faces, users, make_person) -> tuple[str, str]:
+def participant(faces, users, make_person) -> tuple[str, str]:  # noqa: F811
     """Lucía, enrolled (Spanish), with a matched check-in; her officer has read her record."""
     person = make_person("officer_east", "Lucía", "Hernández", languages=["es"])
     result = _enrol(users, person)
-    _check_in(result, PHOTO)
+    _check_in(result, ENROL_PHOTO)
     get_person(ctx=context(users["officer_east"]), person_id=person.pk)
     return result.username, result.temporary_password
 
