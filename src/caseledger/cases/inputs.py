@@ -38,10 +38,28 @@ MAX_JUDGE = 120
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
-def _choice(value: Any, choices: Any, label: str) -> Any:
-    if isinstance(value, str) and value not in choices.values:
-        refuse(f"Unknown {label} '{value}'. Use one of: {', '.join(choices.values)}.")
-    return value
+def _one_of(field: str, choices: Any, label: str) -> Any:
+    """The validator of a field that takes one of `choices` (a Django `TextChoices`): any
+    other value is refused, naming the field as `label` and listing the choices."""
+
+    def check(cls: type, value: str) -> str:
+        if isinstance(value, str) and value not in choices.values:
+            refuse(f"Unknown {label} '{value}'. Use one of: {', '.join(choices.values)}.")
+        return value
+
+    return field_validator(field)(check)
+
+
+def _not_future(field: str, message: str) -> Any:
+    """The validator of a day that cannot be after today (`message` says so) and must be
+    plausible (`core.inputs.plausible`); a day left out stays out."""
+
+    def check(cls: type, value: date | None) -> date | None:
+        if value is not None and value > clock.today():
+            refuse(message)
+        return plausible(value)
+
+    return field_validator(field)(check)
 
 
 def local_time(value: datetime | str, field: str = "scheduled_at") -> datetime:
@@ -100,10 +118,7 @@ class OpenCaseIn(Input):
     opened_on: Day | None = Field(default=None, description="Today when left out")
     reference: str | None = Field(default=None, max_length=MAX_REFERENCE)
 
-    @field_validator("case_type")
-    @classmethod
-    def _case_type(cls, value: str) -> str:
-        return _choice(value, CaseType, "case type")
+    _case_type = _one_of("case_type", CaseType, "case type")
 
     @field_validator("court")
     @classmethod
@@ -117,12 +132,7 @@ class OpenCaseIn(Input):
     def _reference(cls, value: str | None) -> str | None:
         return (value or "").strip() or None
 
-    @field_validator("opened_on")
-    @classmethod
-    def _opened_on(cls, value: date | None) -> date | None:
-        if value is not None and value > clock.today():
-            refuse("A case cannot be opened in the future.")
-        return plausible(value)
+    _opened_on = _not_future("opened_on", "A case cannot be opened in the future.")
 
 
 class ScheduleHearingIn(Input):
@@ -134,10 +144,7 @@ class ScheduleHearingIn(Input):
     judge: str = Field(default="", max_length=MAX_JUDGE)
     court: str | None = Field(default=None, max_length=16)
 
-    @field_validator("calendar")
-    @classmethod
-    def _calendar(cls, value: str) -> str:
-        return _choice(value, CalendarType, "calendar type")
+    _calendar = _one_of("calendar", CalendarType, "calendar type")
 
     @field_validator("judge")
     @classmethod
@@ -186,17 +193,9 @@ class DecisionIn(Input):
     oral: bool = True
     served_on: Day | None = None
 
-    @field_validator("kind")
-    @classmethod
-    def _kind(cls, value: str) -> str:
-        return _choice(value, DecisionKind, "decision kind")
+    _kind = _one_of("kind", DecisionKind, "decision kind")
 
-    @field_validator("decided_on")
-    @classmethod
-    def _decided_on(cls, value: date) -> date:
-        if value > clock.today():
-            refuse("A decision date cannot be in the future.")
-        return plausible(value)  # type: ignore[return-value]
+    _decided_on = _not_future("decided_on", "A decision date cannot be in the future.")
 
 
 __all__ = [
