@@ -19,9 +19,10 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -84,11 +85,29 @@ class Descriptors:
     continuity: tuple[float | None, ...]
 
 
-@runtime_checkable
-class BurstReader(Protocol):
+#: What a reader's `_embed` gives: each frame's own descriptor in the order asked (the key
+#: frame first), the key frame's embedding as a check-in photo's, and whether it is mirrored.
+Embedded = tuple[Sequence[np.ndarray], np.ndarray, bool]
+
+
+class BurstReader(ABC):
+    """Reads a burst's frames (`read`), describes them (`describe`: the same for every
+    reader, around its `_embed`) and fits two frames to one flat picture (`planar`)."""
+
     model_id: str
 
+    @abstractmethod
     def read(self, frames: Sequence[v.ImageInput], *, max_side: int) -> list[FrameReading]: ...
+
+    @abstractmethod
+    def planar(self, key: FrameReading, other: FrameReading) -> PlanarFit: ...
+
+    @abstractmethod
+    def _embed(
+        self, readings: Sequence[FrameReading], order: list[int], reference: np.ndarray | None
+    ) -> Embedded | None:
+        """The descriptors of the frames `order` (the key frame first), or None when the key
+        frame has nothing to describe."""
 
     def describe(
         self,
@@ -97,9 +116,35 @@ class BurstReader(Protocol):
         usable: Sequence[int],
         *,
         reference: np.ndarray | None = None,
-    ) -> Descriptors: ...
+    ) -> Descriptors:
+        """The key frame's analysis (comparable with the enrolled template ``reference``)
+        and each other usable frame's continuity: the distance of its descriptor to the key
+        frame's own (not mirrored) one."""
+        continuity: list[float | None] = [None] * len(readings)
+        order = [key, *(k for k in usable if k != key)]
+        embedded = self._embed(readings, order, reference)
+        if embedded is None:
+            return Descriptors(self._analysis(readings[key], None), tuple(continuity))
+        described, key_embedding, mirrored = embedded
+        for position, k in enumerate(order[1:], start=1):
+            continuity[k] = v.face_distance(described[position], described[0])
+        analysis = self._analysis(readings[key], key_embedding, mirrored)
+        return Descriptors(analysis, tuple(continuity))
 
-    def planar(self, key: FrameReading, other: FrameReading) -> PlanarFit: ...
+    def _analysis(
+        self, reading: FrameReading, embedding: np.ndarray | None, mirrored: bool = False
+    ) -> v.FaceAnalysis:
+        return v.FaceAnalysis(
+            outcome=reading.outcome if embedding is None else v.OK,
+            model_id=self.model_id,
+            embedding=None if embedding is None else embedding.astype(np.float32),
+            mirrored=mirrored and embedding is not None,
+            box=reading.box,
+            quality=reading.quality,
+            faces_found=reading.faces_found,
+            image_size=reading.image_size,
+            choice=reading.choice,
+        )
 
 
 def reader_for(verifier: Any) -> BurstReader | None:
@@ -129,7 +174,7 @@ def _load(frame: v.ImageInput, max_side: int) -> Image.Image | str:
     return image
 
 
-class DlibBurstReader:
+class DlibBurstReader(BurstReader):
     """Frames through dlib, as :class:`~.verifier.DlibResNetVerifier` reads a photo."""
 
     def __init__(self, verifier: v.DlibResNetVerifier):
@@ -172,23 +217,16 @@ class DlibBurstReader:
             **base,
         )
 
-    def describe(
-        self,
-        readings: Sequence[FrameReading],
-        key: int,
-        usable: Sequence[int],
-        *,
-        reference: np.ndarray | None = None,
-    ) -> Descriptors:
-        """The key frame's analysis and each frame's continuity. The frames' chips (and,
-        without ``reference``, the key frame's mirror image) go to the network in one call;
-        with ``reference`` the mirror follows only when the key frame's plain distance is
-        near the threshold (the verifier's ``mirror_band``)."""
+    def _embed(
+        self, readings: Sequence[FrameReading], order: list[int], reference: np.ndarray | None
+    ) -> Embedded | None:
+        """The frames' chips (and, without ``reference``, the key frame's mirror image) go to
+        the network in one call; with ``reference`` the mirror follows only when the key
+        frame's plain distance is near the threshold (the verifier's ``mirror_band``). A key
+        frame the photo gates refuse is not described."""
         models = v._DlibModels.get()
-        key_reading = readings[key]
-        if key_reading.outcome != v.OK:
-            return Descriptors(self._analysis(key_reading, None), (None,) * len(readings))
-        order = [key, *(k for k in usable if k != key)]
+        if readings[order[0]].outcome != v.OK:
+            return None
         with models.lock:
             chips = [
                 models.dlib.get_face_chip(
@@ -204,12 +242,10 @@ class DlibBurstReader:
             if mirror_now:
                 chips.append(np.ascontiguousarray(chips[0][:, ::-1]))
             described = [np.asarray(d) for d in models.resnet.compute_face_descriptor(chips)]
-            plain_key = described[0]
-            key_embedding = self._key_embedding(models, chips[0], plain_key, described, on_demand)
-        continuity: list[float | None] = [None] * len(readings)
-        for position, k in enumerate(order[1:], start=1):
-            continuity[k] = float(np.linalg.norm(described[position] - plain_key))
-        return Descriptors(self._analysis(key_reading, *key_embedding), tuple(continuity))
+            key_embedding = self._key_embedding(
+                models, chips[0], described[0], described, on_demand
+            )
+        return described, *key_embedding
 
     def _on_demand(self, reference: np.ndarray | None) -> v._OnDemand | None:
         band = self.verifier.mirror_band
@@ -240,21 +276,6 @@ class DlibBurstReader:
         )
         return (plain_key + flipped) / 2.0, True
 
-    def _analysis(
-        self, reading: FrameReading, embedding: np.ndarray | None, mirrored: bool = False
-    ) -> v.FaceAnalysis:
-        return v.FaceAnalysis(
-            outcome=reading.outcome if embedding is None else v.OK,
-            model_id=self.model_id,
-            embedding=None if embedding is None else embedding.astype(np.float32),
-            mirrored=mirrored and embedding is not None,
-            box=reading.box,
-            quality=reading.quality,
-            faces_found=reading.faces_found,
-            image_size=reading.image_size,
-            choice=reading.choice,
-        )
-
     def planar(self, key: FrameReading, other: FrameReading) -> PlanarFit:
         """The better of the fits both ways: the fit starts from the landmarks, which can be
         off on a strongly turned face; for a flat picture either way finds the homography,
@@ -269,7 +290,7 @@ class DlibBurstReader:
         return max(fitted, key=lambda f: f.zncc) if fitted else fits[0]
 
 
-class StubBurstReader(v.StubVerifier):
+class StubBurstReader(v.StubVerifier, BurstReader):
     """A verifier and burst reader for fast tests: frames are looked up by their bytes.
 
     ::
@@ -326,28 +347,14 @@ class StubBurstReader(v.StubVerifier):
             readings.append(FrameReading(outcome=outcome))
         return readings
 
-    def describe(
-        self,
-        readings: Sequence[FrameReading],
-        key: int,
-        usable: Sequence[int],
-        *,
-        reference: np.ndarray | None = None,
-    ) -> Descriptors:
-        key_embedding = readings[key].extra[0] if readings[key].extra else None
-        analysis = v.FaceAnalysis(
-            outcome=readings[key].outcome if key_embedding is None else v.OK,
-            model_id=self.model_id,
-            embedding=key_embedding,
-            box=readings[key].box,
-            quality=readings[key].quality,
-            faces_found=readings[key].faces_found,
-        )
-        continuity: list[float | None] = [None] * len(readings)
-        for k in usable:
-            if k != key and key_embedding is not None:
-                continuity[k] = v.face_distance(readings[k].extra[0], key_embedding)
-        return Descriptors(analysis, tuple(continuity))
+    def _embed(
+        self, readings: Sequence[FrameReading], order: list[int], reference: np.ndarray | None
+    ) -> Embedded | None:
+        """The embeddings the frames were added with; never mirrored."""
+        key = readings[order[0]]
+        if not key.extra or key.extra[0] is None:
+            return None
+        return [readings[k].extra[0] for k in order], key.extra[0], False
 
     def planar(self, key: FrameReading, other: FrameReading) -> PlanarFit:
         both = bool(key.extra and key.extra[1] and other.extra and other.extra[1])
