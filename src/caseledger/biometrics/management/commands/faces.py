@@ -101,7 +101,8 @@ class Command(BaseCommand):
             "summary then gives the error rates.",
         )
         self._common(compare)
-        calibrate = sub.add_parser(
+        calibrate = self._on_a_folder(
+            sub,
             "calibrate",
             help="Choose the threshold and gates on a folder of photos, one folder per person.",
             description=(
@@ -111,18 +112,15 @@ class Command(BaseCommand):
                 "refusals and a retake simulation on the held-out people. Prints Markdown."
             ),
         )
-        calibrate.add_argument("--faces", required=True, help="The folder, one folder per person.")
         calibrate.add_argument(
             "--target-fmr",
             type=_fraction,
             help="False-match rate to choose the threshold for "
             "(default: settings.FACE_TARGET_FMR).",
         )
-        calibrate.add_argument(
-            "--out", help="Markdown file to write the report into, between its markers."
+        self._outputs(
+            calibrate, "Markdown file to write the report into, between its markers.", det=True
         )
-        calibrate.add_argument("--det", help="Write the DET curve to this SVG file.")
-        calibrate.add_argument("--json", help="Write every figure to this JSON file.")
         calibrate.add_argument(
             "--gate-people",
             type=int,
@@ -130,7 +128,8 @@ class Command(BaseCommand):
             help="Calibration people whose photos are degraded to measure the gates (100).",
         )
         self._common(calibrate)
-        liveness = sub.add_parser(
+        liveness = self._on_a_folder(
+            sub,
             "liveness-eval",
             help="Measure the liveness check on attack and bona fide bursts built from a "
             "folder of photos, one folder per person.",
@@ -143,18 +142,33 @@ class Command(BaseCommand):
                 "Markdown. The photos are read, never copied."
             ),
         )
-        liveness.add_argument("--faces", required=True, help="The folder, one folder per person.")
         liveness.add_argument(
             "--calibration-people",
             type=int,
             default=150,
             help="Calibration people to build bursts from, besides every held-out person (150).",
         )
-        liveness.add_argument(
-            "--out", help="Markdown file to write the figures into, between its liveness markers."
+        self._outputs(
+            liveness, "Markdown file to write the figures into, between its liveness markers."
         )
-        liveness.add_argument("--json", help="Write every figure to this JSON file.")
         self._common(liveness)
+
+    @staticmethod
+    def _on_a_folder(sub: Any, name: str, **texts: str) -> CommandParser:
+        """The sub-command `name` (with its help and description), reading a folder of
+        photos, one folder per person (``--faces``)."""
+        parser: CommandParser = sub.add_parser(name, **texts)
+        parser.add_argument("--faces", required=True, help="The folder, one folder per person.")
+        return parser
+
+    @staticmethod
+    def _outputs(parser: CommandParser, out_help: str, *, det: bool = False) -> None:
+        """Where a folder's report goes besides stdout: ``--out`` (Markdown, `out_help`),
+        ``--det`` (the DET curve, when `det`) and ``--json``."""
+        parser.add_argument("--out", help=out_help)
+        if det:
+            parser.add_argument("--det", help="Write the DET curve to this SVG file.")
+        parser.add_argument("--json", help="Write every figure to this JSON file.")
 
     @staticmethod
     def _common(parser: CommandParser) -> None:
@@ -283,13 +297,7 @@ class Command(BaseCommand):
             base = Path(options["out"]).parent if options.get("out") else Path.cwd()
             det_link = Path(os.path.relpath(det.resolve(), base.resolve())).as_posix()
         section = render_markdown(report, det_link=det_link)
-        self.stdout.write(section)
-        if options.get("out"):
-            write_report(Path(options["out"]), section)
-            self.stderr.write(f"wrote {options['out']}")
-        if options.get("json"):
-            write_json(report, Path(options["json"]))
-            self.stderr.write(f"wrote {options['json']}")
+        self._publish(options, report, section, write_report, write_json)
         self._advise(report)
 
     # --- liveness-eval ---------------------------------------------------------------------
@@ -308,18 +316,30 @@ class Command(BaseCommand):
                 progress=progress,
             )
         section = render_liveness(report)
-        self.stdout.write(section)
-        if options.get("out"):
-            write_section(Path(options["out"]), section)
-            self.stderr.write(f"wrote {options['out']}")
-        if options.get("json"):
-            write_liveness_json(report, Path(options["json"]))
-            self.stderr.write(f"wrote {options['json']}")
+        self._publish(options, report, section, write_section, write_liveness_json)
         if report.chosen != report.configured:
             self.stderr.write(
                 f"note: liveness.py has {report.configured.as_dict()}; this evaluation chose "
                 f"{report.chosen.as_dict()}"
             )
+
+    def _publish(
+        self,
+        options: dict[str, Any],
+        report: Any,
+        section: str,
+        markdown: Callable[[Path, str], Any],
+        figures: Callable[[Any, Path], Any],
+    ) -> None:
+        """Print the Markdown `section`; write it into ``--out`` (`markdown`) and every
+        figure into ``--json`` (`figures`) when asked."""
+        self.stdout.write(section)
+        if options.get("out"):
+            markdown(Path(options["out"]), section)
+            self.stderr.write(f"wrote {options['out']}")
+        if options.get("json"):
+            figures(report, Path(options["json"]))
+            self.stderr.write(f"wrote {options['json']}")
 
     def _advise(self, report: Any) -> None:
         if abs(report.configured_threshold - report.threshold) > 1e-9:
