@@ -384,16 +384,6 @@ def real_person(value: Any) -> uuid.UUID | None:
     return pid if Person.objects.filter(pk=pid).exists() else None
 
 
-def subject_of(model: Any, pk: Any, *, person_path: str = "person") -> uuid.UUID | None:
-    """The person a record of `model` belongs to (None when `pk` names no such record), for
-    the event of a refusal that happens before the record is read."""
-    try:
-        key = uuid.UUID(str(pk))
-    except ValueError:
-        return None
-    return model.objects.filter(pk=key).values_list(person_path, flat=True).first()
-
-
 def refuse_role(
     ctx: AccessContext,
     *,

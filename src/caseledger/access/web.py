@@ -12,9 +12,9 @@ from caseledger.core import clock
 from caseledger.core.errors import PermissionDenied
 
 from .context import AccessContext, Purpose, default_purpose
-from .gate import can_see, refuse_role, subject_of
+from .gate import can_see, refuse_role
 from .models import Grant, GrantKind
-from .policies import Ability, allows
+from .policies import Ability, allows, person_of
 
 
 def context_for(request: HttpRequest, *, person_id: Any = None) -> AccessContext:
@@ -51,7 +51,9 @@ def active_grant(request: HttpRequest, person_id: Any) -> Grant | None:
 
 
 #: URL keyword -> (model, path to its person, record type) of the record a page names; a
-#: model of None means the keyword is the person's id itself.
+#: model of None means the keyword is the person's id itself. The person of a refused record
+#: is found by the policy's own path (`policies.person_of`); the path here is that same one
+#: (`policies.person_path(model)`), written out for the reader.
 PageRecords = Mapping[str, tuple[Any, str, str]]
 PERSON_RECORD: PageRecords = {"person_id": (None, "", "people.person")}
 
@@ -69,10 +71,10 @@ def refuse_page(
     when it names a real one's record) and the 403 to raise."""
     ctx = context_for(request)
     action = action or ("read" if request.method in ("GET", "HEAD") else "update")
-    for name, (model, path, record_type) in records.items():
+    for name, (model, _path, record_type) in records.items():
         if name in kwargs:
             pk = kwargs[name]
-            subject = pk if model is None else subject_of(model, pk, person_path=path)
+            subject = pk if model is None else person_of(model, pk)
             return refuse_role(ctx, action=action, category=category, record_type=record_type,
                                record_id=pk, subject_id=subject, message=message)
     match = getattr(request, "resolver_match", None)  # a page of no record: named by its view
