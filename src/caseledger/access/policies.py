@@ -324,10 +324,32 @@ def restrict(queryset: QuerySet[Any], ctx: AccessContext, act: Act = Act.VIEW) -
         return queryset.none()
     if keeps(ctx, queryset.model):
         return queryset
+    office = office_reach(ctx)
+    if office is not None:  # the same rows, as a join the planner can order (see office_reach)
+        key = "office_id" if rule.path == "pk" else f"{rule.path}__office_id"
+        return queryset.filter(**{key: office})
     visible = visible_persons(ctx)
     if rule.path == "pk":
         return queryset.filter(pk__in=visible.values("pk"))
     return queryset.filter(**{f"{rule.path}__in": visible.values("pk")})
+
+
+def office_reach(ctx: AccessContext) -> Any | None:
+    """The office id when the context's whole reach is the persons of one office (the gate's
+    `policy_filter` is exactly `Q(office_id=...)`), else None.
+
+    `restrict` then filters on the row's person's office through a join instead of
+    `person IN (every person of the office)`: the same rows, but PostgreSQL no longer hashes
+    the whole office (10^6 persons) to list a page of 25."""
+    from .gate import policy_filter
+
+    q = policy_filter(ctx)
+    if q.negated or q.connector != "AND" or len(q.children) != 1:
+        return None
+    child = q.children[0]
+    if isinstance(child, tuple) and child[0] == "office_id" and child[1] is not None:
+        return child[1]
+    return None
 
 
 def keeps(ctx: AccessContext, model: type[Model] | Model) -> bool:
