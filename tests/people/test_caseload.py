@@ -21,7 +21,7 @@ from tests.conftest import context, last_event_id
 def reading(request, monkeypatch) -> str:
     if request.param == "walked":
         monkeypatch.setattr(selectors, "WALK_ABOVE", 0)
-        monkeypatch.setattr(selectors, "WALK_BATCH", 2)  # several batches even here
+        monkeypatch.setattr(selectors, "WALK_BATCH", 2)  # small batches, doubling
     return request.param
 
 
