@@ -316,20 +316,15 @@ OFFICE_COUNT_SECONDS = 60
 
 
 def _count(ctx: AccessContext, visible: Any) -> int:
-    """How many persons the context sees. An office's count (10^6 persons: ~100 ms of index
-    scan) is reused for `OFFICE_COUNT_SECONDS`; it is a number, not personal data, and a
-    person created meanwhile is still listed (the count only sizes the pager)."""
-    from django.core.cache import cache
+    """How many persons the context sees. A large office's count (10^6 persons: ~100 ms of
+    index scan) is reused for `OFFICE_COUNT_SECONDS` (`core.reuse`); a person created
+    meanwhile is still listed (the count only sizes the pager)."""
+    from caseledger.core.reuse import large, reused
 
     office = policies.office_reach(ctx)
     if office is None:
         return visible.count()
-    key = f"caseload-count:{office}"
-    total = cache.get(key)
-    if total is None:
-        total = visible.count()
-        cache.set(key, total, OFFICE_COUNT_SECONDS)
-    return total
+    return reused(f"caseload-count:{office}", visible.count, OFFICE_COUNT_SECONDS, large)
 
 
 def list_caseload(

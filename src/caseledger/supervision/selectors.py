@@ -23,6 +23,7 @@ from caseledger.biometrics import liveness
 from caseledger.core import clock
 from caseledger.core.errors import NotFound
 from caseledger.core.ids import as_uuid
+from caseledger.core.reuse import large, reused
 from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
 from .models import (
@@ -316,6 +317,22 @@ def _active_enrolments(ctx: AccessContext) -> Any:
     return policies.restrict(Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE), ctx)
 
 
+#: How long an office's count of active enrolments, and its weekly outcome counts (the
+#: chart), are reused (seconds); a caseload's are counted on every view.
+OFFICE_COUNT_SECONDS = 60
+OFFICE_WEEKLY_SECONDS = 300
+
+
+def _office_figure(ctx: AccessContext, name: str, compute: Any, seconds: int,
+                   worth: Any = large) -> Any:
+    """`compute()`; for an office-wide reach, reused for `seconds` when large (`core.reuse`:
+    a count, or the weekly counts of a large office)."""
+    office = policies.office_reach(ctx)
+    if office is None:
+        return compute()
+    return reused(f"supervision-{name}:{office}", compute, seconds, worth)
+
+
 def supervision_dashboard(
     *, ctx: AccessContext, page: Any = 1
 ) -> tuple[list[SupervisionRow], dict[str, Any]]:
@@ -346,12 +363,22 @@ def dashboard_page(*, ctx: AccessContext, page: Any = 1, per_page: int = PER_PAG
     )
     paginator = Paginator(ordered, per_page)
     # Counted without the review join the page's order needs (`count` is a cached property).
-    paginator.count = _active_enrolments(ctx).count()
+    total = _office_figure(ctx, "enrolments", _active_enrolments(ctx).count,
+                           OFFICE_COUNT_SECONDS)
+    paginator.count = total
     page_obj = paginator.get_page(page)
-    enrolments = list(page_obj.object_list)
+    # The page's rows read fresh, not bounded by a reused count.
+    first = (page_obj.number - 1) * per_page
+    enrolments = list(ordered[first:first + per_page])
     page_obj.object_list = enrolments
     rows = _dashboard_rows(enrolments, now)
-    weekly = weekly_outcomes(_active_enrolments(ctx).values("pk"), now)
+
+    def weekly_counts() -> dict[str, Any]:
+        return weekly_outcomes(_active_enrolments(ctx).values("pk"), now)
+
+    weekly = (_office_figure(ctx, f"weekly:{now.date()}", weekly_counts, OFFICE_WEEKLY_SECONDS,
+                             worth=lambda _counts: True)
+              if large(total) else weekly_counts())
     record_access(
         ctx,
         action=Action.LIST,
