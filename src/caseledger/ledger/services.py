@@ -20,9 +20,10 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, Field, Model, OuterRef
+from django.db.models import Exists, Model, OuterRef
+from psycopg.types.json import Jsonb
 
-from caseledger.core import clock
+from caseledger.core import clock, copying
 from caseledger.core.errors import LedgerUnavailable
 
 from . import encoding, tree, vocabulary
@@ -116,18 +117,44 @@ class _Fields(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class EventSpec:
+    """What a caller says of one event: the keyword arguments of `record_event` (and each
+    row of `record_events`). Internal; callers keep passing keywords."""
+
+    actor: Actor
+    action: str
+    category: str
+    purpose: str
+    outcome: str = Outcome.ALLOWED
+    subject_id: uuid.UUID | str | None = None
+    record_type: str = ""
+    record_id: str | uuid.UUID = ""
+    request_id: str = ""
+    detail: Mapping[str, Any] | None = None
+    task: str = ""
+    subjects: Iterable[uuid.UUID | str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class _Prepared:
-    """An event ready to insert: its fields, leaf bytes and leaf hash, and the persons a
-    search or list returned (the `EventSubject` rows)."""
+    """An event ready to insert: its fields, leaf bytes and leaf hash, the persons a search
+    or list returned (the `EventSubject` rows), and its detail as JSON text (the leaf's own
+    encoding of it, sent as the `jsonb` column on PostgreSQL instead of encoding it again)."""
 
     fields: _Fields
     leaf: bytes
     leaf_hash: bytes
     subjects: tuple[str, ...]
+    detail_text: str
 
     def values(self) -> tuple[Any, ...]:
         """The values of `EVENT_COLUMNS`, as Python objects."""
         return (*self.fields, self.leaf, self.leaf_hash)
+
+    def pg_values(self) -> tuple[Any, ...]:
+        """The values of `EVENT_COLUMNS` for psycopg (the detail as its JSON text)."""
+        return (*self.fields[:-1], Jsonb(self.detail_text, dumps=str), self.leaf,
+                self.leaf_hash)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -138,56 +165,46 @@ def _record_type(action: str, category: str, purpose: str, outcome: str, record_
                             outcome=outcome, record_type=record_type)
 
 
-def _prepare(
-    *,
-    actor: Actor,
-    action: str,
-    category: str,
-    purpose: str,
-    outcome: str = Outcome.ALLOWED,
-    subject_id: uuid.UUID | str | None = None,
-    record_type: str = "",
-    record_id: str | uuid.UUID = "",
-    request_id: str = "",
-    detail: Mapping[str, Any] | None = None,
-    task: str = "",
-    subjects: Iterable[uuid.UUID | str] | None = None,
-) -> _Prepared:
-    """Check the codes and build the event's leaf: the one place an event's bytes are made."""
-    record_type = _record_type(action, category, purpose, outcome, record_type)
+def _prepare(spec: EventSpec, *, when: datetime | None = None, time_text: str | None = None
+             ) -> _Prepared:
+    """Check the codes and build the event's leaf: the one place an event's bytes are made.
+    `when` (default: now) and `time_text` (its `encoding.format_time`) are given by a batch
+    writer, whose events share the time of their transaction."""
+    record_type = _record_type(spec.action, spec.category, spec.purpose, spec.outcome,
+                               spec.record_type)
+    subjects = spec.subjects
     subject_ids = tuple(sorted({str(uuid.UUID(str(s))) for s in subjects})) if subjects else ()
-    if task:
-        detail = {**(detail or {}), "task": task}
+    detail = spec.detail
+    if spec.task:
+        detail = {**(detail or {}), "task": spec.task}
     if subject_ids:
         detail = {**(detail or {}), "subjects": list(subject_ids)}
+    subject_id = spec.subject_id
     if subject_id and not isinstance(subject_id, uuid.UUID):
         subject_id = uuid.UUID(str(subject_id))
+    actor = spec.actor
     fields = _Fields(
         uuid.uuid4(),
-        clock.now(),
+        clock.now() if when is None else when,
         actor.id,
         actor.role,
         actor.office,
-        action,
+        spec.action,
         subject_id or None,
         record_type,
-        str(record_id),
-        category,
-        purpose,
-        outcome,
-        request_id[:64],
+        str(spec.record_id),
+        spec.category,
+        spec.purpose,
+        spec.outcome,
+        spec.request_id[:64],
         _clean_detail(detail),
     )
-    leaf = encoding.canonical_bytes(encoding.event_fields(fields))
-    return _Prepared(fields, leaf, encoding.leaf_hash(leaf), subject_ids)
+    detail_text = encoding.detail_json(fields.detail)
+    leaf = encoding.event_leaf(fields, time_text=time_text, detail_text=detail_text)
+    return _Prepared(fields, leaf, encoding.leaf_hash(leaf), subject_ids, detail_text)
 
 
-# --- inserting rows without the model machinery -------------------------------------------
-
-
-@functools.cache
-def _model_fields(model: type[Model], columns: tuple[str, ...]) -> tuple[Field, ...]:
-    return tuple(model._meta.get_field(c) for c in columns)
+# --- inserting rows without the model machinery (`core.copying`) ---------------------------
 
 
 def _quoted(columns: Sequence[str]) -> str:
@@ -197,47 +214,8 @@ def _quoted(columns: Sequence[str]) -> str:
 def _db_values(model: type[Model], columns: tuple[str, ...], values: Sequence[Any]) -> list[Any]:
     """Values as the database takes them in a parameterised statement (what `save()` would
     send: hex UUIDs and text times on SQLite, JSON adapted, and so on)."""
-    fields = _model_fields(model, columns)
+    fields = copying.model_fields(model, columns)
     return [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
-
-
-@functools.cache
-def _pg_types(model: type[Model], columns: tuple[str, ...]) -> list[str]:
-    """The PostgreSQL type of each column, for a binary COPY (`varchar(64)` -> `varchar`)."""
-    names = {"timestamp with time zone": "timestamptz"}
-    types = [f.db_type(connection).split("(")[0].strip() for f in _model_fields(model, columns)]
-    return [names.get(t, t) for t in types]
-
-
-def _insert_rows(model: type[Model], columns: tuple[str, ...], rows: Iterable[Sequence[Any]]
-                 ) -> int:
-    """Insert many ledger rows as they are (no `save()`): one binary COPY on PostgreSQL (each
-    value sent as its column's type), `executemany` elsewhere (each value adapted by its field,
-    as `save()` would). Values are Python objects in `columns` order. Returns the count. COPY
-    is the driver's own call, so its errors are mapped to Django's (IntegrityError, ...)."""
-    quote = connection.ops.quote_name
-    table, names = quote(model._meta.db_table), _quoted(columns)
-    count = 0
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            statement = f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)"
-            with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
-                copy.set_types(_pg_types(model, columns))
-                for row in rows:
-                    copy.write_row(row)
-                    count += 1
-            return count
-        statement = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
-        batch: list[list[Any]] = []
-        for row in rows:
-            batch.append(_db_values(model, columns, row))
-            if len(batch) >= 1000:
-                cursor.executemany(statement, batch)
-                count, batch = count + len(batch), []
-        if batch:
-            cursor.executemany(statement, batch)
-            count += len(batch)
-    return count
 
 
 @functools.cache
@@ -273,10 +251,7 @@ def _bound_cursor() -> Any:
 def _insert_event(prepared: _Prepared) -> int:
     """One event row, one statement; returns its key."""
     if connection.vendor == "postgresql":  # psycopg adapts UUIDs, times and bytes itself
-        detail = _model_fields(Event, ("detail",))[0].get_db_prep_save(
-            prepared.fields.detail, connection
-        )
-        params = [*prepared.fields[:-1], detail, prepared.leaf, prepared.leaf_hash]
+        params = list(prepared.pg_values())
     else:
         params = _db_values(Event, EVENT_COLUMNS, prepared.values())
     with _bound_cursor() as cursor:
@@ -284,26 +259,31 @@ def _insert_event(prepared: _Prepared) -> int:
         return cursor.fetchone()[0]
 
 
-def _insert_events(prepared: list[_Prepared]) -> list[int]:
-    """Many event rows; returns their keys, in order. On PostgreSQL the keys are taken from
-    the table's sequence first and the rows written by one COPY."""
+def _insert_events(prepared: list[_Prepared]) -> list[int] | None:
+    """Many event rows, in order, by one COPY on PostgreSQL (elsewhere one statement each).
+    Returns their keys when some event has subject rows to point at them (on PostgreSQL the
+    keys are then taken from the table's sequence first); otherwise the database gives
+    the keys as it inserts, in row order, and None is returned."""
     if connection.vendor != "postgresql":
         return [_insert_event(p) for p in prepared]
+    if not any(p.subjects for p in prepared):
+        copying.copy_model_rows(Event, EVENT_COLUMNS, (p.pg_values() for p in prepared))
+        return None
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
             [Event._meta.db_table, len(prepared)],
         )
         ids = sorted(row[0] for row in cursor.fetchall())
-    _insert_rows(Event, ("id", *EVENT_COLUMNS),
-                 ((i, *p.values()) for i, p in zip(ids, prepared, strict=True)))
+    copying.copy_model_rows(Event, ("id", *EVENT_COLUMNS),
+                            ((i, *p.pg_values()) for i, p in zip(ids, prepared, strict=True)))
     return ids
 
 
 def _insert_subjects(pairs: list[tuple[int, str]]) -> None:
     if pairs:
-        _insert_rows(EventSubject, ("event_id", "subject_id"),
-                    ((event_id, uuid.UUID(s)) for event_id, s in pairs))
+        copying.copy_model_rows(EventSubject, ("event_id", "subject_id"),
+                                ((event_id, uuid.UUID(s)) for event_id, s in pairs))
 
 
 # --- the public ways to write events -------------------------------------------------------
@@ -329,11 +309,11 @@ def record_event(
     `task` (named by the server, e.g. `disclosure:<id>`) is kept in the detail as `task`.
     `subjects` are the persons a search or list returned: kept in the leaf (`detail.subjects`,
     sorted) and as one `EventSubject` row each, so each of them can find the event."""
-    prepared = _prepare(
+    prepared = _prepare(EventSpec(
         actor=actor, action=action, category=category, purpose=purpose, outcome=outcome,
         subject_id=subject_id, record_type=record_type, record_id=record_id,
         request_id=request_id, detail=detail, task=task, subjects=subjects,
-    )
+    ))
     event_id = _insert_event(prepared)
     _insert_subjects([(event_id, s) for s in prepared.subjects])
     if settings.LEDGER_INTEGRATE_INLINE:
@@ -345,15 +325,21 @@ def record_events(rows: Iterable[Mapping[str, Any]]) -> list[uuid.UUID]:
     """Append many events of one transaction (each its own leaf, checked and encoded exactly as
     `record_event` does it) in one COPY on PostgreSQL; returns their public ids, in order.
 
-    Each row holds the keyword arguments of `record_event`. Refused outside a transaction, like
-    `record_write`: the events describe a change and commit with it."""
+    Each row holds the keyword arguments of `record_event`. The events share one time, that
+    of the transaction writing them. Refused outside a transaction, like `record_write`: the
+    events describe a change and commit with it."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_events must run inside the transaction of the change")
-    prepared = [_prepare(**row) for row in rows]
-    if not prepared:
+    specs = [EventSpec(**row) for row in rows]
+    if not specs:
         return []
+    when = clock.now()
+    time_text = encoding.format_time(when)
+    prepared = [_prepare(spec, when=when, time_text=time_text) for spec in specs]
     ids = _insert_events(prepared)
-    _insert_subjects([(i, s) for i, p in zip(ids, prepared, strict=True) for s in p.subjects])
+    if ids is not None:
+        _insert_subjects([(i, s) for i, p in zip(ids, prepared, strict=True)
+                          for s in p.subjects])
     if settings.LEDGER_INTEGRATE_INLINE:
         _integrate(limit=None)
     return [p.fields.uuid for p in prepared]
@@ -432,12 +418,15 @@ def _integrate(limit: int | None, after: int | None = None) -> tuple[int, int | 
         previous = encoding.chain_hash(previous, leaf_digest)
         entries.append((position, event_id, leaf_digest, previous, now))
         position += 1
-    _insert_rows(Entry, ("position", "event_id", "leaf_hash", "chain_hash", "integrated_at"),
-                entries)
+    copying.copy_model_rows(
+        Entry, ("position", "event_id", "leaf_hash", "chain_hash", "integrated_at"), entries
+    )
     store = tree.NodeStore()
     store.prefetch(_frontier(first))
-    _insert_rows(Node, ("level", "index", "hash"),
-                 tree.completed_nodes(first, [digest for _, digest in pending], store))
+    copying.copy_model_rows(
+        Node, ("level", "index", "hash"),
+        tree.completed_nodes(first, [digest for _, digest in pending], store),
+    )
     return len(entries), pending[-1][0]
 
 
