@@ -38,7 +38,7 @@ class SearchHit:
     matched_name: str
 
 
-def _rank_postgres(visible: Any, key: str, skel: str) -> list[tuple[uuid.UUID, float, str]]:
+def _rank_postgres(names: Any, key: str, skel: str) -> list[tuple[uuid.UUID, float, str]]:
     """pg_trgm word similarity. The `%>` operators (Django's trigram_word_similar lookup) can
     use the GIN trigram indexes; the score only ranks the candidates they return."""
     with connection.cursor() as cursor:
@@ -47,7 +47,7 @@ def _rank_postgres(visible: Any, key: str, skel: str) -> list[tuple[uuid.UUID, f
     if len(skel.replace(" ", "")) >= 3:
         candidates |= Q(skeleton__trigram_word_similar=skel)
     rows = (
-        PersonName.objects.filter(candidates, person__in=visible.values("pk"))
+        names.filter(candidates)
         .annotate(
             score=Greatest(
                 TrigramWordSimilarity(key, "search_key"),
@@ -72,11 +72,9 @@ def word_score(query: str, name: str) -> float:
     return sum(max(fuzz.ratio(t, w) for w in words) for t in terms) / (100 * len(terms))
 
 
-def _rank_fallback(visible: Any, key: str, skel: str) -> list[tuple[uuid.UUID, float, str]]:
+def _rank_fallback(names: Any, key: str, skel: str) -> list[tuple[uuid.UUID, float, str]]:
     """SQLite has no trigram index: score the visible names in memory with rapidfuzz."""
-    names = PersonName.objects.filter(person__in=visible.values("pk")).values_list(
-        "person_id", "search_key", "skeleton", "full_name"
-    )
+    names = names.values_list("person_id", "search_key", "skeleton", "full_name")
     use_skeleton = len(skel.replace(" ", "")) >= 3
     rows = []
     for person_id, name_key, name_skel, full_name in names.iterator():
@@ -87,6 +85,12 @@ def _rank_fallback(visible: Any, key: str, skel: str) -> list[tuple[uuid.UUID, f
         if score >= FALLBACK_MIN_SCORE:
             rows.append((person_id, score, full_name))
     return sorted(rows, key=lambda r: -r[1])[: SEARCH_LIMIT * 4]
+
+
+def _names_in_reach(ctx: AccessContext) -> Any:
+    """The names of the persons the context sees (`policies.restrict`: for an office, a join
+    on the person's office rather than every person of the office hashed)."""
+    return policies.restrict(PersonName.objects.all(), ctx)
 
 
 def _dedupe(rows: list[tuple[uuid.UUID, float, str]]) -> list[SearchHit]:
@@ -122,9 +126,9 @@ def search_persons(*, ctx: AccessContext, query: str) -> list[tuple[Person, Sear
         if not key:
             hits = []
         elif connection.vendor == "postgresql":
-            hits = _dedupe(_rank_postgres(visible, key, skel))
+            hits = _dedupe(_rank_postgres(_names_in_reach(ctx), key, skel))
         else:
-            hits = _dedupe(_rank_fallback(visible, key, skel))
+            hits = _dedupe(_rank_fallback(_names_in_reach(ctx), key, skel))
     record_access(
         ctx,
         action=Action.SEARCH,
