@@ -369,7 +369,10 @@ def dashboard_page(*, ctx: AccessContext, page: Any = 1, per_page: int = PER_PAG
     page_obj = paginator.get_page(page)
     # The page's rows read fresh, not bounded by a reused count.
     first = (page_obj.number - 1) * per_page
-    enrolments = list(ordered[first:first + per_page])
+    if large(total) and policies.office_reach(ctx) is not None:
+        enrolments = _walked_page(ctx, now, first, per_page)
+    else:
+        enrolments = list(ordered[first:first + per_page])
     page_obj.object_list = enrolments
     rows = _dashboard_rows(enrolments, now)
 
@@ -388,6 +391,74 @@ def dashboard_page(*, ctx: AccessContext, page: Any = 1, per_page: int = PER_PAG
         subjects=[e.person_id for e in enrolments],
     )
     return Dashboard(rows, weekly, page_obj)
+
+
+#: Candidates checked against the reach by the walk's first statement, at least.
+WALK_BATCH = 64
+
+
+def _flagged(now: datetime) -> list[tuple[Any, int, int]]:
+    """(enrolment id, pending, overdue) of every active enrolment with an open review, in the
+    dashboard's order (overdue, then pending, first; then started, id). Read from the open
+    reviews alone (partial index `supervision_review_open_due`), whatever the reach."""
+    rows = (
+        Review.objects.filter(disposition="", enrolment__status=EnrolmentStatus.ACTIVE)
+        .values("enrolment_id", "enrolment__started_at")
+        .annotate(pending=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+        .order_by()
+    )
+    ranked = sorted(rows, key=lambda r: (-r["overdue"], -r["pending"],
+                                         r["enrolment__started_at"], r["enrolment_id"]))
+    return [(r["enrolment_id"], r["pending"], r["overdue"]) for r in ranked]
+
+
+def _candidates(now: datetime, first_batch: int) -> Any:
+    """Chunks of (enrolment id, pending, overdue) in the dashboard's order over every active
+    enrolment: the flagged ones, then the others by (started, id); chunks double in size."""
+    flagged = _flagged(now)
+    batch = first_batch
+    for i in range(0, len(flagged), batch):
+        yield flagged[i:i + batch]
+    quiet = (
+        Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE)
+        .exclude(pk__in=Review.objects.filter(disposition="").values("enrolment_id"))
+        .order_by("started_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    offset = 0
+    while True:
+        chunk = list(quiet[offset:offset + batch])
+        if chunk:
+            yield [(pk, 0, 0) for pk in chunk]
+        if len(chunk) < batch:
+            return
+        offset, batch = offset + batch, batch * 2
+
+
+def _walked_page(ctx: AccessContext, now: datetime, first: int, count: int
+                 ) -> list[Enrolment]:
+    """The page `ordered[first:first + count]` of a large office, without ranking the office:
+    candidates in the dashboard's order (`_candidates`) are checked against the reach a chunk
+    at a time until the page is full. At 10^6 persons in one office, ranking every enrolment
+    joined every one of them to its person's office (~500 ms); the walk checks the page's."""
+    kept: list[tuple[Any, int, int]] = []
+    for chunk in _candidates(now, max(WALK_BATCH, 2 * (first + count))):
+        reach = set(_active_enrolments(ctx).filter(pk__in=[c[0] for c in chunk])
+                    .values_list("pk", flat=True))
+        kept += [c for c in chunk if c[0] in reach]
+        if len(kept) >= first + count:
+            break
+    page = kept[first:first + count]
+    by_id = (_active_enrolments(ctx).select_related("person", "schedule", "officer")
+             .prefetch_related("person__names", "person__addresses")
+             .in_bulk([pk for pk, _p, _o in page]))
+    enrolments = []
+    for pk, pending, overdue in page:
+        if pk in by_id:  # not ended since it was checked
+            enrolment = by_id[pk]
+            enrolment.pending, enrolment.overdue = pending, overdue
+            enrolments.append(enrolment)
+    return enrolments
 
 
 def _dashboard_rows(enrolments: list[Enrolment], now: datetime) -> list[SupervisionRow]:
