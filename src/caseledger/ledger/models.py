@@ -4,7 +4,9 @@
 for a read, before the data is handed out). `Entry` gives each committed event its place in
 the log: a dense position and a SHA-256 chain hash over every earlier entry. Neither table
 has an update or delete path in the code; on PostgreSQL triggers refuse both (see
-migrations/0002_append_only.py).
+migrations/0002_append_only.py). On PostgreSQL `ledger_event` is partitioned by month of
+`time` (migration 0007, `partitions.py`): its database keys are (id, time) and (uuid, time);
+Django still knows `id` as the primary key.
 
 Events hold ids and categories, never copies of personal data: names, addresses and search
 terms stay in their own tables, which retention may purge; the ledger keeps only who did
@@ -101,8 +103,11 @@ class EventSubject(AppendOnlyModel):
     The same ids are in the event's leaf (`detail["subjects"]`), so the rows are covered by
     the hash chain: `caseledger ledger verify` checks that they match the leaf."""
 
+    # No database constraint: on PostgreSQL `ledger_event` is partitioned by month and its
+    # keys hold the time (migration 0007), so nothing can reference (id) alone. The verifier
+    # checks the rows against the event's hashed leaf instead.
     event = models.ForeignKey(
-        Event, on_delete=models.PROTECT, related_name="subject_rows",
+        Event, on_delete=models.PROTECT, related_name="subject_rows", db_constraint=False,
         db_comment="The search or list event",
     )
     subject_id = models.UUIDField(db_index=True, db_comment="A person the event returned")

@@ -1,4 +1,4 @@
-"""`caseledger ledger verify|integrate|checkpoint|export|keygen`.
+"""`caseledger ledger verify|integrate|checkpoint|export|keygen|partitions`.
 
 `export --out DIR` refuses a non-empty folder unless --force; `keygen --out FILE` never
 replaces an existing file (there is no --force for it): an overwritten signing key is lost for
@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from caseledger.core.cli_files import prepare_output_dir, write_output
 from caseledger.core.loop import run_every
@@ -26,7 +27,7 @@ from caseledger.ledger.verify import verify_ledger
 
 
 class Command(BaseCommand):
-    help = "The access ledger: verify, integrate, checkpoint, export, keygen."
+    help = "The access ledger: verify, integrate, checkpoint, export, keygen, partitions."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -57,6 +58,20 @@ class Command(BaseCommand):
             "--out",
             type=Path,
             help="File to write the secret key to (0600); an existing file is never replaced.",
+        )
+
+        parts = sub.add_parser(
+            "partitions",
+            help="PostgreSQL: create the monthly partitions of the ledger that are missing, "
+            "up to --ahead months, and list them with their row counts.",
+        )
+        parts.add_argument("--ahead", type=int, default=3, help="Months ahead (default 3).")
+        parts.add_argument("--list", action="store_true", help="Only list; create nothing.")
+        parts.add_argument(
+            "--move-default",
+            action="store_true",
+            help="Move events that wait in the default partition into their month's new "
+            "partition (one transaction; writers wait meanwhile).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -103,6 +118,22 @@ class Command(BaseCommand):
             self.stdout.write(f"secret key written to {path}\npublic key: {public}")
         else:
             self.stdout.write(secret)
+
+    def partitions(self, options: dict[str, Any]) -> None:
+        from caseledger.ledger import partitions as parts
+
+        if not parts.is_partitioned(connection):
+            self.stdout.write("ledger_event is not partitioned here (SQLite): nothing to do")
+            return
+        if not options["list"]:
+            try:
+                created = parts.ensure_partitions(options["ahead"], move=options["move_default"])
+            except parts.PartitionRefused as exc:
+                raise CommandError(str(exc), returncode=1) from exc
+            self.stdout.write(f"created: {', '.join(created) if created else 'none'}")
+        for p in parts.partitions():
+            month = f"{p.month:%Y-%m}" if p.month else "default"
+            self.stdout.write(f"{p.name:<28} {month:<8} {p.rows:>12,} events")
 
     def verify(self, options: dict[str, Any]) -> None:
         if not options["no_integrate"]:
