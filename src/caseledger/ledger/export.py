@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import checkpoints, encoding
-from .models import Checkpoint, Entry, Event
+from .models import Checkpoint, Entry, events_by_id
 
 
 def export_ledger(out: Path, *, chunk: int = 10_000,
@@ -31,7 +31,7 @@ def export_ledger(out: Path, *, chunk: int = 10_000,
                         .values_list("position", "event_id", "chain_hash")[:chunk])
             if not rows:
                 break
-            events = Event.objects.filter(id__in=[r[1] for r in rows]).in_bulk()
+            events = events_by_id([r[1] for r in rows])
             for position, event_id, chain in rows:
                 event = events.get(event_id)
                 if event is None:  # removed behind the application's back: export the gap

@@ -25,7 +25,7 @@ from caseledger_verify import merkle, note
 
 from . import checkpoints as checkpoints_mod
 from . import encoding, tree
-from .models import Checkpoint, Entry, Event, EventSubject
+from .models import Checkpoint, Entry, Event, EventSubject, events_by_id
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def verify_ledger(
         )
         if not entries:
             break
-        events = {e.id: e for e in Event.objects.filter(id__in=[x.event_id for x in entries])}
+        events = events_by_id([x.event_id for x in entries])
         subject_rows = _subject_rows(list(events))
         for entry in entries:
             fail = partial(_failure, head=previous, position=entry.position)
