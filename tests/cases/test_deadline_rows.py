@@ -180,3 +180,29 @@ def test_the_boards_statements_do_not_grow_with_the_cases(users, make_person):
     assert (groups, lapsed) == (4, 2)
     add(6)
     assert board_reads() == (few, 16, 8)
+
+
+def test_a_large_office_walks_to_the_same_board(many, users, make_person, monkeypatch):
+    """A supervisor's board of a large office is read by walking the rows in due order and
+    checking the reach a chunk at a time: the same cases, in the same order, as grouping
+    the office's rows; another office's cases (here: the west's) never show."""
+    from caseledger.cases import selectors as case_selectors
+    from caseledger.core import reuse
+
+    west = context(users["officer_west"])
+    rng = random.Random(9)
+    for i in range(12):
+        _random_case(west, make_person("officer_west", "Ana", f"West{i}"), rng)
+    ctx = context(users["supervisor_east"])
+
+    def board() -> tuple[list, int, int]:
+        found = case_selectors.deadline_board(ctx=ctx, within_days=100, shown=4)
+        return [g.case.pk for g in found.groups], found.total, found.lapsed_total
+
+    grouped = board()
+    monkeypatch.setattr(reuse, "LARGE", 1)
+    monkeypatch.setattr(case_selectors, "WALK_BATCH", 2)
+    walked = board()
+    assert walked == grouped and len(walked[0]) == 4
+    east = {c.pk for c in many[1]}
+    assert set(walked[0]) <= east

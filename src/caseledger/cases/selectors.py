@@ -14,6 +14,7 @@ from caseledger.access.context import AccessContext
 from caseledger.access.gate import record_access, require_related, visible_persons
 from caseledger.core import clock
 from caseledger.core.ids import as_uuid
+from caseledger.core.reuse import large, office_figure
 from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
 from .deadline_rows import DEADLINE_STATUSES
@@ -194,6 +195,37 @@ def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Cas
     return due
 
 
+#: How long a large office's deadline counts are reused (seconds; `core.reuse`).
+BOARD_COUNT_SECONDS = 60
+#: Deadline rows read by the walk's first statement, at least.
+WALK_BATCH = 64
+
+
+def _walked_firsts(ctx: AccessContext, earliest: date, latest: date, limit: int) -> list[Any]:
+    """The first `limit` cases of the board (by next due date in the window, then reference)
+    for a large office, without grouping the office's rows: rows in (due, reference) order,
+    whatever the reach, checked against the reach a chunk at a time. A case's first row met
+    is its next deadline. At 10^6 persons (240,000 decided cases) grouping and sorting the
+    office's rows took ~300 ms; this reads the rows before the page."""
+    rows = (OpenDeadline.objects.filter(case__status__in=DEADLINE_STATUSES,
+                                        due__range=(earliest, latest))
+            .order_by("due", "case__reference", "case_id").values_list("case_id", flat=True))
+    chosen: list[Any] = []
+    seen: set[Any] = set()
+    offset, batch = 0, max(WALK_BATCH, 4 * limit)
+    while len(chosen) < limit:
+        chunk = list(rows[offset:offset + batch])
+        fresh = list(dict.fromkeys(c for c in chunk if c not in seen))
+        seen.update(fresh)
+        reach = set(policies.restrict(Case.objects.filter(pk__in=fresh), ctx)
+                    .values_list("pk", flat=True))
+        chosen += [c for c in fresh if c in reach]
+        if len(chunk) < batch:
+            break
+        offset, batch = offset + batch, batch * 2
+    return chosen[:limit]
+
+
 def deadline_board(
     *, ctx: AccessContext, within_days: int = 7, show_all: bool = False,
     shown: int | None = None,
@@ -209,14 +241,22 @@ def deadline_board(
     earliest, latest = _window(today, within_days)
     rows = _rows_in_reach(ctx)
     due = rows.filter(due__range=(earliest, latest))
+    gone = rows.filter(due__lt=earliest)
     firsts = (due.values("case_id").annotate(first=Min("due"))
               .order_by("first", "case__reference"))
-    total = firsts.count()
+    office = policies.office_reach(ctx)
+    key = f"deadlines:{today}:{within_days}"
+    total = office_figure(office, key, firsts.count, BOARD_COUNT_SECONDS)
+    lapsed_total = office_figure(office, f"{key}:lapsed",
+                                 gone.values("case_id").distinct().count, BOARD_COUNT_SECONDS)
     limit = DEADLINE_CASES_SHOWN if shown is None else max(0, shown)
-    chosen = [r["case_id"] for r in (firsts if show_all else firsts[:limit])]
+    if show_all:
+        chosen = [r["case_id"] for r in firsts]
+    elif office is not None and large(total):
+        chosen = _walked_firsts(ctx, earliest, latest, limit)
+    else:
+        chosen = [r["case_id"] for r in firsts[:limit]]
     groups = _groups(chosen, due, today)
-    gone = rows.filter(due__lt=earliest)
-    lapsed_total = gone.values("case_id").distinct().count()
     lapsed: list[CaseDeadlines] = []
     if show_all:
         lasts = (gone.values("case_id").annotate(last=Max("due"))

@@ -31,3 +31,12 @@ def reused[T](key: str, compute: Callable[[], T], seconds: int,
 
 def large(count: int) -> bool:
     return count >= LARGE
+
+
+def office_figure[T](office: object, name: str, compute: Callable[[], T], seconds: int,
+                     worth: Callable[[T], bool] = large) -> T:  # type: ignore[assignment]
+    """`compute()`; where the reach is one office (`office`, from `policies.office_reach`),
+    reused for `seconds` under the office and `name` when `worth` it (by default: large)."""
+    if office is None:
+        return compute()
+    return reused(f"office-figure:{office}:{name}", compute, seconds, worth)

@@ -323,12 +323,10 @@ def _count(ctx: AccessContext, visible: Any) -> int:
     """How many persons the context sees. A large office's count (10^6 persons: ~100 ms of
     index scan) is reused for `OFFICE_COUNT_SECONDS` (`core.reuse`); a person created
     meanwhile is still listed (the count only sizes the pager)."""
-    from caseledger.core.reuse import large, reused
+    from caseledger.core.reuse import office_figure
 
-    office = policies.office_reach(ctx)
-    if office is None:
-        return visible.count()
-    return reused(f"caseload-count:{office}", visible.count, OFFICE_COUNT_SECONDS, large)
+    return office_figure(policies.office_reach(ctx), "persons", visible.count,
+                         OFFICE_COUNT_SECONDS)
 
 
 def list_caseload(

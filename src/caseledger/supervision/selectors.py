@@ -23,7 +23,7 @@ from caseledger.biometrics import liveness
 from caseledger.core import clock
 from caseledger.core.errors import NotFound
 from caseledger.core.ids import as_uuid
-from caseledger.core.reuse import large, reused
+from caseledger.core.reuse import large, office_figure
 from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
 from .models import (
@@ -327,10 +327,8 @@ def _office_figure(ctx: AccessContext, name: str, compute: Any, seconds: int,
                    worth: Any = large) -> Any:
     """`compute()`; for an office-wide reach, reused for `seconds` when large (`core.reuse`:
     a count, or the weekly counts of a large office)."""
-    office = policies.office_reach(ctx)
-    if office is None:
-        return compute()
-    return reused(f"supervision-{name}:{office}", compute, seconds, worth)
+    return office_figure(policies.office_reach(ctx), f"supervision-{name}", compute, seconds,
+                         worth)
 
 
 def supervision_dashboard(
