@@ -39,3 +39,35 @@ def test_walking_by_hearing_time_gives_the_pages_of_ranking_everyone(users, make
     monkeypatch.setattr(selectors, "WALK_BATCH", 3)
     assert pages() == ranked
     assert sum(len(p) for p in ranked) == 23 and ranked[-1] == []
+
+
+def test_a_large_offices_page_costs_the_same_statements_at_twice_the_size(
+        users, make_person, web_client, monkeypatch):
+    """The supervisor's caseload page of a large office (walked, counts reused): as many
+    statements for 60 persons as for 30 (the ledger's own integration left out: it depends on
+    the log, not the page)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from caseledger.core import reuse
+
+    monkeypatch.setattr(reuse, "LARGE", 1)
+    monkeypatch.setattr(selectors, "WALK_ABOVE", 0)
+    client = web_client(users["supervisor_east"])
+    officer = users["officer_east"]
+
+    def grow(n: int) -> None:
+        for i in range(n):
+            _hearing(officer, make_person("officer_east", f"Big{i}", "Office"), days=3 + i % 9)
+
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert client.get("/persons/").status_code == 200
+        return len([q for q in seen.captured_queries if "ledger_" not in q["sql"]
+                    and "SAVEPOINT" not in q["sql"]])
+
+    grow(30)
+    client.get("/persons/")  # the session's first request fills its caches
+    few = statements()
+    grow(30)
+    assert statements() == few
