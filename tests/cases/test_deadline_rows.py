@@ -20,6 +20,7 @@ from caseledger.cases import selectors
 from caseledger.cases import services as cases
 from caseledger.cases.deadline_rows import DEADLINE_STATUSES, refresh_all
 from caseledger.cases.models import Case, Decision, OpenDeadline, StatusChange
+from tests.cases.test_deadline_board import _decided
 from tests.conftest import context
 
 pytestmark = pytest.mark.django_db
@@ -147,16 +148,6 @@ def test_another_office_sees_no_rows(many, users):
     assert selectors.deadlines_due(ctx=ctx, within_days=100) == []
 
 
-def _decided_case(ctx, person, kind: str, days_ago: int) -> Case:
-    case = cases.open_case(ctx=ctx, person_id=person.pk, case_type="removal",
-                           court_code="NYC",
-                           opened_on=timezone.localdate() - timedelta(days=days_ago + 100))
-    cases.record_decision(ctx=ctx, case_id=case.pk, kind=kind,
-                          decided_on=timezone.localdate() - timedelta(days=days_ago))
-    cases.transition_case(ctx=ctx, case_id=case.pk, to_status="decided")
-    return case
-
-
 def test_the_boards_statements_do_not_grow_with_the_cases(users, make_person):
     """Statements of the board's own reads (the ledger's integration of the list event is
     left out: it depends on the size of the log, not of the board)."""
@@ -172,8 +163,8 @@ def test_the_boards_statements_do_not_grow_with_the_cases(users, make_person):
     def add(count: int) -> None:
         for i in range(count):
             person = make_person("officer_east", "Ana", f"Board{i}{count}")
-            _decided_case(ctx, person, "removal_ordered", 27)  # appeal due in a few days
-            _decided_case(ctx, person, "voluntary_departure", 70)  # bond and appeal lapsed
+            _decided(ctx, person, "removal_ordered", 27)  # appeal due in a few days
+            _decided(ctx, person, "voluntary_departure", 70)  # bond and appeal lapsed
 
     add(2)
     few, groups, lapsed = board_reads()
