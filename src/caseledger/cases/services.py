@@ -258,6 +258,10 @@ def _plan_deadlines(case: Case) -> None:
     transaction of the decision or status change that moved them."""
     from caseledger.notices.planner import plan_for_case_deadlines
 
+    # The case row locked first: two changes of one case (or a change and `plan-all`'s chunk,
+    # which locks its cases too) then rewrite the rows and reminders one after the other, each
+    # reading what the other committed, instead of leaving duplicated or cancelled ones.
+    list(Case.objects.select_for_update(no_key=True).filter(pk=case.pk).values_list("pk"))
     refresh_case(case)
     plan_for_case_deadlines(case)
 
