@@ -168,7 +168,8 @@ def _groups(case_ids: list[Any], rows: QuerySet[OpenDeadline], today: date) -> l
         deadlines[row.case_id].append(CaseDeadline(
             row.rule, RULES[row.rule].label, row.trigger, row.due, state_of(row.due, today)
         ))
-    return [CaseDeadlines(cases[pk], deadlines[pk]) for pk in case_ids]
+    return [CaseDeadlines(cases[pk], deadlines[pk]) for pk in case_ids
+            if pk in cases and deadlines[pk]]  # a case gone or changed meanwhile: left out
 
 
 def _record_deadline_list(ctx: AccessContext, cases: list[Case], **detail: Any) -> None:

@@ -355,7 +355,8 @@ def list_caseload(
         .prefetch_related("names")
         .in_bulk()
     )
-    rows = [CaseloadRow(persons[pk], at, persons[pk].open_cases) for pk, at in ranked]
+    rows = [CaseloadRow(persons[pk], at, persons[pk].open_cases)
+            for pk, at in ranked if pk in persons]  # one gone from reach meanwhile: left out
     record_access(
         ctx,
         action=Action.LIST,

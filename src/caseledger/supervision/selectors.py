@@ -440,10 +440,13 @@ def _walked_page(ctx: AccessContext, now: datetime, first: int, count: int
     at a time until the page is full. At 10^6 persons in one office, ranking every enrolment
     joined every one of them to its person's office (~500 ms); the walk checks the page's."""
     kept: list[tuple[Any, int, int]] = []
+    seen: set[Any] = set()  # a review closed between the two reads: listed once
     for chunk in _candidates(now, max(WALK_BATCH, 2 * (first + count))):
-        reach = set(_active_enrolments(ctx).filter(pk__in=[c[0] for c in chunk])
+        fresh = [c for c in chunk if c[0] not in seen]
+        seen.update(c[0] for c in fresh)
+        reach = set(_active_enrolments(ctx).filter(pk__in=[c[0] for c in fresh])
                     .values_list("pk", flat=True))
-        kept += [c for c in chunk if c[0] in reach]
+        kept += [c for c in fresh if c[0] in reach]
         if len(kept) >= first + count:
             break
     page = kept[first:first + count]
