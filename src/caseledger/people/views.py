@@ -55,8 +55,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if policies.scope(request.user) is Scope.SELF:  # a participant's home is the portal
         return redirect("portal:home")
     ctx = context_for(request)
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
+    try:  # as the API: 1 to 10,000 (a deeper page is a search's job)
+        page = min(max(1, int(request.GET.get("page", "1"))), 10_000)
     except ValueError:
         page = 1
     rows, total = selectors.list_caseload(ctx=ctx, page=page, per_page=PER_PAGE)
