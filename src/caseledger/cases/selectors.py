@@ -158,11 +158,12 @@ def _window(today: date, within_days: int) -> tuple[date, date]:
     return today - timedelta(days=LAPSED_AFTER_DAYS), today + timedelta(days=within_days)
 
 
-def _groups(case_ids: list[Any], rows: QuerySet[OpenDeadline], today: date) -> list[CaseDeadlines]:
-    """The cases `case_ids`, in that order, each with its `rows` (by due date) as deadlines."""
-    cases = Case.objects.select_related("person").prefetch_related("person__names").in_bulk(
-        case_ids
-    )
+def _groups(ctx: AccessContext, case_ids: list[Any], rows: QuerySet[OpenDeadline],
+            today: date) -> list[CaseDeadlines]:
+    """The cases `case_ids` the context sees, in that order, each with its `rows` (by due
+    date) as deadlines."""
+    cases = (policies.restrict(Case.objects.all(), ctx).select_related("person")
+             .prefetch_related("person__names").in_bulk(case_ids))
     deadlines: dict[Any, list[CaseDeadline]] = {pk: [] for pk in case_ids}
     for row in rows.filter(case_id__in=case_ids).order_by("due", "id"):
         deadlines[row.case_id].append(CaseDeadline(
@@ -189,7 +190,7 @@ def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Cas
     today = clock.today()
     rows = _rows_in_reach(ctx).filter(due__range=_window(today, within_days))
     ids = list(dict.fromkeys(rows.order_by("case_id").values_list("case_id", flat=True)))
-    due = [(group.case, deadline) for group in _groups(ids, rows, today)
+    due = [(group.case, deadline) for group in _groups(ctx, ids, rows, today)
            for deadline in group.deadlines]
     due.sort(key=lambda item: (item[1].due, item[0].reference))
     _record_deadline_list(ctx, [c for c, _ in due])
@@ -257,12 +258,12 @@ def deadline_board(
         chosen = _walked_firsts(ctx, earliest, latest, limit)
     else:
         chosen = [r["case_id"] for r in firsts[:limit]]
-    groups = _groups(chosen, due, today)
+    groups = _groups(ctx, chosen, due, today)
     lapsed: list[CaseDeadlines] = []
     if show_all:
         lasts = (gone.values("case_id").annotate(last=Max("due"))
                  .order_by("-last", "-case__reference"))
-        lapsed = _groups([r["case_id"] for r in lasts], gone, today)
+        lapsed = _groups(ctx, [r["case_id"] for r in lasts], gone, today)
     _record_deadline_list(ctx, [g.case for g in groups + lapsed], shown=len(groups), total=total)
     return DeadlineBoard(groups, total, lapsed, lapsed_total, show_all)
 
