@@ -570,7 +570,7 @@ def describe(population: Population) -> str:
 # `ledger.checkpoints.sign_checkpoint` signs the tree head, so proofs, `caseledger ledger
 # verify` and `caseledger-verify export` work on it as on a real log.
 
-SCALE_VERSION = 1  # bump when the generator below changes what it writes
+SCALE_VERSION = 2  # bump when the generator below changes what it writes (2: UUIDv7 event ids)
 SCALE_WEEKS = 26  # the events span the 26 weeks before the Monday of the build
 SCALE_OFFICERS_PER = 2_000  # one case officer per 2,000 persons, each with a caseload of 150
 SCALE_CASELOAD = 150
@@ -1496,6 +1496,16 @@ def _uuid_text(bits: int) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def _uuid7_text(millis: int, bits: int) -> str:
+    """A version-7 UUID in text form, as `ledger.ids.new_event_id` makes for an event written at
+    `millis` (Unix milliseconds), its 74 random bits taken from `bits` (the seeded generator:
+    the data set is the same on every build)."""
+    n = (millis & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | (bits >> 62 & 0xFFF) << 64
+    n |= 0x2 << 62 | bits & ((1 << 62) - 1)
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 class _EventMaker:
     """Synthetic staff accesses as COPY text lines of `ledger_event` (and its subject rows)."""
 
@@ -1522,7 +1532,8 @@ class _EventMaker:
         self.heavy_every = max(1, scale.events // min(HEAVY_EVENTS, max(1, scale.events // 100)))
         self.counts = {"events": 0, "event_subjects": 0, "heavy_events": 0}
 
-    def _time(self) -> str:
+    def _time(self) -> tuple[str, int]:
+        """An event's time as the leaf writes it, and in Unix milliseconds (for its id)."""
         rng = self.rng
         midnight, weekday = rng.choice(self.days)
         if weekday < 5 and rng.random() < 0.97:
@@ -1530,7 +1541,9 @@ class _EventMaker:
         else:
             seconds = rng.randrange(86400)
         moment = datetime.fromtimestamp(midnight + seconds, UTC)
-        return f"{moment:%Y-%m-%dT%H:%M:%S}.{rng.randrange(1_000_000):06d}Z"
+        micro = rng.randrange(1_000_000)
+        millis = (midnight + seconds) * 1000 + micro // 1000
+        return f"{moment:%Y-%m-%dT%H:%M:%S}.{micro:06d}Z", millis
 
     def lines(self, first_id: int, start: int, count: int) -> tuple[list[str], list[str]]:
         import hashlib
@@ -1553,7 +1566,8 @@ class _EventMaker:
                     "people.person",
                 )
                 self.counts["heavy_events"] += 1
-            event_uuid, moment = _uuid_text(rng.getrandbits(128)), self._time()
+            moment, millis = self._time()
+            event_uuid = _uuid7_text(millis, rng.getrandbits(128))
             if action in ("search", "list"):
                 listed = sorted(
                     {ids[int(n * rng.random() ** 2)] for _ in range(rng.randint(1, 12))}

@@ -51,7 +51,8 @@ class _Undo(Exception):
 def test_the_same_event_has_the_same_bytes_either_way(monkeypatch):
     """One event, with the same id and time, written by `record_events` (then rolled back)
     and by `record_event`: the same leaf."""
-    monkeypatch.setattr("caseledger.ledger.services.uuid.uuid4", lambda: uuid.UUID(int=99))
+    monkeypatch.setattr("caseledger.ledger.services.ids.new_event_id",
+                        lambda when: uuid.UUID(int=99))
     from caseledger.core import clock
 
     when = clock.now()

@@ -19,6 +19,8 @@ import uuid
 
 from django.db import models
 
+from . import ids
+
 
 class Outcome(models.TextChoices):
     ALLOWED = "allowed", "allowed"
@@ -57,7 +59,7 @@ class Event(AppendOnlyModel):
     id = models.BigAutoField(primary_key=True, db_comment="Insertion order; not the tree position")
     uuid = models.UUIDField(
         unique=True,
-        default=uuid.uuid4,
+        default=ids.now_event_id,
         editable=False,
         db_comment="Public event id, part of the leaf bytes",
     )

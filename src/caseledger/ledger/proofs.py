@@ -8,7 +8,7 @@ from typing import Any
 from caseledger.core.errors import LedgerUnavailable, NotFound, ValidationError
 from caseledger_verify import merkle
 
-from . import tree
+from . import ids, tree
 from .models import Checkpoint, Entry, Event
 
 
@@ -30,7 +30,7 @@ def inclusion(*, event_id: Any, size: int | None = None) -> dict[str, Any]:
         eid = uuid.UUID(str(event_id))
     except ValueError:
         raise ValidationError("event must be an event id (UUID).", field="event") from None
-    row = (Event.objects.filter(uuid=eid).values_list("entry__position", "leaf_hash").first())
+    row = locate(eid)
     if row is None:
         raise NotFound("No event has that id.")
     position, digest = row
@@ -51,6 +51,21 @@ def inclusion(*, event_id: Any, size: int | None = None) -> dict[str, Any]:
     proof = merkle.InclusionProof(position, size, bytes(digest),
                                   tuple(_stored(tree.inclusion_proof, position, size)))
     return proof.to_dict()
+
+
+def locate(eid: uuid.UUID) -> tuple[int | None, bytes] | None:
+    """The event's tree position (None until integrated) and leaf hash. An id that carries its
+    time (`ids.time_range`) is looked up within that time, which on the partitioned ledger
+    reads one month's index; an id that does not (version 4, or a time that does not match) is
+    looked up across every month."""
+    rows = Event.objects.filter(uuid=eid).values_list("entry__position", "leaf_hash")
+    span = ids.time_range(eid)
+    if span is not None:
+        found = list(rows.filter(time__gte=span[0], time__lt=span[1])[:1])
+        if found:
+            return found[0]
+    found = list(rows[:1])
+    return found[0] if found else None
 
 
 def _stored(generate: Any, *args: int) -> list[bytes]:

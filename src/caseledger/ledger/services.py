@@ -26,7 +26,7 @@ from psycopg.types.json import Jsonb
 from caseledger.core import clock, copying
 from caseledger.core.errors import LedgerUnavailable
 
-from . import encoding, tree, vocabulary
+from . import encoding, ids, tree, vocabulary
 from .models import Entry, Event, EventSubject, Node, Outcome
 
 log = logging.getLogger(__name__)
@@ -183,9 +183,10 @@ def _prepare(spec: EventSpec, *, when: datetime | None = None, time_text: str | 
     if subject_id and not isinstance(subject_id, uuid.UUID):
         subject_id = uuid.UUID(str(subject_id))
     actor = spec.actor
+    when = clock.now() if when is None else when
     fields = _Fields(
-        uuid.uuid4(),
-        clock.now() if when is None else when,
+        ids.new_event_id(when),
+        when,
         actor.id,
         actor.role,
         actor.office,

@@ -753,7 +753,7 @@ def receipt_proof(*, ctx: AccessContext, checkin_id: Any) -> ReceiptProof:
     """For the participant's own check-in only: another's check-in, or anyone but the person
     who checks in asking, is a recorded denial (naming the check-in's person) and not found."""
     from caseledger.ledger import proofs
-    from caseledger.ledger.models import Checkpoint, Entry, Event
+    from caseledger.ledger.models import Checkpoint
 
     if not policies.allows(ctx.user, Ability.CHECK_IN):
         raise deny(ctx, action=Action.READ, category=Category.SUPERVISION,
@@ -762,8 +762,8 @@ def receipt_proof(*, ctx: AccessContext, checkin_id: Any) -> ReceiptProof:
     checkin = _require(ctx, CheckIn, checkin_id, action=Action.READ)
     if checkin.ledger_event is None:
         raise NotFound("No such check-in.")
-    event = Event.objects.filter(uuid=checkin.ledger_event).values_list("id", flat=True).first()
-    position = Entry.objects.filter(event_id=event).values_list("position", flat=True).first()
+    found = proofs.locate(checkin.ledger_event)
+    position = found[0] if found else None
     if position is None:
         return ReceiptProof(checkin.ledger_event, None, None, None)
     latest = Checkpoint.objects.order_by("-size").values_list("size", flat=True).first()
