@@ -125,3 +125,36 @@ def test_access_history_works_without_the_disclosures_app(users, person_with_log
     with mock.patch.object(apps, "get_model", side_effect=no_disclosures):
         rows, total = access_history(ctx=context(users["participant"]), per_page=500)
     assert total == len(rows) and any(e.action == "disclose" for e in rows)
+
+
+def test_pages_cover_the_history_once_newest_first_with_one_total(users, person_with_login):
+    """The page and its total come from one evaluation of the union: pages laid end to end
+    are the whole history, each event once (an event both about the person and listing them
+    counts once), newest first; a page past the end is empty and still carries the total."""
+    from caseledger.ledger.services import Actor, record_event
+    from caseledger.people.selectors import search_persons
+
+    officer = context(users["officer_east"])
+    for _ in range(4):
+        get_person(ctx=officer, person_id=person_with_login.pk)
+        search_persons(ctx=officer, query="Rosa Diaz")
+    officer_user = users["officer_east"]
+    both = record_event(actor=Actor(str(officer_user.pk), "case_officer", "east"),
+                        action="read", category="identity", purpose="caseload",
+                        record_type="people.person",
+                        record_id=str(person_with_login.pk), subject_id=person_with_login.pk,
+                        subjects=[person_with_login.pk])
+    participant = context(users["participant"])
+    whole, total = access_history(ctx=participant, per_page=500)
+    assert total == len(whole) >= 10
+    assert [e.pk for e in whole].count(both.pk) == 1
+    keys = [(e.time, e.pk) for e in whole]
+    assert keys == sorted(keys, reverse=True)
+    pages = []
+    for number in range(1, total // 3 + 2):
+        rows, page_total = access_history(ctx=participant, page=number, per_page=3)
+        assert page_total == total and len(rows) <= 3
+        pages.extend(rows)
+    assert [e.pk for e in pages] == [e.pk for e in whole]
+    past, past_total = access_history(ctx=participant, page=total, per_page=3)
+    assert past == [] and past_total == total

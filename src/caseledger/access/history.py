@@ -113,6 +113,32 @@ def _events_of(keys: list[tuple[Any, int]]) -> list[Event]:
     return [found[i] for _t, i in keys if i in found]
 
 
+def _page_and_count(keys: QuerySet, offset: int, limit: int) -> tuple[list[tuple[Any, int]], int]:
+    """A page of the union's (time, id) keys, newest first, and the union's size, from one
+    evaluation of the union (`count(*) OVER ()`): counting it apart from the page made both
+    branches run twice, which for a person read 15,000 times was half the page's time. A page
+    past the end has no row to carry the count, which is then counted alone."""
+    from django.db import connection
+
+    sql, params = keys.query.sql_with_params()
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {qn('time')}, {qn('id')}, count(*) OVER () FROM ({sql}) keys "  # noqa: S608
+            f"ORDER BY 1 DESC, 2 DESC LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return [], keys.count()
+    # The backend's converters (SQLite keeps the time as text).
+    times = [t for t, _i, _n in rows]
+    field = Event._meta.get_field("time")
+    for convert in connection.ops.get_db_converters(field.get_col(Event._meta.db_table)):
+        times = [convert(t, field.get_col(Event._meta.db_table), connection) for t in times]
+    return [(t, i) for t, (_t, i, _n) in zip(times, rows, strict=True)], rows[0][2]
+
+
 def access_history(*, ctx: AccessContext, person_id: Any = None, page: int = 1,
                    per_page: int = 50) -> tuple[list[Event], int]:
     """Who accessed a person's record: every staff read and write, with date, role, office and
@@ -146,9 +172,8 @@ def access_history(*, ctx: AccessContext, person_id: Any = None, page: int = 1,
         if hidden is not None:
             branches = [branch.exclude(hidden) for branch in branches]
     keys = branches[0].values_list("time", "id").union(branches[1].values_list("time", "id"))
-    total = keys.count()
     page = max(1, page)
-    chosen = list(keys.order_by("-time", "-id")[(page - 1) * per_page: page * per_page])
+    chosen, total = _page_and_count(keys, (page - 1) * per_page, per_page)
     events = _events_of(chosen)
     record_access(ctx, action=Action.READ, category=Category.LEDGER, subject_id=person.pk,
                   record_type=EVENT, detail={"view": "access_history", "page": page})
