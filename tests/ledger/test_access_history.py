@@ -158,3 +158,29 @@ def test_pages_cover_the_history_once_newest_first_with_one_total(users, person_
     assert [e.pk for e in pages] == [e.pk for e in whole]
     past, past_total = access_history(ctx=participant, page=total, per_page=3)
     assert past == [] and past_total == total
+
+
+@pytest.mark.postgres_only
+def test_the_subject_time_index_carries_id_and_role_on_every_partition():
+    """Migration 0009: the history's count reads the index alone (the role is in it)."""
+    from django.db import connection
+
+    from caseledger.ledger.partitions import ensure_partitions
+
+    ensure_partitions()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_inherits h "
+            "JOIN pg_class c ON c.oid = h.inhrelid JOIN pg_index i ON i.indrelid = c.oid "
+            "WHERE h.inhparent = 'ledger_event'::regclass "
+            "AND pg_get_indexdef(i.indexrelid) LIKE '%(subject_id, \"time\")%'"
+        )
+        per_partition = dict(cursor.fetchall())
+        cursor.execute("SELECT pg_get_indexdef('ledger_event_subject_time'::regclass)")
+        parent = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM pg_inherits "
+                       "WHERE inhparent = 'ledger_event'::regclass")
+        partitions = cursor.fetchone()[0]
+    assert parent.endswith("(subject_id, \"time\") INCLUDE (id, actor_role)")
+    assert len(per_partition) == partitions > 1
+    assert all(d.endswith("INCLUDE (id, actor_role)") for d in per_partition.values())
