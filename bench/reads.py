@@ -343,7 +343,7 @@ def bench_pages(env: Any, res: SizeResult) -> None:
             "dashboard_supervisor",
             "supervision dashboard, supervisor (office)",
             _get(supervisor, "/supervision/"),
-            SLOW_PAGE_CALLS,
+            PAGE_CALLS // 2,
         ),
         (
             "dashboard_supervisor_refresh",
