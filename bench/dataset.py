@@ -1591,7 +1591,7 @@ class _EventMaker:
                     detail,
                 )
                 subject_text, detail_text = NULL, json.dumps(detail, separators=(",", ":"))
-                subjects.extend(f"{event_id}\t{s}\n" for s in listed)
+                subjects.extend(f"{event_id}\t{s}\t{moment}\n" for s in listed)
             else:
                 leaf = (
                     _LEAF
@@ -1701,7 +1701,7 @@ def _scale_events(
             [first_id + scale.events],
         )
     event_sql = f"COPY ledger_event (id, {', '.join(EVENT_COLUMNS)}) FROM STDIN"
-    subject_sql = "COPY ledger_event_subject (event_id, subject_id) FROM STDIN"
+    subject_sql = "COPY ledger_event_subject (event_id, subject_id, event_time) FROM STDIN"
     chunk = 50_000
     with _indexes_dropped(("ledger_event", "ledger_event_subject")):
         for start in range(0, scale.events, chunk):

@@ -89,7 +89,7 @@ def test_verify_catches_a_subject_row_added_after_the_fact(users, subject, make_
     search = Event.objects.get(id__gt=mark, action="search")
     # Someone with database access makes it look as if another person had been returned
     # (INSERT is allowed: the table is append-only, not read-only).
-    EventSubject.objects.create(event=search, subject_id=other.pk)
+    EventSubject.objects.create(event=search, subject_id=other.pk, event_time=search.time)
     result = verify_ledger()
     assert not result.ok
     assert "subject row" in result.problem and result.event_uuid == str(search.uuid)
@@ -107,3 +107,43 @@ def test_subject_rows_cannot_be_changed_or_removed_on_postgres(users, subject, s
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute(statement)
     assert Person.objects.filter(pk=subject.pk).exists()
+
+
+def test_subject_rows_carry_their_events_time_and_the_history_finds_them_by_it(
+        users, subject, make_person):
+    mark = last_event_id()
+    search_persons(ctx=context(users["officer_east"]), query="Ana Ramirez")
+    search = Event.objects.get(id__gt=mark, action="search")
+    assert set(search.subject_rows.values_list("event_time", flat=True)) == {search.time}
+    assert search.pk in {e.pk for e in _history(users)}
+
+
+def _set_row_time(row: EventSubject, when) -> None:
+    """What someone with the owner's rights could do (the row trigger refuses it otherwise)."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("ALTER TABLE ledger_event_subject DISABLE TRIGGER "
+                        "ledger_event_subject_no_update_delete")
+        cur.execute("UPDATE ledger_event_subject SET event_time = %s WHERE id = %s",
+                    [connection.ops.adapt_datetimefield_value(when), row.pk])
+        if connection.vendor == "postgresql":
+            cur.execute("ALTER TABLE ledger_event_subject ENABLE TRIGGER "
+                        "ledger_event_subject_no_update_delete")
+
+
+def test_verify_catches_a_subject_row_whose_time_was_changed(users, subject):
+    """A wrong time would hide the event from the person's history (it is found by (id,
+    time)): the verifier reports it at the event."""
+    from datetime import timedelta
+
+    mark = last_event_id()
+    search_persons(ctx=context(users["officer_east"]), query="Ana Ramirez")
+    integrate_pending()
+    assert verify_ledger().ok
+    search = Event.objects.get(id__gt=mark, action="search")
+    row = search.subject_rows.get(subject_id=subject.pk)
+    _set_row_time(row, search.time - timedelta(days=40))
+    assert search.pk not in {e.pk for e in _history(users)}
+    result = verify_ledger()
+    assert not result.ok and result.event_uuid == str(search.uuid)
+    assert "event's time" in result.problem

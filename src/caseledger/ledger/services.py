@@ -281,10 +281,11 @@ def _insert_events(prepared: list[_Prepared]) -> list[int] | None:
     return ids
 
 
-def _insert_subjects(pairs: list[tuple[int, str]]) -> None:
-    if pairs:
-        copying.copy_model_rows(EventSubject, ("event_id", "subject_id"),
-                                ((event_id, uuid.UUID(s)) for event_id, s in pairs))
+def _insert_subjects(rows: list[tuple[int, str, datetime]]) -> None:
+    """One row per (event key, person returned, the event's time)."""
+    if rows:
+        copying.copy_model_rows(EventSubject, ("event_id", "subject_id", "event_time"),
+                                ((event_id, uuid.UUID(s), when) for event_id, s, when in rows))
 
 
 # --- the public ways to write events -------------------------------------------------------
@@ -316,7 +317,7 @@ def record_event(
         request_id=request_id, detail=detail, task=task, subjects=subjects,
     ))
     event_id = _insert_event(prepared)
-    _insert_subjects([(event_id, s) for s in prepared.subjects])
+    _insert_subjects([(event_id, s, prepared.fields.time) for s in prepared.subjects])
     if settings.LEDGER_INTEGRATE_INLINE:
         _integrate(limit=None)
     return Event.from_db(connection.alias, None, [event_id, *prepared.values()])
@@ -339,7 +340,7 @@ def record_events(rows: Iterable[Mapping[str, Any]]) -> list[uuid.UUID]:
     prepared = [_prepare(spec, when=when, time_text=time_text) for spec in specs]
     ids = _insert_events(prepared)
     if ids is not None:
-        _insert_subjects([(i, s) for i, p in zip(ids, prepared, strict=True)
+        _insert_subjects([(i, s, p.fields.time) for i, p in zip(ids, prepared, strict=True)
                           for s in p.subjects])
     if settings.LEDGER_INTEGRATE_INLINE:
         _integrate(limit=None)

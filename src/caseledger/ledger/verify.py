@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 from django.core.exceptions import ImproperlyConfigured
@@ -90,10 +91,17 @@ def verify_ledger(
                 return fail(
                     "event fields do not match its recorded bytes (altered)", str(event.uuid)
                 )
-            if subject_rows.get(event.id, set()) != set((event.detail or {}).get("subjects", [])):
+            rows = subject_rows.get(event.id, {})
+            if set(rows) != set((event.detail or {}).get("subjects", [])):
                 return fail(
                     "the persons recorded as returned by this event do not match its bytes "
                     "(a subject row was added or removed)", str(event.uuid)
+                )
+            if any(when != event.time for when in rows.values()):
+                return fail(
+                    "a subject row of this event does not carry the event's time (altered: "
+                    "the person would not find the event in their access history)",
+                    str(event.uuid),
                 )
             digest = encoding.leaf_hash(leaf)
             if digest != bytes(event.leaf_hash) or digest != bytes(entry.leaf_hash):
@@ -124,12 +132,13 @@ def verify_ledger(
     return VerifyResult(True, expected_position, pending, previous.hex())
 
 
-def _subject_rows(event_ids: list[int]) -> dict[int, set[str]]:
-    rows: dict[int, set[str]] = defaultdict(set)
-    for event_id, subject in EventSubject.objects.filter(event_id__in=event_ids).values_list(
-        "event_id", "subject_id"
-    ):
-        rows[event_id].add(str(subject))
+def _subject_rows(event_ids: list[int]) -> dict[int, dict[str, datetime]]:
+    """Per event: each person its subject rows name, with the event time the row carries."""
+    rows: dict[int, dict[str, datetime]] = defaultdict(dict)
+    for event_id, subject, when in EventSubject.objects.filter(
+        event_id__in=event_ids
+    ).values_list("event_id", "subject_id", "event_time"):
+        rows[event_id][str(subject)] = when
     return rows
 
 
