@@ -8,7 +8,7 @@ reading one table page per event: a person read 12,500 times cost 90 ms of heap 
 
 The key stays (subject_id, time), so the model's `Index` stays true and nothing else reads
 differently; SQLite has no covering indexes and keeps the plain one. On the partitioned ledger
-the index is built on every month's partition (about a minute at 10^7 events, writers wait),
+the index is built on every month's partition (10 s at 10^7 events, writers wait),
 and partitions made later get it from the parent."""
 
 from __future__ import annotations
