@@ -11,7 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from caseledger.accounts.models import User
 from caseledger.cases import services as cases
@@ -153,3 +155,54 @@ def test_person_page(users, make_person, web_client, django_assert_num_queries):
     assert_flat(web_client(users["officer_east"]), f"/persons/{person.pk}/", grow,
                 django_assert_num_queries,
                 shown=lambda response, mark: response.content.decode().count("Elm St"))
+
+
+def test_who_accessed_my_record(users, make_person, api_client, django_assert_num_queries):
+    """The participant's access history: as many statements with 12 staff reads and searches
+    naming them as with 3 (one union, its page and total together)."""
+    from caseledger.people.selectors import get_person, search_persons
+
+    person = make_person("officer_east", "Rosa", "Diaz")
+    person.participant_account = users["participant"]
+    person.save()
+    officer = context(users["officer_east"])
+
+    def grow(n: int) -> None:
+        for _ in range(n):
+            get_person(ctx=officer, person_id=person.pk)
+            search_persons(ctx=officer, query="Rosa Diaz")
+
+    def shown(response: Any, mark: int) -> int:
+        return response.json()["total"] // 2
+
+    assert_flat(api_client(users["participant"]), "/api/v1/me/accesses", grow,
+                django_assert_num_queries, shown=shown)
+
+
+def test_inclusion_proof(db, django_assert_num_queries):
+    """An inclusion proof takes the same statements in a tree of 20 events as of 300 (the
+    leaves and the stored subtrees of its path are fetched in one statement each; a tree of
+    fewer than 4 has no stored subtree to fetch)."""
+    from caseledger.ledger import checkpoints
+    from caseledger.ledger.services import SYSTEM, integrate_pending, record_event
+
+    client, first = Client(), []
+
+    def grow(n: int) -> None:
+        for _ in range(n):
+            event = record_event(actor=SYSTEM, action="read", category="identity",
+                                 purpose="caseload", record_type="people.person",
+                                 record_id="r")
+            first.append(event)
+        integrate_pending()
+        checkpoints.sign_checkpoint(force=True)
+
+    url = lambda: f"/api/v1/ledger/proofs/inclusion?event={first[1].uuid}"  # noqa: E731
+    grow(20)
+    client.get(url())
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url()).status_code == 200
+    grow(280)
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get(url())
+    assert response.status_code == 200 and response.json()["tree_size"] == 300
