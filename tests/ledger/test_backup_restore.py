@@ -572,3 +572,44 @@ def test_pg_dump_must_be_at_least_as_new_as_the_server(no_pg_tools: Path,
     chosen = _fake_tool(no_pg_tools / "chosen", "pg_dump", "16.1")
     monkeypatch.setenv("PG_BINDIR", str(chosen.parent))
     assert backup.find_pg_tool("pg_dump", 15) == chosen, "PG_BINDIR comes first"
+
+
+@pytest.mark.subprocess
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_of_an_older_release_is_migrated_then_verified(
+    tmp_path: Path, make_person: Callable[..., Any], checkpoint_dir: Path, new_database: Target,
+    users: dict[str, Any],
+) -> None:
+    """A backup taken before ledger migration 0010 (subject rows without their event's time)
+    restores with this release: restore applies the migrations, then records and verifies."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    from caseledger.people.selectors import search_persons
+    from tests.conftest import context
+
+    _make_ledger(make_person, ("Maria", "Ana"))
+    # a search that names the persons it found: subject rows
+    search_persons(ctx=context(users["officer_east"]), query="Maria Gonzalez")
+    integrate_pending()
+    checkpoints.sign_checkpoint(force=True)
+
+    def migrate_to(target: tuple[str, str]) -> None:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate([target])
+
+    migrate_to(("ledger", "0009_history_index_covers_role"))
+    try:
+        manifest = _backup(tmp_path / "backup")
+    finally:
+        migrate_to(("ledger", "0010_subject_rows_carry_event_time"))
+    env = _env(tmp_path, new_database.url, tmp_path / "restored-checkpoints")
+
+    restored = _caseledger(env, "restore", str(tmp_path / "backup"))
+
+    assert restored.returncode == 0, restored.stderr
+    assert "migration(s) of this release newer than the backup applied" in restored.stdout
+    assert f"ledger intact: {manifest['ledger']['size'] + 1} entries" in restored.stdout
+    rows = new_database.query("SELECT count(*) FROM ledger_event_subject s JOIN ledger_event e "
+                              "ON e.id = s.event_id AND e.time = s.event_time")
+    assert rows[0][0] > 0

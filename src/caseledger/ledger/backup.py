@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from psycopg.conninfo import make_conninfo
 from pydantic import BaseModel, ConfigDict, Field
@@ -133,6 +134,7 @@ class RestoreResult:
     installed: int
     rolled_back_from: int | None
     warnings: list[str]
+    migrated: int = 0  # migrations of this release newer than the backup, applied by restore
 
 
 # --- backup -----------------------------------------------------------------------------------
@@ -301,6 +303,10 @@ def restore_backup(src: Path, *, force: bool = False, accept_rollback: bool = Fa
     with step("restoring the database"):
         _restore_database(src / DUMP_FILES[engine], engine)
     _check_restored(manifest)
+    pending = _pending_migrations()
+    if pending:  # a backup of an older release: its ledger is read by this release's code
+        with step(f"applying {pending} migration(s) of this release newer than the backup"):
+            call_command("migrate", verbosity=0)
     installed = _install_store(src / STORE, store)
     rolled_back_from = max(newer.values()) if newer else None
     detail: dict[str, Any] = {"backup_created": manifest.created.isoformat(), "backup_size": size}
@@ -310,7 +316,15 @@ def restore_backup(src: Path, *, force: bool = False, accept_rollback: bool = Fa
     with step("verifying the restored ledger"):
         result = verify_ledger()
     return RestoreResult(manifest, result, str(event.uuid), store, installed,
-                         rolled_back_from, warnings)
+                         rolled_back_from, warnings, pending)
+
+
+def _pending_migrations() -> int:
+    """How many migrations of this release the restored database has not applied."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
 def read_manifest(src: Path) -> tuple[Manifest, list[str]]:

@@ -58,6 +58,9 @@ class Command(BaseCommand):
             f"  log {manifest.log_id}, ledger size {manifest.ledger.size}; {result.installed} "
             f"checkpoint files added to {result.store}\n"
             f"  restore recorded as ledger event {result.event}")
+        if result.migrated:
+            self.stdout.write(f"  {result.migrated} migration(s) of this release newer than the "
+                              "backup applied")
         if result.rolled_back_from is not None:
             self.stderr.write(
                 f"warning: ROLLBACK accepted: checkpoint {result.rolled_back_from} had been "
