@@ -147,3 +147,28 @@ def test_verify_catches_a_subject_row_whose_time_was_changed(users, subject):
     result = verify_ledger()
     assert not result.ok and result.event_uuid == str(search.uuid)
     assert "event's time" in result.problem
+
+
+def test_verify_catches_a_time_written_otherwise_that_the_history_would_not_match(
+        users, subject):
+    """SQLite keeps times as text, and the history matches a row to its event by that text:
+    the same instant written another way (a 'T', an offset) would hide the event, so the
+    verifier compares the rows as the history does. (PostgreSQL compares instants: a row can
+    only differ from its event by another instant, the test above.)"""
+    mark = last_event_id()
+    search_persons(ctx=context(users["officer_east"]), query="Ana Ramirez")
+    integrate_pending()
+    search = Event.objects.get(id__gt=mark, action="search")
+    row = search.subject_rows.get(subject_id=subject.pk)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cur:
+            cur.execute("UPDATE ledger_event_subject SET event_time = "
+                        "replace(event_time, ' ', 'T') || '+00:00' WHERE id = %s", [row.pk])
+        assert EventSubject.objects.get(pk=row.pk).event_time == search.time  # same instant
+    else:
+        _set_row_time(row, search.time.replace(microsecond=(search.time.microsecond + 1)
+                                               % 1_000_000))
+    assert search.pk not in {e.pk for e in _history(users)}
+    result = verify_ledger()
+    assert not result.ok and result.event_uuid == str(search.uuid)
+    assert "event's time" in result.problem
