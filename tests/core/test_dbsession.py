@@ -21,5 +21,5 @@ def test_a_new_session_is_set_too():
     with connections["default"].cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
-        cursor.execute("SELECT setting FROM pg_settings WHERE name = 'jit'")
-        assert cursor.fetchone()[0] == "off"
+        cursor.execute("SELECT setting, source FROM pg_settings WHERE name = 'jit'")
+        assert cursor.fetchone() == ("off", "session")  # set by the application, not the server

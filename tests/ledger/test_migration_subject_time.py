@@ -49,3 +49,29 @@ def test_rows_written_before_get_their_events_time_and_verify():
         assert times == {search.time}
     integrate_pending()
     assert verify_ledger().ok
+
+
+@pytest.mark.postgres_only
+def test_the_append_only_trigger_is_on_again_and_an_orphan_row_stops_the_migration():
+    record_event(actor=SYSTEM, action="search", category="identity", purpose="caseload",
+                 subjects=[uuid.uuid4()])
+    _migrate(BEFORE)
+    trigger = "ledger_event_subject_no_update_delete"
+    try:
+        with connection.cursor() as cur:  # a row naming no event (no foreign key on PostgreSQL)
+            cur.execute("INSERT INTO ledger_event_subject (event_id, subject_id) "
+                        "VALUES (987654321, gen_random_uuid())")
+        with pytest.raises(RuntimeError, match="1 subject row"):
+            _migrate(AFTER)
+        assert "event_time" not in _columns()  # rolled back, trigger state included
+        with connection.cursor() as cur:
+            cur.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = %s", [trigger])
+            assert cur.fetchone()[0] == "O"
+            cur.execute(f"ALTER TABLE ledger_event_subject DISABLE TRIGGER {trigger}")
+            cur.execute("DELETE FROM ledger_event_subject WHERE event_id = 987654321")
+            cur.execute(f"ALTER TABLE ledger_event_subject ENABLE TRIGGER {trigger}")
+    finally:
+        _migrate(AFTER)
+    with connection.cursor() as cur:
+        cur.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = %s", [trigger])
+        assert cur.fetchone()[0] == "O"  # enabled again after a successful backfill
