@@ -164,3 +164,29 @@ def test_a_past_hearing_never_reads_scheduled_on_staff_pages(users, web_client, 
     hearing = _page(officer, f"/cases/{case.pk}/hearings/{past.pk}/")
     assert "Awaiting its outcome" in hearing
     assert not re.search(r">\s*Scheduled\s*<", hearing)
+
+
+def test_show_all_lists_at_most_a_bounded_number_of_each_and_says_so(
+        world, users, web_client, events_since, monkeypatch):
+    """An office of 10^6 persons has ~10^5 cases with a lapsed deadline: "show all" lists the
+    first DEADLINE_CASES_ALL of each list (soonest due, latest lapsed), names only those in
+    its event, and says how many there are."""
+    ctx, made = world
+    monkeypatch.setattr(selectors, "DEADLINE_CASES_ALL", 2)
+    mark = last_event_id()
+    board = deadline_board(ctx=ctx, show_all=True)
+    assert [g.case.pk for g in board.groups] == [made["both"].pk, made["departure"].pk]
+    assert (board.total, board.unlisted, board.more) == (3, 1, 0)
+    assert len(board.lapsed) == 2 and (board.lapsed_total, board.lapsed_unlisted) == (3, 1)
+    assert made["old"].pk not in {g.case.pk for g in board.lapsed}  # lapsed longest ago
+    [event] = events_since(mark)
+    assert sorted(event.detail["subjects"]) == sorted(
+        {str(g.case.person_id) for g in board.groups + board.lapsed})
+    short = deadline_board(ctx=ctx)
+    assert (short.unlisted, short.lapsed_unlisted) == (0, 0)
+
+    page = _page(web_client(users["officer_east"]), "/persons/?deadlines=all")
+    section = re.search(r"<section[^>]*data-deadlines.*?</section>", page, re.S).group(0)
+    assert section.count("data-case=") == 2 and "data-show-all" not in section
+    assert "The 2 cases whose next deadline comes first are listed, of 3." in section
+    assert "The 2 cases whose deadline passed most recently are listed, of 3." in section

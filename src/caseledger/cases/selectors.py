@@ -106,6 +106,10 @@ def get_case(*, ctx: AccessContext, case_id: Any) -> CaseDetail:
 LAPSED_AFTER_DAYS = 30
 #: Cases with an open obligation shown on the dashboard before "show all".
 DEADLINE_CASES_SHOWN = 10
+#: The most cases "show all" lists in each of its two lists (due, lapsed): an office of 10^6
+#: persons has ~10^5 cases with a lapsed deadline, which no page can list (nor one list event
+#: name). The soonest (due) and the latest (lapsed) come first; the board says how many more.
+DEADLINE_CASES_ALL = 200
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,17 @@ class DeadlineBoard:
 
     @property
     def more(self) -> int:
-        return self.total - len(self.groups)
+        """Cases with a deadline not on the short board (0 once all are asked for)."""
+        return 0 if self.showing_all else self.total - len(self.groups)
+
+    @property
+    def unlisted(self) -> int:
+        """Asked for all: the cases with a deadline beyond `DEADLINE_CASES_ALL`."""
+        return self.total - len(self.groups) if self.showing_all else 0
+
+    @property
+    def lapsed_unlisted(self) -> int:
+        return self.lapsed_total - len(self.lapsed) if self.showing_all else 0
 
     @property
     def lapsed_after_days(self) -> int:
@@ -234,8 +248,9 @@ def deadline_board(
 ) -> DeadlineBoard:
     """The dashboard's "overdue or due this week": one entry per case with an open obligation,
     its next deadline first, the cases whose next deadline comes first at the top; at most
-    `shown` (`DEADLINE_CASES_SHOWN`) cases unless `show_all` (which also lists the cases
-    whose deadlines lapsed). One list event naming the persons of the cases returned.
+    `shown` (`DEADLINE_CASES_SHOWN`) cases unless `show_all`, which lists up to
+    `DEADLINE_CASES_ALL` of them and as many of the cases whose deadlines lapsed (the most
+    recent first). One list event naming the persons of the cases returned.
 
     Read from the kept rows by due date (index `cases_open_deadline_due`): the cost is the
     cases shown, not every case in reach."""
@@ -253,8 +268,8 @@ def deadline_board(
                                  gone.values("case_id").distinct().count, BOARD_COUNT_SECONDS)
     limit = DEADLINE_CASES_SHOWN if shown is None else max(0, shown)
     if show_all:
-        chosen = [r["case_id"] for r in firsts]
-    elif office is not None and large(total):
+        limit = DEADLINE_CASES_ALL
+    if office is not None and large(total):
         chosen = _walked_firsts(ctx, earliest, latest, limit)
     else:
         chosen = [r["case_id"] for r in firsts[:limit]]
@@ -263,7 +278,7 @@ def deadline_board(
     if show_all:
         lasts = (gone.values("case_id").annotate(last=Max("due"))
                  .order_by("-last", "-case__reference"))
-        lapsed = _groups(ctx, [r["case_id"] for r in lasts], gone, today)
+        lapsed = _groups(ctx, [r["case_id"] for r in lasts[:DEADLINE_CASES_ALL]], gone, today)
     _record_deadline_list(ctx, [g.case for g in groups + lapsed], shown=len(groups), total=total)
     return DeadlineBoard(groups, total, lapsed, lapsed_total, show_all)
 
