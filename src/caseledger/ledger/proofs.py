@@ -48,7 +48,13 @@ def inclusion(*, event_id: Any, size: int | None = None) -> dict[str, Any]:
     if position >= size:
         raise ValidationError(f"The event is at position {position}; a tree of size {size} "
                               "does not include it.", field="size")
-    proof = merkle.InclusionProof(position, size, bytes(digest),
+    return inclusion_at(position, bytes(digest), size)
+
+
+def inclusion_at(position: int, digest: bytes, size: int) -> dict[str, Any]:
+    """The inclusion proof of the leaf `digest` at `position` (found by `locate`) in the tree
+    of `size`, which the caller has checked holds it."""
+    proof = merkle.InclusionProof(position, size, digest,
                                   tuple(_stored(tree.inclusion_proof, position, size)))
     return proof.to_dict()
 

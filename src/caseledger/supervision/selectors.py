@@ -769,7 +769,7 @@ def receipt_proof(*, ctx: AccessContext, checkin_id: Any) -> ReceiptProof:
     latest = Checkpoint.objects.order_by("-size").values_list("size", flat=True).first()
     if latest is None or latest <= position:
         return ReceiptProof(checkin.ledger_event, position, None, None)
-    proof = proofs.inclusion(event_id=checkin.ledger_event, size=latest)
+    proof = proofs.inclusion_at(position, bytes(found[1]), latest)
     return ReceiptProof(checkin.ledger_event, position, latest, proof)
 
 
