@@ -28,9 +28,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import batched
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -324,10 +325,11 @@ def _apply(changes: _Changes, now: datetime) -> PlanResult:
             created = _insert(changes.create)
             result.created += len(created)
             made = {id(r) for r in created}
-            for new, kind in changes.alerts:
-                if id(new) in made:
-                    raise_alert(new.person_id, kind, reminder=Reminder.objects.get(pk=new.id),
-                                now=now)
+            alerted = [(new, kind) for new, kind in changes.alerts if id(new) in made]
+            if alerted:  # the alerts point at the reminders just written: read in one look-up
+                written = Reminder.objects.in_bulk([new.id for new, _kind in alerted])
+                for new, kind in alerted:
+                    raise_alert(new.person_id, kind, reminder=written[new.id], now=now)
     return result
 
 
@@ -502,17 +504,6 @@ class _HearingRun:
             return _plan_hearing_chunk(self.locked(ids), now)
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def plan_hearings(
     hearings: QuerySet[Any] | Iterable[Any],
     *,
@@ -530,7 +521,7 @@ def plan_hearings(
     statistics = _Statistics()
     run = _HearingRun.of(hearings) if isinstance(hearings, QuerySet) else None
     items = run.ids if run else (_hearing_values(h) for h in hearings)
-    for batch in _chunks(items, chunk):
+    for batch in batched(items, chunk):
         result = run.plan(batch, now) if run else _plan_hearing_chunk(batch, now)
         total.add(result)
         statistics.wrote(result.created)
@@ -876,7 +867,7 @@ def plan_upcoming(
     count = schedules.count()
     horizon = timedelta(days=int(getattr(settings, "NOTICE_HORIZON_DAYS", 14)))
     done = 0
-    for batch in _chunks(schedules.iterator(chunk_size=CASE_CHUNK), CASE_CHUNK):
+    for batch in batched(schedules.iterator(chunk_size=CASE_CHUNK), CASE_CHUNK):
         total.add(_plan_schedules(batch, now, horizon))
         done += len(batch)
         if progress:
@@ -885,7 +876,7 @@ def plan_upcoming(
                                                CaseStatus.FINAL_ORDER])
                .order_by("pk").values_list("pk", flat=True))
     done = 0
-    for batch in _chunks(ids, CASE_CHUNK):
+    for batch in batched(ids, CASE_CHUNK):
         total.add(_plan_case_ids(batch, now))
         done += len(batch)
         if progress:
