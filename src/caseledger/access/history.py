@@ -131,12 +131,16 @@ def _page_and_count(keys: QuerySet, offset: int, limit: int) -> tuple[list[tuple
         rows = cursor.fetchall()
     if not rows:
         return [], keys.count()
-    # The backend's converters (SQLite keeps the time as text).
-    times = [t for t, _i, _n in rows]
-    field = Event._meta.get_field("time")
-    for convert in connection.ops.get_db_converters(field.get_col(Event._meta.db_table)):
-        times = [convert(t, field.get_col(Event._meta.db_table), connection) for t in times]
-    return [(t, i) for t, (_t, i, _n) in zip(times, rows, strict=True)], rows[0][2]
+    # The time as the ORM gives it (the backend's converters: SQLite keeps it as text).
+    column = Event._meta.get_field("time").get_col(Event._meta.db_table)
+    converters = connection.ops.get_db_converters(column)
+
+    def converted(value: Any) -> Any:
+        for convert in converters:
+            value = convert(value, column, connection)
+        return value
+
+    return [(converted(t), i) for t, i, _n in rows], rows[0][2]
 
 
 def access_history(*, ctx: AccessContext, person_id: Any = None, page: int = 1,

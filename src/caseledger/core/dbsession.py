@@ -12,12 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-SETTINGS = (("jit", "off"),)
-
 
 def configure_session(sender: Any, connection: Any, **kwargs: Any) -> None:
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        for name, value in SETTINGS:
-            cursor.execute(f"SET {name} = {value}")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
