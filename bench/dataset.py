@@ -1405,6 +1405,10 @@ def _scale_supervision(scale: Scale, staff: dict, people: dict, seed: int) -> di
                 "max_attempts",
             ),
         )(sched)
+        # each check-in's client nonce, which it references (supervision migration 0007)
+        _Copier("supervision_checkin_submission", ("submission_id", "window_opens_at"))(
+            (c[5], c[6]) for c in checkins
+        )
         _Copier(
             "supervision_checkin",
             (

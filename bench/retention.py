@@ -98,10 +98,10 @@ def _create(n: int) -> dict[str, Any]:
                 )
                 made += 1
             if len(batch) >= CHUNK:
-                CheckIn.objects.bulk_create(batch)
+                _create_checkins(batch)
                 batch = []
         if batch:
-            CheckIn.objects.bulk_create(batch)
+            _create_checkins(batch)
         held = persons[::HELD_SHARE]
         LegalHold.objects.bulk_create(
             [
@@ -119,6 +119,17 @@ def _create(n: int) -> dict[str, Any]:
     }
 
 
+def _create_checkins(batch: list[Any]) -> None:
+    """The check-ins with their client nonces (each check-in references its own)."""
+    from caseledger.supervision.models import CheckIn, CheckInSubmission
+
+    CheckInSubmission.objects.bulk_create(
+        CheckInSubmission(submission_id=c.submission_id, window_opens_at=c.window_opens_at)
+        for c in batch
+    )
+    CheckIn.objects.bulk_create(batch)
+
+
 def _cleanup(created: dict[str, Any]) -> None:
     from django.db import transaction
 
@@ -130,7 +141,7 @@ def _cleanup(created: dict[str, Any]) -> None:
         LegalHold,
         PurgeRun,
     )
-    from caseledger.supervision.models import CheckIn, Enrolment
+    from caseledger.supervision.models import CheckIn, CheckInSubmission, Enrolment
 
     office = created["office"]
     privacy = created["privacy"]
@@ -140,7 +151,9 @@ def _cleanup(created: dict[str, Any]) -> None:
         DeletionCertificate.objects.filter(run__in=runs).delete()
         runs.delete()
         LegalHold.objects.filter(person__office=office).delete()
-        CheckIn.objects.filter(enrolment__person__office=office).delete()
+        checkins = CheckIn.objects.filter(enrolment__person__office=office)
+        CheckInSubmission.objects.filter(pk__in=checkins.values("submission_id")).delete()
+        checkins.delete()
         Enrolment.objects.filter(person__office=office).delete()
         CaseloadAssignment.objects.filter(person__office=office).delete()
         Person.objects.filter(office=office).delete()

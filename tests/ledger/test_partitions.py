@@ -264,9 +264,11 @@ def test_event_of_a_month_without_partition_waits_in_the_default_and_is_refused_
 def test_system_check_warns_when_next_months_partition_is_missing(at):
     assert next_month_partition(databases=["default"]) == []
     at(mid(add_months(this_month(), 4)))  # next month is +5: not made yet
-    [warning] = next_month_partition(databases=["default"])
-    assert warning.id == "ledger.W001"
-    assert f"{add_months(this_month(), 1):%Y-%m}" in warning.msg
+    warnings = {w.id: w.msg for w in next_month_partition(databases=["default"])}
+    assert set(warnings) == {"ledger.W001", "supervision.W001"}  # the events, the check-ins
+    assert "ledger_event" in warnings["ledger.W001"]
+    assert "supervision_checkin" in warnings["supervision.W001"]
+    assert all(f"{add_months(this_month(), 1):%Y-%m}" in msg for msg in warnings.values())
 
 
 # --- the migration, both ways ---------------------------------------------------------------
@@ -304,10 +306,11 @@ def test_partitions_command_lists_or_says_there_is_nothing_to_do(capsys):
     call_command("ledger", "partitions")
     out = capsys.readouterr().out
     if connection.vendor == "postgresql":
-        assert out.startswith("created: none")
+        assert out.startswith("ledger_event created: none")
+        assert "supervision_checkin created: none" in out
         assert partition_name(this_month()) in out and DEFAULT_PARTITION in out
     else:
-        assert "not partitioned" in out
+        assert "not partitioned" in out and "nothing to do" in out
         assert ensure_partitions() == [] and partitions.partitions() == []
 
 

@@ -22,7 +22,7 @@ from caseledger.ledger.vocabulary import Action, Category
 from caseledger.people.models import Person
 from caseledger.reports import field, transparency
 from caseledger.reports.periods import parse_period
-from caseledger.supervision.models import CheckIn, Enrolment, Review
+from caseledger.supervision.models import CheckIn, CheckInSubmission, Enrolment, Review
 from tests.conftest import context, last_event_id
 
 from .conftest import at
@@ -60,8 +60,10 @@ class Seeder:
         for _ in range(n):
             self.window += 1
             opens = when - timedelta(minutes=self.window)
+            nonce = CheckInSubmission.objects.create(
+                submission_id=uuid.uuid4(), window_opens_at=opens)
             checkin = CheckIn.objects.create(
-                enrolment=enrolment, submission_id=uuid.uuid4(), window_opens_at=opens,
+                enrolment=enrolment, submission_id=nonce.pk, window_opens_at=opens,
                 attempt=1, submitted_at=when, outcome=outcome, face_outcome=face,
                 model_id="stub", threshold=0.5, threshold_version="t", accuracy_m=10,
                 location_delete_after=date(2027, 1, 1), liveness_outcome=live,

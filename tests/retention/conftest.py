@@ -12,7 +12,7 @@ import pytest
 
 from caseledger.core import clock
 from caseledger.supervision import services as supervision
-from caseledger.supervision.models import CheckIn
+from caseledger.supervision.models import CheckIn, CheckInSubmission
 from tests.conftest import context
 from tests.supervision.conftest import enrolled, enrolment_input, stub  # noqa: F401
 
@@ -34,10 +34,12 @@ def make_checkin(
     submitted_days_ago: int = 1,
 ) -> CheckIn:
     now = clock.now()
+    nonce = CheckInSubmission.objects.create(
+        submission_id=uuid.uuid4(), window_opens_at=now - timedelta(days=submitted_days_ago))
     return CheckIn.objects.create(
         enrolment=enrolment,
-        submission_id=uuid.uuid4(),
-        window_opens_at=now - timedelta(days=submitted_days_ago),
+        submission_id=nonce.submission_id,
+        window_opens_at=nonce.window_opens_at,
         attempt=1,
         submitted_at=now - timedelta(days=submitted_days_ago),
         outcome=outcome,

@@ -19,7 +19,7 @@ from caseledger.ledger.models import Event
 from caseledger.supervision import charts, selectors
 from caseledger.supervision import services as supervision
 from caseledger.supervision import views as supervision_views
-from caseledger.supervision.models import CheckIn, Enrolment, Review
+from caseledger.supervision.models import CheckIn, CheckInSubmission, Enrolment, Review
 from tests.conftest import context, last_event_id
 from tests.supervision.conftest import (
     STRANGER,
@@ -130,8 +130,9 @@ NOW = datetime(2026, 3, 18, 12, 0, tzinfo=UTC)  # a Wednesday
 
 
 def _checkin(enrolment: Enrolment, at: datetime, outcome: str) -> None:
+    nonce = CheckInSubmission.objects.create(submission_id=uuid.uuid4(), window_opens_at=at)
     CheckIn.objects.create(
-        enrolment=enrolment, submission_id=uuid.uuid4(), window_opens_at=at, attempt=1,
+        enrolment=enrolment, submission_id=nonce.pk, window_opens_at=at, attempt=1,
         submitted_at=at, outcome=outcome, face_outcome="match", model_id="stub",
         threshold=0.5, threshold_version="t", accuracy_m=20,
         location_delete_after=date(2027, 1, 1), image_delete_after=date(2027, 1, 1))

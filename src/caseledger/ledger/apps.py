@@ -10,7 +10,10 @@ class LedgerConfig(AppConfig):
     verbose_name = "Ledger"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import (
+            checks,  # noqa: F401  (registers the system checks)
+            partitions,  # noqa: F401  (registers the events' monthly partitions)
+        )
 
         post_migrate.connect(_ensure_partitions, sender=self)
 

@@ -244,7 +244,7 @@ KEPT_FIELDS: dict[str, tuple[str, ...]] = {
     # The departure stays with the case file; only the uploaded evidence file goes.
     "supervision.Departure": (
         *_BASE_FIELDS, "enrolment", "case", "kind", "evidence_kind", "evidence_reference",
-        "checkin", "departed_on", "confirmed_by", "confirmed_at",
+        "checkin", "checkin_window_opens_at", "departed_on", "confirmed_by", "confirmed_at",
     ),
     # The decision and who made it stay; the free-text note goes.
     "supervision.Review": (

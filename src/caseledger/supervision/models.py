@@ -194,9 +194,43 @@ class CheckInChallenge(BaseModel):
         indexes = [models.Index(fields=["user", "issued_at"], name="supervision_challenge_user")]
 
 
+class CheckInSubmission(models.Model):
+    """The client nonce of every check-in stored, and the window of that check-in: the replay
+    refusal across all windows. On PostgreSQL the check-ins are partitioned by window
+    (supervision/partitions.py), where a unique constraint must name the window, so the
+    uniqueness of a nonce across windows is this table's primary key; each check-in references
+    its row by (submission_id, window_opens_at), so a check-in cannot be stored without it nor
+    share it with a check-in of another window. Written in the check-in's transaction."""
+
+    submission_id = models.UUIDField(primary_key=True, db_comment="Client nonce of a check-in")
+    window_opens_at = models.DateTimeField(db_comment="The window of the check-in that used it")
+
+    class Meta:
+        db_table = "supervision_checkin_submission"
+        db_table_comment = "Client nonces of the check-ins stored: a nonce is used once"
+        constraints = [
+            # the key the check-ins' composite foreign key references (PostgreSQL)
+            models.UniqueConstraint(
+                fields=["submission_id", "window_opens_at"],
+                name="supervision_submission_window",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"check-in nonce {self.submission_id}"
+
+
 class CheckIn(BaseModel):
+    """A check-in try. On PostgreSQL the table is partitioned by month of `window_opens_at`
+    (supervision migration 0007): its database keys are (id, window_opens_at) and
+    (submission_id, window_opens_at), and reviews and departures reference it by the check-in
+    and its window (see supervision/partitions.py)."""
+
     enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="checkins")
-    submission_id = models.UUIDField(unique=True, db_comment="Client nonce: replays are refused")
+    submission_id = models.UUIDField(
+        unique=True,
+        db_comment="Client nonce: replays are refused (supervision_checkin_submission)",
+    )
     window_opens_at = models.DateTimeField()
     attempt = models.PositiveSmallIntegerField()
     submitted_at = models.DateTimeField(db_index=True)
@@ -315,9 +349,14 @@ class Disposition(models.TextChoices):
 class Review(BaseModel):
     enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="reviews")
     checkin = models.ForeignKey(
-        CheckIn, null=True, blank=True, on_delete=models.PROTECT, related_name="reviews"
+        CheckIn,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reviews",
+        db_constraint=False,  # PostgreSQL: (checkin_id, window_opens_at), see 0007
     )
-    window_opens_at = models.DateTimeField()
+    window_opens_at = models.DateTimeField(db_comment="The window; the check-in's, if any")
     kind = models.CharField(max_length=16, choices=ReviewKind.choices)
     opened_at = models.DateTimeField()
     due_at = models.DateTimeField(
@@ -409,7 +448,18 @@ class Departure(BaseModel):
     )
     evidence_encrypted = models.BinaryField(null=True, blank=True)
     checkin = models.ForeignKey(
-        CheckIn, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        CheckIn,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,  # PostgreSQL: (checkin_id, checkin_window_opens_at), see 0007
+    )
+    checkin_window_opens_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        db_comment="The window of the check-in: with checkin_id, the key of the check-in",
     )
     departed_on = models.DateField()
     confirmed_by = models.ForeignKey(

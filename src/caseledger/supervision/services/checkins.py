@@ -35,7 +35,15 @@ from caseledger.ledger.services import record_write
 from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
 from ..devices import UNUSABLE_UPLOAD_CODES, capture_device
-from ..models import CaptureDevice, CheckIn, CheckInOutcome, Enrolment, Review, Schedule
+from ..models import (
+    CaptureDevice,
+    CheckIn,
+    CheckInOutcome,
+    CheckInSubmission,
+    Enrolment,
+    Review,
+    Schedule,
+)
 from ..sealing import pack_frames, seal, unseal
 from ..selectors import active_enrolment, retake_message
 from . import bursts
@@ -280,10 +288,11 @@ def _window_state(submission: _Submission) -> CheckIn | int:
     (same submission id, same photo). Refuses a replay, a window already verified and a
     window whose tries are used. Called before the face comparison and again under the lock.
 
-    The submission id is looked up across all check-ins because it is unique across them; a
-    row found is returned only when it is of the participant's own enrolment (which came
-    through the policy), and anyone else's is only ever "already received"."""
-    earlier = CheckIn.objects.filter(submission_id=submission.sid).first()
+    The submission id is looked up across all check-ins because it is unique across them
+    (`CheckInSubmission`, which names the window: one partition on PostgreSQL); a row found is
+    returned only when it is of the participant's own enrolment (which came through the
+    policy), and anyone else's is only ever "already received"."""
+    earlier = _checkin_of_submission(submission.sid)
     if earlier is not None:
         same = earlier.enrolment_id == submission.enrolment.pk and (
             earlier.quality.get("image_sha256") == submission.image_sha
@@ -299,6 +308,15 @@ def _window_state(submission: _Submission) -> CheckIn | int:
     return tries_used(submission.enrolment, submission.schedule, submission.opens)
 
 
+
+
+def _checkin_of_submission(sid: uuid.UUID) -> CheckIn | None:
+    """The check-in stored with this client nonce, if any, found in its window."""
+    used = CheckInSubmission.objects.filter(pk=sid).values_list("window_opens_at", flat=True)
+    window = used.first()
+    if window is None:
+        return None
+    return CheckIn.objects.filter(submission_id=sid, window_opens_at=window).first()
 
 
 def _reference_template(submission: _Submission, refuse: Refuse) -> bytes:
@@ -339,7 +357,7 @@ def _store_check_in(submission: _Submission, verdict: Verdict) -> Receipt | Chec
                 return state
             return _insert_check_in(submission, verdict, attempt=state + 1)
     except IntegrityError as exc:  # the constraints are the backstop of the lock
-        if CheckIn.objects.filter(submission_id=submission.sid).exists():
+        if CheckInSubmission.objects.filter(pk=submission.sid).exists():
             raise Conflict(_("This check-in was already received."), code="replay") from exc
         raise Conflict(
             _(
@@ -389,6 +407,8 @@ def _insert_check_in(submission: _Submission, verdict: Verdict, *, attempt: int)
                 "attempt": checkin.attempt, "location": True, **verdict.detail},
     )
     checkin.ledger_event = event.uuid
+    # the nonce first: its primary key refuses a replay racing from another enrolment
+    CheckInSubmission.objects.create(submission_id=s.sid, window_opens_at=s.opens)
     checkin.save(force_insert=True)
     if outcome == CheckInOutcome.REVIEW:
         open_review(s.enrolment, s.opens, verdict.review_kind, checkin, s.now, s.ctx.actor)

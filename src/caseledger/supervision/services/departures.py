@@ -109,6 +109,7 @@ def confirm_departure(
             evidence_kind=evidence_kind,
             evidence_reference=evidence_reference.strip()[:120],
             checkin=checkin,
+            checkin_window_opens_at=checkin.window_opens_at if checkin else None,
             departed_on=departed_on,
             confirmed_by=ctx.user,
             confirmed_at=now,

@@ -62,15 +62,16 @@ class Command(BaseCommand):
 
         parts = sub.add_parser(
             "partitions",
-            help="PostgreSQL: create the monthly partitions of the ledger that are missing, "
-            "up to --ahead months, and list them with their row counts.",
+            help="PostgreSQL: create the monthly partitions of the ledger's events and of the "
+            "check-ins that are missing, up to --ahead months, and list them with their row "
+            "counts.",
         )
         parts.add_argument("--ahead", type=int, default=3, help="Months ahead (default 3).")
         parts.add_argument("--list", action="store_true", help="Only list; create nothing.")
         parts.add_argument(
             "--move-default",
             action="store_true",
-            help="Move events that wait in the default partition into their month's new "
+            help="Move rows that wait in a default partition into their month's new "
             "partition (one transaction; writers wait meanwhile).",
         )
 
@@ -120,20 +121,26 @@ class Command(BaseCommand):
             self.stdout.write(secret)
 
     def partitions(self, options: dict[str, Any]) -> None:
-        from caseledger.ledger import partitions as parts
+        """Every table partitioned by month (`core.partitions`): the ledger's events and the
+        check-ins. Each is made in its own transaction; a refusal stops before the next."""
+        from caseledger.core import partitions as parts
 
-        if not parts.is_partitioned(connection):
-            self.stdout.write("ledger_event is not partitioned here (SQLite): nothing to do")
+        tables = [t for t in parts.registered() if parts.is_partitioned(connection, t)]
+        if not tables:
+            self.stdout.write("no table is partitioned here (SQLite): nothing to do")
             return
-        if not options["list"]:
-            try:
-                created = parts.ensure_partitions(options["ahead"], move=options["move_default"])
-            except parts.PartitionRefused as exc:
-                raise CommandError(str(exc), returncode=1) from exc
-            self.stdout.write(f"created: {', '.join(created) if created else 'none'}")
-        for p in parts.partitions():
-            month = f"{p.month:%Y-%m}" if p.month else "default"
-            self.stdout.write(f"{p.name:<28} {month:<8} {p.rows:>12,} events")
+        for table in tables:
+            if not options["list"]:
+                try:
+                    created = parts.ensure_partitions(
+                        table, options["ahead"], move=options["move_default"])
+                except parts.PartitionRefused as exc:
+                    raise CommandError(str(exc), returncode=1) from exc
+                self.stdout.write(f"{table.table} created: "
+                                  f"{', '.join(created) if created else 'none'}")
+            for p in parts.partitions(table):
+                month = f"{p.month:%Y-%m}" if p.month else "default"
+                self.stdout.write(f"{p.name:<34} {month:<8} {p.rows:>12,} {table.rows}")
 
     def verify(self, options: dict[str, Any]) -> None:
         if not options["no_integrate"]:

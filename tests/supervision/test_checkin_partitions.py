@@ -1,0 +1,297 @@
+"""Check-ins partitioned by month of their window on PostgreSQL (supervision migration 0007,
+supervision/partitions.py): a check-in lands in its window's month, the window look-ups read
+one partition, the keys and the references of reviews and departures name the window, a client
+nonce is used once across windows (`CheckInSubmission`, on SQLite too), the application role's
+grants follow to every partition, a month without its partition waits in the default and is
+moved, and the migration goes both ways."""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from caseledger.core import partitions as parts
+from caseledger.core.errors import Conflict
+from caseledger.supervision import services
+from caseledger.supervision.models import (
+    CheckIn,
+    CheckInSubmission,
+    Departure,
+    Review,
+)
+from caseledger.supervision.partitions import CHECKINS
+from tests.conftest import context
+
+from .conftest import ANA_SELFIE, ANA_SELFIE_2, STRANGER
+
+pytestmark = pytest.mark.django_db
+
+MIGRATION = "caseledger.supervision.migrations.0007_partition_checkins"
+APP_ROLE = "caseledger_checkin_partitions_test_app"
+
+
+def check_in(result, image=ANA_SELFIE, **kw):
+    return services.submit_check_in(user=result.enrolment.person.participant_account,
+                                    image=image, latitude="40.7128", longitude="-74.0060",
+                                    accuracy="25", **kw)
+
+
+def partition_of(checkin_id) -> str:
+    with connection.cursor() as cur:
+        cur.execute("SELECT tableoid::regclass::text FROM supervision_checkin WHERE id = %s",
+                    [checkin_id])
+        return cur.fetchone()[0]
+
+
+def references() -> dict[str, str]:
+    """The foreign keys that point at the check-ins: name -> definition."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE contype = 'f' AND confrelid = 'supervision_checkin'::regclass")
+        return dict(cur.fetchall())
+
+
+def immediately(write) -> None:
+    """Run `write` with the deferred constraints checked at once (in a savepoint)."""
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        write()
+
+
+@pytest.fixture
+def later(monkeypatch: pytest.MonkeyPatch):
+    """Move the clock `days` ahead (the check-in windows and the partitions follow it)."""
+
+    def move(days: int) -> datetime:
+        moment = timezone.now() + timedelta(days=days)
+        monkeypatch.setattr("caseledger.core.clock.now", lambda: moment)
+        return moment
+
+    return move
+
+
+# --- the table ------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres_only
+def test_table_is_partitioned_by_window_with_keys_and_references_that_name_it():
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_get_partkeydef('supervision_checkin'::regclass)")
+        assert cur.fetchone()[0] == "RANGE (window_opens_at)"
+        cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = 'supervision_checkin'::regclass AND contype IN ('p', 'u')")
+        keys = dict(cur.fetchall())
+    assert keys == {
+        "supervision_checkin_pkey": "PRIMARY KEY (id, window_opens_at)",
+        "supervision_checkin_submission_id_key": "UNIQUE (submission_id, window_opens_at)",
+        "supervision_checkin_one_per_attempt":
+            "UNIQUE (enrolment_id, window_opens_at, attempt)",
+    }
+    window_key = "REFERENCES supervision_checkin(id, window_opens_at)"
+    assert references() == {
+        "supervision_review_checkin_fk": f"FOREIGN KEY (checkin_id, window_opens_at) "
+        f"{window_key} DEFERRABLE INITIALLY DEFERRED",
+        "supervision_departure_checkin_fk": f"FOREIGN KEY (checkin_id, checkin_window_opens_at) "
+        f"{window_key} MATCH FULL DEFERRABLE INITIALLY DEFERRED",
+    }
+    present = {p.name for p in parts.partitions(CHECKINS)}
+    current = parts.month_of(timezone.now())
+    assert {CHECKINS.name(parts.add_months(current, n)) for n in range(4)} | {
+        CHECKINS.default} <= present
+
+
+@pytest.mark.postgres_only
+def test_a_check_in_lands_in_its_windows_month_and_the_window_reads_one_partition(enrolled):
+    checkin = CheckIn.objects.get(pk=check_in(enrolled).id)
+    month = parts.month_of(checkin.window_opens_at)
+    assert partition_of(checkin.pk) == CHECKINS.name(month)
+    window = CheckIn.objects.filter(enrolment=checkin.enrolment_id,
+                                    window_opens_at=checkin.window_opens_at)
+    plan = window.explain()
+    scanned = {p.name for p in parts.partitions(CHECKINS) if p.name in plan}
+    assert scanned == {CHECKINS.name(month)}, plan
+
+
+# --- one nonce, one check-in, across windows (both databases) --------------------------------
+
+
+def test_a_nonce_is_used_once_across_windows(enrolled, later):
+    nonce = uuid.uuid4()
+    first = CheckIn.objects.get(pk=check_in(enrolled, submission_id=nonce).id)
+    assert CheckInSubmission.objects.get(pk=nonce).window_opens_at == first.window_opens_at
+    later(7)  # the next window
+    with pytest.raises(Conflict) as refused:
+        check_in(enrolled, image=ANA_SELFIE_2, submission_id=nonce)
+    assert refused.value.code == "replay"
+    assert CheckIn.objects.count() == 1 and CheckInSubmission.objects.count() == 1
+    # the same photo with the same nonce is a retry: the earlier receipt, found in its window
+    assert check_in(enrolled, submission_id=nonce).id == first.pk
+    fresh = CheckIn.objects.get(pk=check_in(enrolled, image=ANA_SELFIE_2).id)
+    assert fresh.window_opens_at > first.window_opens_at
+    assert CheckInSubmission.objects.get(pk=fresh.submission_id).window_opens_at == (
+        fresh.window_opens_at)
+
+
+@pytest.mark.postgres_only
+def test_the_database_refuses_a_check_in_without_its_nonce_or_with_another_windows(enrolled):
+    first = CheckIn.objects.get(pk=check_in(enrolled).id)
+
+    def store(**changes):
+        twin = CheckIn.objects.get(pk=first.pk)
+        twin.pk, twin.attempt = uuid.uuid4(), 2
+        for name, value in changes.items():
+            setattr(twin, name, value)
+        immediately(lambda: twin.save(force_insert=True))
+
+    with pytest.raises(IntegrityError, match="supervision_checkin_submission_fk"):
+        store(submission_id=uuid.uuid4())  # no nonce row
+    with pytest.raises(IntegrityError, match="supervision_checkin_submission_fk"):
+        store(window_opens_at=first.window_opens_at + timedelta(days=7))  # the nonce's, moved
+    assert CheckIn.objects.count() == 1
+
+
+@pytest.mark.postgres_only
+def test_a_review_or_a_departure_cannot_name_a_check_in_outside_its_window(enrolled, users):
+    checkin = CheckIn.objects.get(pk=check_in(enrolled, image=STRANGER).id)
+    review = Review.objects.get(checkin=checkin)
+    assert review.window_opens_at == checkin.window_opens_at
+    with pytest.raises(IntegrityError, match="supervision_review_checkin_fk"):
+        immediately(lambda: Review.objects.filter(pk=review.pk).update(
+            window_opens_at=checkin.window_opens_at - timedelta(days=1)))
+    departure = Departure(enrolment=enrolled.enrolment, kind="voluntary_departure",
+                          evidence_kind="checkin_abroad", checkin=checkin,
+                          departed_on=timezone.localdate(), confirmed_by=users["officer_east"],
+                          confirmed_at=timezone.now())
+    with pytest.raises(IntegrityError, match="supervision_departure_checkin_fk"):
+        immediately(lambda: departure.save(force_insert=True))  # no window: MATCH FULL
+    assert not Departure.objects.exists()
+
+
+def test_a_departure_keeps_the_window_of_its_check_in(enrolled, users):
+    checkin = CheckIn.objects.get(pk=check_in(enrolled).id)
+    departure = services.confirm_departure(
+        ctx=context(users["officer_east"]), enrolment_id=enrolled.enrolment.pk,
+        kind="voluntary_departure", evidence_kind="checkin_abroad",
+        departed_on=timezone.localdate(), checkin_id=checkin.pk)
+    departure.refresh_from_db()
+    assert (departure.checkin_id, departure.checkin_window_opens_at) == (
+        checkin.pk, checkin.window_opens_at)
+
+
+# --- partitions made ahead, grants, the default partition ------------------------------------
+
+
+@pytest.fixture
+def app_role(db) -> str:
+    """The application role as DEPLOY.md grants it on the check-ins (rolled back after)."""
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN")
+        cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON supervision_checkin TO {APP_ROLE}")
+    return APP_ROLE
+
+
+def privileges(role: str, table: str) -> set[str]:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p "
+            "WHERE has_table_privilege(%s, %s, p)", [role, table])
+        return {row[0] for row in cur.fetchall()}
+
+
+@pytest.mark.postgres_only
+def test_every_partition_gets_the_parents_grants_and_nothing_more(app_role):
+    with connection.cursor() as cur:  # a grant wider than the parent's, on a partition
+        cur.execute(f"GRANT TRUNCATE ON {CHECKINS.default} TO {APP_ROLE}")
+    created = parts.ensure_partitions(CHECKINS, months_ahead=5)
+    assert len(created) == 2
+    wanted = {"SELECT", "INSERT", "UPDATE", "DELETE"}
+    assert privileges(app_role, "supervision_checkin") == wanted
+    assert {p.name: privileges(app_role, p.name) for p in parts.partitions(CHECKINS)} == {
+        p.name: wanted for p in parts.partitions(CHECKINS)}
+
+
+@pytest.mark.postgres_only
+def test_a_months_check_ins_wait_in_the_default_then_move_to_their_partition(enrolled, later,
+                                                                              capsys):
+    moment = later(7 * 34)  # about eight months on: past the partitions made ahead
+    month = parts.month_of(moment)
+    assert CHECKINS.name(month) not in {p.name for p in parts.partitions(CHECKINS)}
+    checkin = CheckIn.objects.get(pk=check_in(enrolled).id)
+    assert partition_of(checkin.pk) == CHECKINS.default
+    with pytest.raises(parts.PartitionRefused, match=r"supervision_checkin .*1 check-ins"):
+        parts.ensure_partitions(CHECKINS)
+    call_command("ledger", "partitions", "--move-default")
+    assert partition_of(checkin.pk) == CHECKINS.name(month)
+    assert CheckIn.objects.get(pk=checkin.pk).submission_id == checkin.submission_id
+    out = capsys.readouterr().out
+    assert f"supervision_checkin created: {CHECKINS.name(month)}" in out
+
+
+# --- the migration, both ways ----------------------------------------------------------------
+
+
+@pytest.mark.postgres_only
+def test_the_rebuild_keeps_rows_grants_and_references_both_ways(enrolled, app_role):
+    migration = importlib.import_module(MIGRATION)
+    failed = CheckIn.objects.get(pk=check_in(enrolled, image=STRANGER).id)
+    with connection.cursor() as cur:
+        migration._rebuild(cur, partitioned=False)
+        cur.execute("SELECT relkind FROM pg_class WHERE relname = 'supervision_checkin'")
+        assert cur.fetchone()[0] == "r"
+        assert sorted(references().values()) == 2 * [
+            "FOREIGN KEY (checkin_id) REFERENCES supervision_checkin(id) "
+            "DEFERRABLE INITIALLY DEFERRED"]
+        assert privileges(app_role, "supervision_checkin") == {
+            "SELECT", "INSERT", "UPDATE", "DELETE"}
+        migration._rebuild(cur, partitioned=True)
+        cur.execute("SELECT relkind FROM pg_class WHERE relname = 'supervision_checkin'")
+        assert cur.fetchone()[0] == "p"
+    assert set(references()) == {"supervision_review_checkin_fk",
+                                 "supervision_departure_checkin_fk"}
+    assert privileges(app_role, CHECKINS.name(parts.month_of(failed.window_opens_at))) == {
+        "SELECT", "INSERT", "UPDATE", "DELETE"}
+    again = CheckIn.objects.get(pk=failed.pk)
+    assert (again.submission_id, again.outcome, again.quality) == (
+        failed.submission_id, failed.outcome, failed.quality)
+    assert Review.objects.get().checkin == again
+    assert check_in(enrolled).outcome == "verified"  # the next try is stored as before
+
+
+BEFORE = ("supervision", "0006_review_open_due")
+AFTER = ("supervision", "0007_partition_checkins")
+
+
+def _migrate(target: tuple[str, str]) -> None:
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([target])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_fills_the_nonces_and_the_departures_windows(enrolled, users):
+    checkin = CheckIn.objects.get(pk=check_in(enrolled).id)
+    services.confirm_departure(
+        ctx=context(users["officer_east"]), enrolment_id=enrolled.enrolment.pk,
+        kind="voluntary_departure", evidence_kind="checkin_abroad",
+        departed_on=timezone.localdate(), checkin_id=checkin.pk)
+    try:
+        _migrate(BEFORE)
+        with connection.cursor() as cur:
+            tables = connection.introspection.table_names(cur)
+        assert "supervision_checkin_submission" not in tables
+    finally:
+        _migrate(AFTER)
+    assert list(CheckInSubmission.objects.values_list("submission_id", "window_opens_at")) == [
+        (checkin.submission_id, checkin.window_opens_at)]
+    departure = Departure.objects.get()
+    assert (departure.checkin_id, departure.checkin_window_opens_at) == (
+        checkin.pk, checkin.window_opens_at)
+    assert CheckIn.objects.get(pk=checkin.pk).window_opens_at == checkin.window_opens_at
