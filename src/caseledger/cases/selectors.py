@@ -262,10 +262,11 @@ def deadline_board(
     firsts = (due.values("case_id").annotate(first=Min("due"))
               .order_by("first", "case__reference"))
     office = policies.office_reach(ctx)
-    key = f"deadlines:{today}:{within_days}"
-    total = office_figure(office, key, firsts.count, BOARD_COUNT_SECONDS)
+    key, as_of = f"deadlines:{within_days}", today.isoformat()
+    total = office_figure(office, key, firsts.count, BOARD_COUNT_SECONDS, as_of=as_of)
     lapsed_total = office_figure(office, f"{key}:lapsed",
-                                 gone.values("case_id").distinct().count, BOARD_COUNT_SECONDS)
+                                 gone.values("case_id").distinct().count, BOARD_COUNT_SECONDS,
+                                 as_of=as_of)
     limit = DEADLINE_CASES_SHOWN if shown is None else max(0, shown)
     if show_all:
         limit = DEADLINE_CASES_ALL

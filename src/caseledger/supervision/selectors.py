@@ -324,11 +324,11 @@ OFFICE_WEEKLY_SECONDS = 300
 
 
 def _office_figure(ctx: AccessContext, name: str, compute: Any, seconds: int,
-                   worth: Any = large) -> Any:
+                   worth: Any = large, as_of: str = "") -> Any:
     """`compute()`; for an office-wide reach, reused for `seconds` when large (`core.reuse`:
     a count, or the weekly counts of a large office)."""
     return office_figure(policies.office_reach(ctx), f"supervision-{name}", compute, seconds,
-                         worth)
+                         worth, as_of=as_of)
 
 
 def supervision_dashboard(
@@ -377,8 +377,8 @@ def dashboard_page(*, ctx: AccessContext, page: Any = 1, per_page: int = PER_PAG
     def weekly_counts() -> dict[str, Any]:
         return weekly_outcomes(_active_enrolments(ctx).values("pk"), now)
 
-    weekly = (_office_figure(ctx, f"weekly:{now.date()}", weekly_counts, OFFICE_WEEKLY_SECONDS,
-                             worth=lambda _counts: True)
+    weekly = (_office_figure(ctx, "weekly", weekly_counts, OFFICE_WEEKLY_SECONDS,
+                             worth=lambda _counts: True, as_of=now.date().isoformat())
               if large(total) else weekly_counts())
     record_access(
         ctx,
