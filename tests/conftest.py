@@ -191,6 +191,17 @@ def events_since() -> Callable[[int], list[Event]]:
     return since
 
 
+def privileges(role: str, table: str) -> set[str]:
+    """The table privileges `role` has on `table` (PostgreSQL)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p "
+            "WHERE has_table_privilege(%s, %s, p)", [role, table])
+        return {row[0] for row in cur.fetchall()}
+
+
 def last_event_id() -> int:
     last = Event.objects.order_by("-id").values_list("id", flat=True).first()
     return last or 0

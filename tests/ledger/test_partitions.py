@@ -34,6 +34,7 @@ from caseledger.ledger.partitions import (
 from caseledger.ledger.services import SYSTEM, integrate_pending, record_event, record_events
 from caseledger.ledger.verify import verify_ledger
 from caseledger_verify import cli as verify_cli
+from tests.conftest import privileges
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -178,14 +179,6 @@ def app_role(db) -> str:
         cur.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {', '.join(LEDGER_TABLES)} "
                     f"FROM {APP_ROLE}")
     return APP_ROLE
-
-
-def privileges(role: str, table: str) -> set[str]:
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p "
-            "WHERE has_table_privilege(%s, %s, p)", [role, table])
-        return {row[0] for row in cur.fetchall()}
 
 
 @pytest.mark.postgres_only

@@ -27,7 +27,7 @@ from caseledger.supervision.models import (
     Review,
 )
 from caseledger.supervision.partitions import CHECKINS
-from tests.conftest import context
+from tests.conftest import context, privileges
 
 from .conftest import ANA_SELFIE, ANA_SELFIE_2, STRANGER
 
@@ -196,14 +196,6 @@ def app_role(db) -> str:
         cur.execute(f"CREATE ROLE {APP_ROLE} NOLOGIN")
         cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON supervision_checkin TO {APP_ROLE}")
     return APP_ROLE
-
-
-def privileges(role: str, table: str) -> set[str]:
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p "
-            "WHERE has_table_privilege(%s, %s, p)", [role, table])
-        return {row[0] for row in cur.fetchall()}
 
 
 @pytest.mark.postgres_only

@@ -24,11 +24,12 @@ unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, migrations, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from caseledger.core import clock
@@ -275,6 +276,47 @@ def missing_months(spec: Monthly, months_ahead: int = 1,
         present = existing(cursor, spec)
     wanted = [add_months(current, n) for n in range(months_ahead + 1)]
     return [m for m in wanted if spec.name(m) not in present]
+
+
+# --- for the migrations that partition a table -----------------------------------------------
+
+
+def secondary_indexes(cursor: Any, table: str) -> list[str]:
+    """The definitions of `table`'s indexes that back no constraint (made again after a
+    rebuild; a partitioned parent's read `ON ONLY`, which a plain table does not take)."""
+    cursor.execute(
+        "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = "
+        "%s::regclass AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        [table],
+    )
+    return [row[0].replace(" ON ONLY ", " ON ", 1) for row in cursor.fetchall()]
+
+
+def drop_references(cursor: Any, table: str) -> None:
+    """Drop the foreign keys of other tables that reference `table`, whatever their names."""
+    cursor.execute(
+        "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+        "WHERE contype = 'f' AND confrelid = %s::regclass",
+        [table],
+    )
+    for other, name in cursor.fetchall():
+        cursor.execute(f'ALTER TABLE {other} DROP CONSTRAINT "{name}"')
+
+
+def rebuild_step(rebuild: Callable[..., None]) -> migrations.RunPython:
+    """A migration step calling `rebuild(cursor, partitioned=True)` forwards and
+    `partitioned=False` backwards, on PostgreSQL only (SQLite keeps plain tables)."""
+
+    def run(partitioned: bool) -> Callable[[Any, Any], None]:
+        def step(apps: Any, schema_editor: Any) -> None:
+            if schema_editor.connection.vendor == "postgresql":
+                with schema_editor.connection.cursor() as cursor:
+                    rebuild(cursor, partitioned=partitioned)
+
+        return step
+
+    return migrations.RunPython(run(True), run(False), elidable=False)
 
 
 def months_with_rows(cursor: Any, table: str, column: str) -> set[date]:

@@ -28,6 +28,7 @@ from typing import Any
 from django.db import migrations, models
 
 from caseledger.core import clock
+from caseledger.core import partitions as core_parts
 from caseledger.ledger import partitions as parts
 
 from . import _append_only as sql
@@ -50,18 +51,8 @@ def _rebuild(cursor: Any, *, partitioned: bool) -> None:
     run(f"SELECT last_value, is_called FROM {sequence}")  # noqa: S608
     last_value, is_called = cursor.fetchone()
     comment = _one(cursor, "SELECT obj_description('ledger_event'::regclass, 'pg_class')")
-    run(
-        "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = "
-        "'ledger_event'::regclass AND NOT EXISTS "
-        "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"
-    )
-    indexes = [row[0] for row in cursor.fetchall()]
-    run(
-        "SELECT conrelid::regclass::text, conname FROM pg_constraint "
-        "WHERE contype = 'f' AND confrelid = 'ledger_event'::regclass"
-    )
-    for table, name in cursor.fetchall():  # ledger_event_subject's, whatever its name
-        run(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    indexes = core_parts.secondary_indexes(cursor, "ledger_event")
+    core_parts.drop_references(cursor, "ledger_event")  # ledger_event_subject's
     run(f"ALTER TABLE ledger_event RENAME TO {OLD}")
     run(f"ALTER SEQUENCE {sequence} RENAME TO {OLD}_id_seq")
     run(
@@ -86,8 +77,8 @@ def _rebuild(cursor: Any, *, partitioned: bool) -> None:
     unique = '"uuid", "time"' if partitioned else '"uuid"'
     run(f"ALTER TABLE ledger_event ADD CONSTRAINT ledger_event_pkey PRIMARY KEY ({key})")
     run(f"ALTER TABLE ledger_event ADD CONSTRAINT ledger_event_uuid_key UNIQUE ({unique})")
-    for definition in indexes:
-        run(definition.replace(" ON ONLY ", " ON ", 1))  # as read before the rename
+    for definition in indexes:  # as read before the rename
+        run(definition)
     run("SELECT setval(pg_get_serial_sequence('ledger_event', 'id'), %s, %s)",
         [last_value, is_called])
     run(sql.TRIGGERS.format(table="ledger_event"))
@@ -98,18 +89,6 @@ def _rebuild(cursor: Any, *, partitioned: bool) -> None:
             "(event_id) REFERENCES ledger_event (id) DEFERRABLE INITIALLY DEFERRED"
         )
     run("ANALYZE ledger_event")
-
-
-def partition(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            _rebuild(cursor, partitioned=True)
-
-
-def unpartition(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            _rebuild(cursor, partitioned=False)
 
 
 class Migration(migrations.Migration):
@@ -133,5 +112,5 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.RunPython(partition, unpartition, elidable=False),
+        core_parts.rebuild_step(_rebuild),
     ]

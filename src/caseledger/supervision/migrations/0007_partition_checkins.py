@@ -63,12 +63,7 @@ def _rebuild(cursor: Any, *, partitioned: bool) -> None:
     run(f"LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE")
     run(f"SELECT obj_description('{TABLE}'::regclass, 'pg_class')")
     comment = cursor.fetchone()[0]
-    run(
-        "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = "  # noqa: S608
-        f"'{TABLE}'::regclass AND NOT EXISTS "
-        "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"
-    )
-    indexes = [row[0] for row in cursor.fetchall()]
+    indexes = parts.secondary_indexes(cursor, TABLE)
     # its own unique, check and foreign-key constraints but the nonce's, made again below
     run(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "  # noqa: S608
@@ -78,12 +73,7 @@ def _rebuild(cursor: Any, *, partitioned: bool) -> None:
         [SUBMISSION_FK],
     )
     constraints = cursor.fetchall()
-    run(
-        "SELECT conrelid::regclass::text, conname FROM pg_constraint "  # noqa: S608
-        f"WHERE contype = 'f' AND confrelid = '{TABLE}'::regclass"
-    )
-    for table, name in cursor.fetchall():  # the reviews' and departures', whatever their name
-        run(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    parts.drop_references(cursor, TABLE)  # the reviews' and the departures'
     run(f"ALTER TABLE {TABLE} RENAME TO {OLD}")
     run(
         f"CREATE TABLE {TABLE} (LIKE {OLD} INCLUDING COMMENTS INCLUDING STORAGE "
@@ -104,8 +94,8 @@ def _rebuild(cursor: Any, *, partitioned: bool) -> None:
     run(f"ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_submission_id_key UNIQUE ({nonce})")
     for name, definition in constraints:
         run(f'ALTER TABLE {TABLE} ADD CONSTRAINT "{name}" {definition}')
-    for definition in indexes:
-        run(definition.replace(" ON ONLY ", " ON ", 1))  # as read before the rename
+    for definition in indexes:  # as read before the rename
+        run(definition)
     run(f"COMMENT ON TABLE {TABLE} IS %s", [comment or "Check-in tries"])
     if partitioned:
         run(
@@ -125,18 +115,6 @@ def _rebuild(cursor: Any, *, partitioned: bool) -> None:
                 f"REFERENCES {TABLE} (id) DEFERRABLE INITIALLY DEFERRED"
             )
     run(f"ANALYZE {TABLE}")
-
-
-def partition(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            _rebuild(cursor, partitioned=True)
-
-
-def unpartition(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            _rebuild(cursor, partitioned=False)
 
 
 class Migration(migrations.Migration):
@@ -201,5 +179,5 @@ class Migration(migrations.Migration):
                 ),
             ],
         ),
-        migrations.RunPython(partition, unpartition, elidable=False),
+        parts.rebuild_step(_rebuild),
     ]
