@@ -1405,6 +1405,13 @@ def _scale_supervision(scale: Scale, staff: dict, people: dict, seed: int) -> di
                 "max_attempts",
             ),
         )(sched)
+        # On partitioned check-ins (PostgreSQL), each month of the windows gets its partition
+        # first: nothing is left in the default partition.
+        from caseledger.core.partitions import ensure_partitions as ensure_monthly
+        from caseledger.supervision.partitions import CHECKINS
+
+        if checkins:
+            ensure_monthly(CHECKINS, since=min(c[6] for c in checkins))
         # each check-in's client nonce, which it references (supervision migration 0007)
         _Copier("supervision_checkin_submission", ("submission_id", "window_opens_at"))(
             (c[5], c[6]) for c in checkins

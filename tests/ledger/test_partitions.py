@@ -303,7 +303,7 @@ def test_partitions_command_lists_or_says_there_is_nothing_to_do(capsys):
         assert "supervision_checkin created: none" in out
         assert partition_name(this_month()) in out and DEFAULT_PARTITION in out
     else:
-        assert "not partitioned" in out and "nothing to do" in out
+        assert "not partitioned here (SQLite): nothing to do" in out
         assert ensure_partitions() == [] and partitions.partitions() == []
 
 

@@ -172,7 +172,6 @@ def test_a_review_or_a_departure_cannot_name_a_check_in_outside_its_window(enrol
                           confirmed_at=timezone.now())
     with pytest.raises(IntegrityError, match="supervision_departure_checkin_fk"):
         immediately(lambda: departure.save(force_insert=True))  # no window: MATCH FULL
-    assert not Departure.objects.exists()
 
 
 def test_a_departure_keeps_the_window_of_its_check_in(enrolled, users):
@@ -211,18 +210,29 @@ def test_every_partition_gets_the_parents_grants_and_nothing_more(app_role):
 
 
 @pytest.mark.postgres_only
-def test_a_months_check_ins_wait_in_the_default_then_move_to_their_partition(enrolled, later,
-                                                                              capsys):
+def test_a_months_check_ins_wait_in_the_default_then_move_to_their_partition(
+    enrolled, users, later, capsys
+):
+    """Check-ins that a review and a departure reference are moved too: the references are
+    made again, and checked, in the move's transaction."""
     moment = later(7 * 34)  # about eight months on: past the partitions made ahead
     month = parts.month_of(moment)
     assert CHECKINS.name(month) not in {p.name for p in parts.partitions(CHECKINS)}
-    checkin = CheckIn.objects.get(pk=check_in(enrolled).id)
-    assert partition_of(checkin.pk) == CHECKINS.default
-    with pytest.raises(parts.PartitionRefused, match=r"supervision_checkin .*1 check-ins"):
+    failed = CheckIn.objects.get(pk=check_in(enrolled, image=STRANGER).id)
+    verified = CheckIn.objects.get(pk=check_in(enrolled).id)
+    services.confirm_departure(
+        ctx=context(users["officer_east"]), enrolment_id=enrolled.enrolment.pk,
+        kind="voluntary_departure", evidence_kind="checkin_abroad",
+        departed_on=timezone.localdate(), checkin_id=verified.pk)
+    assert {partition_of(failed.pk), partition_of(verified.pk)} == {CHECKINS.default}
+    with pytest.raises(parts.PartitionRefused, match=r"supervision_checkin .*2 check-ins"):
         parts.ensure_partitions(CHECKINS)
+    before = references()
     call_command("ledger", "partitions", "--move-default")
-    assert partition_of(checkin.pk) == CHECKINS.name(month)
-    assert CheckIn.objects.get(pk=checkin.pk).submission_id == checkin.submission_id
+    assert {partition_of(failed.pk), partition_of(verified.pk)} == {CHECKINS.name(month)}
+    assert references() == before
+    assert Review.objects.get().checkin == failed
+    assert Departure.objects.get().checkin == verified
     out = capsys.readouterr().out
     assert f"supervision_checkin created: {CHECKINS.name(month)}" in out
 
@@ -230,11 +240,31 @@ def test_a_months_check_ins_wait_in_the_default_then_move_to_their_partition(enr
 # --- the migration, both ways ----------------------------------------------------------------
 
 
+def schema() -> dict[str, object]:
+    """The check-ins' indexes, constraints, column comments and the references to them."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'supervision_checkin' "
+                    "ORDER BY 1")
+        indexes = [row[0] for row in cur.fetchall()]
+        cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = 'supervision_checkin'::regclass ORDER BY 1")
+        constraints = cur.fetchall()
+        cur.execute("SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a "
+                    "WHERE a.attrelid = 'supervision_checkin'::regclass AND a.attnum > 0 "
+                    "ORDER BY a.attnum")
+        comments = cur.fetchall()
+    return {"indexes": indexes, "constraints": constraints, "comments": comments,
+            "references": references()}
+
+
 @pytest.mark.postgres_only
 def test_the_rebuild_keeps_rows_grants_and_references_both_ways(enrolled, app_role):
     migration = importlib.import_module(MIGRATION)
     failed = CheckIn.objects.get(pk=check_in(enrolled, image=STRANGER).id)
+    before = schema()
+    assert len(before["indexes"]) >= 5 and len(before["constraints"]) >= 5
     with connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the check-in's own checks, now
         migration._rebuild(cur, partitioned=False)
         cur.execute("SELECT relkind FROM pg_class WHERE relname = 'supervision_checkin'")
         assert cur.fetchone()[0] == "r"
@@ -246,8 +276,7 @@ def test_the_rebuild_keeps_rows_grants_and_references_both_ways(enrolled, app_ro
         migration._rebuild(cur, partitioned=True)
         cur.execute("SELECT relkind FROM pg_class WHERE relname = 'supervision_checkin'")
         assert cur.fetchone()[0] == "p"
-    assert set(references()) == {"supervision_review_checkin_fk",
-                                 "supervision_departure_checkin_fk"}
+    assert schema() == before
     assert privileges(app_role, CHECKINS.name(parts.month_of(failed.window_opens_at))) == {
         "SELECT", "INSERT", "UPDATE", "DELETE"}
     again = CheckIn.objects.get(pk=failed.pk)
@@ -267,8 +296,38 @@ def _migrate(target: tuple[str, str]) -> None:
     executor.migrate([target])
 
 
+@pytest.mark.postgres_only
+def test_the_migration_stops_with_a_clear_message_on_a_review_of_another_window(enrolled):
+    migration = importlib.import_module(MIGRATION)
+    check_in(enrolled, image=STRANGER)
+    with connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        migration._rebuild(cur, partitioned=False)
+        cur.execute("UPDATE supervision_review SET window_opens_at = window_opens_at "
+                    "- interval '1 day'")
+        with pytest.raises(RuntimeError, match=r"1 review\(s\) name a check-in of another"):
+            migration._rebuild(cur, partitioned=True)
+
+
+def test_reviews_and_departures_keep_a_foreign_key_to_the_check_ins():
+    """The model says `db_constraint=False` (for PostgreSQL's composite keys, made by the
+    migration); SQLite keeps the key it had until a migration rebuilds the table. This fails
+    when one does: give the table its key back in that migration."""
+    if connection.vendor == "postgresql":
+        assert set(references()) == {"supervision_review_checkin_fk",
+                                     "supervision_departure_checkin_fk"}
+        return
+    with connection.cursor() as cur:
+        for table in ("supervision_review", "supervision_departure"):
+            cur.execute(f"PRAGMA foreign_key_list({table})")
+            targets = {(row[2], row[3]) for row in cur.fetchall()}
+            assert ("supervision_checkin", "checkin_id") in targets, table
+
+
 @pytest.mark.django_db(transaction=True)
 def test_migrating_fills_the_nonces_and_the_departures_windows(enrolled, users):
+    failed = CheckIn.objects.get(pk=check_in(enrolled, image=STRANGER).id)
+    review = Review.objects.get(checkin=failed)
     checkin = CheckIn.objects.get(pk=check_in(enrolled).id)
     services.confirm_departure(
         ctx=context(users["officer_east"]), enrolment_id=enrolled.enrolment.pk,
@@ -281,8 +340,9 @@ def test_migrating_fills_the_nonces_and_the_departures_windows(enrolled, users):
         assert "supervision_checkin_submission" not in tables
     finally:
         _migrate(AFTER)
-    assert list(CheckInSubmission.objects.values_list("submission_id", "window_opens_at")) == [
-        (checkin.submission_id, checkin.window_opens_at)]
+    assert set(CheckInSubmission.objects.values_list("submission_id", "window_opens_at")) == {
+        (c.submission_id, c.window_opens_at) for c in (failed, checkin)}
+    assert Review.objects.get(pk=review.pk).checkin == failed
     departure = Departure.objects.get()
     assert (departure.checkin_id, departure.checkin_window_opens_at) == (
         checkin.pk, checkin.window_opens_at)

@@ -178,15 +178,30 @@ def _move_out_of_default(cursor: Any, spec: Monthly, month: date) -> str:
     transaction: writers wait (ACCESS EXCLUSIVE on the table) until it commits, so no row can
     slip into the default between the copy and the removal. The default is detached while its
     rows are removed (a detached table has no cloned row trigger, which an append-only table
-    has) and attached again; the moved rows keep every column."""
+    has) and attached again; the moved rows keep every column. A partition that rows of other
+    tables reference cannot be detached, so the foreign keys that reference the table (a
+    review's check-in) are dropped meanwhile and made again, checked, before the commit."""
     run = cursor.execute
     where = _month_range(spec, month)
     run(f"LOCK TABLE {spec.table} IN ACCESS EXCLUSIVE MODE")
+    run(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE contype = 'f' AND confrelid = %s::regclass ORDER BY 1, 2",
+        [spec.table],
+    )
+    references = cursor.fetchall()
+    for other, constraint, _definition in references:
+        run(f'ALTER TABLE {other} DROP CONSTRAINT "{constraint}"')
     run(f"ALTER TABLE {spec.table} DETACH PARTITION {spec.default}")
     name = create_partition(cursor, spec, month)
     run(f"INSERT INTO {spec.table} SELECT * FROM {spec.default} WHERE {where}")  # noqa: S608
     run(f"DELETE FROM {spec.default} WHERE {where}")  # noqa: S608
+    # the moved rows' own deferred checks (a check-in's nonce) run now: a table with pending
+    # trigger events cannot be altered
+    run("SET CONSTRAINTS ALL IMMEDIATE")
     run(f"ALTER TABLE {spec.table} ATTACH PARTITION {spec.default} DEFAULT")
+    for other, constraint, definition in references:
+        run(f'ALTER TABLE {other} ADD CONSTRAINT "{constraint}" {definition}')
     return name
 
 

@@ -499,8 +499,9 @@ def _restore_database(dump: Path, engine: str) -> None:
     target, env = _pg_target()
     with connection.cursor() as cursor:
         # `pg_restore --clean` cannot drop a partition's inherited keys (PostgreSQL 15): drop
-        # the partitioned tables (ledger_event, empty here: _check_target refused any ledger)
-        # with their partitions first; --if-exists then skips them.
+        # the partitioned tables (ledger_event, empty here: _check_target refused any ledger;
+        # supervision_checkin, with the foreign keys that reference it) with their partitions
+        # first; --if-exists then skips them, and the dump makes them all again.
         cursor.execute("SELECT oid::regclass::text FROM pg_class WHERE relkind = 'p' "
                        "AND NOT relispartition AND relnamespace = current_schema()::regnamespace")
         for (table,) in cursor.fetchall():

@@ -54,6 +54,22 @@ def _fill(apps: Any, schema_editor: Any) -> None:
         )
 
 
+def _refuse_reviews_of_another_window(cursor: Any) -> None:
+    """A review references its check-in with the review's window, so the two must be the
+    same (the services make them so); stop with the count, not a foreign-key error."""
+    cursor.execute(
+        "SELECT count(*) FROM supervision_review r JOIN supervision_checkin c "
+        "ON c.id = r.checkin_id WHERE r.window_opens_at <> c.window_opens_at"
+    )
+    wrong = cursor.fetchone()[0]
+    if wrong:
+        raise RuntimeError(
+            f"{wrong} review(s) name a check-in of another window; a review's window must be "
+            "its check-in's. Correct them (supervision_review.window_opens_at) and migrate "
+            "again: nothing was changed."
+        )
+
+
 def _rebuild(cursor: Any, *, partitioned: bool) -> None:
     """Replace the check-ins by a copy of themselves, partitioned by month or plain."""
     run = cursor.execute
@@ -61,6 +77,8 @@ def _rebuild(cursor: Any, *, partitioned: bool) -> None:
     # run now: a table with pending trigger events cannot be altered
     run("SET CONSTRAINTS ALL IMMEDIATE")
     run(f"LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE")
+    if partitioned:
+        _refuse_reviews_of_another_window(cursor)
     run(f"SELECT obj_description('{TABLE}'::regclass, 'pg_class')")
     comment = cursor.fetchone()[0]
     indexes = parts.secondary_indexes(cursor, TABLE)
@@ -96,7 +114,8 @@ def _rebuild(cursor: Any, *, partitioned: bool) -> None:
         run(f'ALTER TABLE {TABLE} ADD CONSTRAINT "{name}" {definition}')
     for definition in indexes:  # as read before the rename
         run(definition)
-    run(f"COMMENT ON TABLE {TABLE} IS %s", [comment or "Check-in tries"])
+    if comment:
+        run(f"COMMENT ON TABLE {TABLE} IS %s", [comment])
     if partitioned:
         run(
             f"ALTER TABLE {TABLE} ADD CONSTRAINT {SUBMISSION_FK} FOREIGN KEY "

@@ -127,7 +127,7 @@ class Command(BaseCommand):
 
         tables = [t for t in parts.registered() if parts.is_partitioned(connection, t)]
         if not tables:
-            self.stdout.write("no table is partitioned here (SQLite): nothing to do")
+            self.stdout.write("not partitioned here (SQLite): nothing to do")
             return
         for table in tables:
             if not options["list"]:
