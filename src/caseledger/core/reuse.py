@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -105,9 +105,15 @@ def _recount_later[T](key: str, compute: Callable[[], T], worth: Callable[[T], b
 
 def _recount[T](key: str, compute: Callable[[], T], worth: Callable[[T], bool],
                 as_of: str) -> None:
-    """The background recount: its own connection, closed at the end. A failure is logged
-    and leaves the previous figure (its claim lapses after `CLAIM_SECONDS`)."""
+    """The background recount: its own connection, closed at the end, without parallel
+    workers (on PostgreSQL they would take the cores the views are served from; the recount
+    takes longer on one). A failure is logged and leaves the previous figure (its claim lapses
+    after `CLAIM_SECONDS`)."""
     try:
+        connection = connections[DEFAULT_DB_ALIAS]
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET max_parallel_workers_per_gather = 0")
         _keep(key, compute(), worth, as_of)
     except Exception:
         logger.exception("recounting the figure %s failed", key)
