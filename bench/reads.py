@@ -845,9 +845,11 @@ def run(env: Any) -> str:
 
 def _freeze_heap() -> None:
     """Move what this process holds by now (the data set's facts for the queries, the modules)
-    out of the collector's reach, as `caseledger serve`'s workers do with theirs (wsgi.py): a
-    full collection would otherwise walk the benchmark's own millions of objects in one timed
-    call of ten, a pause of 100-200 ms that no server has."""
+    out of the collector's reach. The test client keeps each response (its context, its
+    templates) until the next request, so objects reach the oldest generation quickly, and a
+    full collection then walks the benchmark's own millions of objects in one timed call of
+    ten: a pause of 100-200 ms that is the benchmark's, not the page's. (`gc.freeze()` in the
+    server's workers was tried and not kept: it lowered check-ins per second, docs/BENCHMARKS.md.)"""
     gc.collect()
     gc.freeze()
 
