@@ -845,11 +845,11 @@ def run(env: Any) -> str:
 
 def _freeze_heap() -> None:
     """Move what this process holds by now (the data set's facts for the queries, the modules)
-    out of the collector's reach. The test client keeps each response (its context, its
-    templates) until the next request, so objects reach the oldest generation quickly, and a
-    full collection then walks the benchmark's own millions of objects in one timed call of
-    ten: a pause of 100-200 ms that is the benchmark's, not the page's. (`gc.freeze()` in the
-    server's workers was tried and not kept: it lowered check-ins per second, docs/BENCHMARKS.md.)"""
+    out of the collector's reach: otherwise a full collection, about one timed call in ten,
+    walks all of it (millions of objects at 10^6 persons), 100-200 ms of Python in that call.
+    A serving worker holds far less; whether and how long it pauses was not measured.
+    (`gc.freeze()` in the server's workers was tried and not kept: it lowered check-ins per
+    second; see docs/BENCHMARKS.md.)"""
     gc.collect()
     gc.freeze()
 
