@@ -9,6 +9,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from caseledger.core import reuse
@@ -57,8 +59,10 @@ def test_a_small_figure_is_exact_on_every_view():
     key = _key()
     compute, calls = _counter([3, 4])
     assert reused(key, compute, 60, large) == 3
-    assert reused(key, compute, 60, large) == 4
+    with CaptureQueriesContext(connection) as captured:
+        assert reused(key, compute, 60, large) == 4
     assert len(calls) == 2 and not Figure.objects.filter(pk=key).exists()
+    assert [q["sql"].split()[0] for q in captured.captured_queries] == ["SELECT"]  # no write
 
 
 def test_a_zero_second_reuse_recomputes():

@@ -293,6 +293,28 @@ def missing_months(spec: Monthly, months_ahead: int = 1,
     return [m for m in wanted if spec.name(m) not in present]
 
 
+def ensure_after_migrate(spec: Monthly) -> Callable[..., None]:
+    """A post_migrate receiver: after `migrate` (and a test flush), `spec`'s monthly partitions
+    from this month to three months ahead exist (PostgreSQL; nothing on SQLite). DDL, not
+    audit: no event is written. A refusal (rows of a month waiting in the default partition)
+    does not undo the migration: it is printed, and the system check and `caseledger ledger
+    partitions` say what to do."""
+
+    def receiver(sender: Any, using: str = DEFAULT_DB_ALIAS, verbosity: int = 1,
+                 **kwargs: Any) -> None:
+        import sys
+
+        try:
+            created = ensure_partitions(spec, using=using)
+        except PartitionRefused as exc:
+            sys.stderr.write(f"{spec.table} partitions: {exc}\n")
+            return
+        if created and verbosity >= 1:
+            sys.stdout.write(f"  {spec.table} partitions created: {', '.join(created)}\n")
+
+    return receiver
+
+
 # --- for the migrations that partition a table -----------------------------------------------
 
 

@@ -62,17 +62,20 @@ def reused[T](key: str, compute: Callable[[], T], seconds: int,
         ):
             return row["value"]
     value = compute()
-    _keep(key, value, worth, as_of)
+    _keep(key, value, worth, as_of, kept=row is not None)
     return value
 
 
-def _keep[T](key: str, value: T, worth: Callable[[T], bool], as_of: str) -> None:
-    """Store the figure (and end any claim to recount it), or forget it when not worth
-    keeping (an office that became small is counted exactly again)."""
+def _keep[T](key: str, value: T, worth: Callable[[T], bool], as_of: str, *,
+             kept: bool = True) -> None:
+    """Store the figure (and end any claim to recount it), or forget a `kept` one when it is
+    no longer worth keeping (an office that became small is counted exactly again). A small
+    office's view writes nothing."""
     from .models import Figure
 
     if not worth(value):
-        Figure.objects.filter(pk=key).delete()
+        if kept:
+            Figure.objects.filter(pk=key).delete()
         return
     Figure.objects.bulk_create(
         [Figure(key=key, value=value, as_of=as_of, computed_at=timezone.now(),
