@@ -32,6 +32,7 @@ from .limits import (
 from .reviews import DISPOSITION_COMPLIANCE, dispose_review, open_review
 from .schedule import ScheduleInput, create_schedule
 from .sweep import sweep_missed_windows
+from .templates import TemplateCounts, rederive_templates, template_counts
 
 __all__ = [
     "CHECKIN_UPLOADS_PER_ADDRESS",
@@ -44,6 +45,7 @@ __all__ = [
     "IssuedChallenge",
     "Receipt",
     "ScheduleInput",
+    "TemplateCounts",
     "UploadLimits",
     "address_key",
     "confirm_departure",
@@ -60,7 +62,9 @@ __all__ = [
     "purge_challenges",
     "purge_upload_attempts",
     "record_consent",
+    "rederive_templates",
     "submit_check_in",
     "sweep_missed_windows",
+    "template_counts",
     "unseal",
 ]
