@@ -14,12 +14,13 @@ picture at 640x480. Everything runs the real dlib verifier (`DlibResNetVerifier`
   benchmark database; client threads post check-ins over loopback with keep-alive for a
   fixed time, one participant each (its check-ins deleted after each receipt, as above).
   The server is stopped afterwards.
-- Where the verifier's time goes: `compare` (as a check-in calls it: the probe's chip alone,
-  its mirror image only near the threshold) and `embed` (enrolment: chip and mirror always),
+- Where the verifier's time goes: `compare` (as a check-in calls it: the probe's plain chip
+  alone, the rest of the template form -- two other paddings and the three mirror images --
+  only near the threshold) and `embed` (enrolment: the whole form, six chips, always),
   CPU time of this process per step, median of the probes.
 - A liveness burst: five 480 px frames of the same selfie through `liveness.check_burst`
-  (CPU time, median of the rounds), and its ResNet step alone with the six chips (five
-  frames and the key frame's mirror image) in one `compute_face_descriptor` call, as
+  (CPU time, median of the rounds), and its ResNet step alone with the ten chips (five
+  frames and the rest of the key frame's template form) in one `compute_face_descriptor` call, as
   `DlibBurstReader` does, against one call per chip.
 """
 
@@ -253,7 +254,7 @@ STEPS = ("load", "detect", "align", "embed", "total")
 
 def verifier_stages(verifier, reference: bytes, probes: list[bytes], rounds: int = 3) -> dict:
     """CPU ms per step (median over rounds x probes) of `compare` (the check-in's call) and
-    of `embed` (enrolment, both passes), and how many compares took the mirror pass."""
+    of `embed` (enrolment, the whole form), and how many compares took the second pass."""
     from caseledger.biometrics import verifier as v
 
     template = verifier.embed(reference).template()
@@ -306,7 +307,6 @@ def burst_frames(n: int = 5) -> list[bytes]:
 
 def bench_burst(env, pics: Pictures, rounds: int) -> dict:
     """CPU ms of a 5-frame burst, and of its ResNet step batched vs one call per chip."""
-    import numpy as np
 
     from caseledger.biometrics import liveness
     from caseledger.biometrics import verifier as v
@@ -327,12 +327,12 @@ def bench_burst(env, pics: Pictures, rounds: int) -> dict:
     reader = DlibBurstReader(verifier)
     readings = reader.read(frames, max_side=liveness.MAX_FRAME_SIDE)
     models = v._DlibModels.get()
+    with_face = [r for r in readings if r.extra is not None]
     chips = [
         models.dlib.get_face_chip(r.extra[0], r.extra[1], size=v.CHIP_SIZE, padding=v.CHIP_PADDING)
-        for r in readings
-        if r.extra is not None
+        for r in with_face
     ]
-    chips.append(np.ascontiguousarray(chips[0][:, ::-1]))
+    chips += v.template_chips(models.dlib, *with_face[0].extra)[1:]
     batched, single = [], []
     for _ in range(rounds):
         t = time.process_time()
@@ -636,8 +636,8 @@ def _stage_rows(latency: dict) -> tuple[list[list[str]], str]:
                 [f"{size[0]}x{size[1]}", label] + [report.fmt_ms(st[call][k]) for k in STEPS]
             )
         note = (
-            f"{st['mirrored']} of {st['compares']} compares took the mirror pass (band "
-            f"{st['band']} around {st['threshold']})"
+            f"{st['mirrored']} of {st['compares']} compares took the rest of the template "
+            f"form (band {st['band']} around {st['threshold']})"
         )
     return rows, note
 
@@ -651,9 +651,9 @@ def _burst_lines(burst: dict) -> list[str]:
         f"A liveness burst: {burst['frames']} frames of 480 px through "
         f"`liveness.check_burst`, CPU median of {burst['rounds']} rounds: "
         f"**{burst['total']:.0f} ms** ({steps}). Its ResNet step alone, {burst['chips']} "
-        f"chips (the frames and the key frame's mirror image): **{burst['batched']:.0f} ms in "
-        f"one call** (as `DlibBurstReader` does), {burst['single']:.0f} ms as one call per "
-        "chip.",
+        f"chips (the frames and the rest of the key frame's template form): "
+        f"**{burst['batched']:.0f} ms in one call** (as `DlibBurstReader` does), "
+        f"{burst['single']:.0f} ms as one call per chip.",
     ]
 
 
@@ -720,8 +720,9 @@ def _markdown(
         "",
         "Where the verifier's time goes (CPU ms of this process per step, median of the "
         "probes): decoding, HOG face detection, 5-point alignment, ResNet embedding. A "
-        "check-in embeds the chip alone, and its mirror image only near the threshold; "
-        f"enrolment embeds both in one call ({stage_note}):",
+        "check-in embeds its plain chip alone, and the rest of the template form (two other "
+        "paddings, three mirror images) only near the threshold; enrolment embeds all six "
+        f"chips in one call ({stage_note}):",
         "",
         report.table(
             ["selfie", "call", "load", "detect", "align", "embed", "total"], stage_rows, "llrrrrr"

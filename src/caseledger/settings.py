@@ -256,8 +256,8 @@ if not ENCRYPTION_KEYS and (DEMO or env_bool("CASELEDGER_TESTING")):
 
 # --- face verification ----------------------------------------------------------------------
 # Chosen by `caseledger faces calibrate` for FACE_TARGET_FMR on LFW (docs/FACE_VERIFICATION.md).
-FACE_MATCH_THRESHOLD = float(os.environ.get("CASELEDGER_FACE_THRESHOLD", "0.533"))
-FACE_THRESHOLD_VERSION = os.environ.get("CASELEDGER_FACE_THRESHOLD_VERSION", "2026-12-dlib-v2")
+FACE_MATCH_THRESHOLD = float(os.environ.get("CASELEDGER_FACE_THRESHOLD", "0.525"))
+FACE_THRESHOLD_VERSION = os.environ.get("CASELEDGER_FACE_THRESHOLD_VERSION", "2026-12-dlib-v3")
 # The false-match rate `caseledger faces calibrate` chooses the threshold for.
 FACE_TARGET_FMR = float(os.environ.get("CASELEDGER_FACE_TARGET_FMR", "1e-3"))
 FACE_MAX_UPLOAD_BYTES = 8 * 1024 * 1024

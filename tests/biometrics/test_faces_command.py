@@ -63,7 +63,7 @@ def test_compare_pairs_file(photo_dir: Path) -> None:
     ]
     for row in rows[:5]:
         assert set(row) >= {"image1", "image2", "distance", "match", "outcome", "photo1"}
-        assert row["model_id"] == "dlib-resnet-v1-5pt-mirror" and row["threshold"] > 0
+        assert row["model_id"] == "dlib-resnet-v1-5pt-3crop-mirror" and row["threshold"] > 0
         assert row["threshold_version"]
     assert rows[2]["photo2"]["outcome"] == "missing_file"
     assert rows[3]["photo1"]["outcome"] == "no_face" and rows[3]["photo2"]["outcome"] == "ok"

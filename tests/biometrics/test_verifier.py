@@ -27,7 +27,7 @@ def exif_rotated(image: Image.Image) -> bytes:
 
 def test_reference_embedding_and_template(astronaut_analysis: FaceAnalysis) -> None:
     a = astronaut_analysis
-    assert a.ok and a.faces_found == 1 and a.model_id == "dlib-resnet-v1-5pt-mirror"
+    assert a.ok and a.faces_found == 1 and a.model_id == "dlib-resnet-v1-5pt-3crop-mirror"
     assert a.embedding is not None and a.embedding.dtype == np.float32
     assert a.embedding.shape == (128,)
     assert a.box is not None and 80 <= a.box.width <= 100

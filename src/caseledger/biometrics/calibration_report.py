@@ -305,17 +305,18 @@ def _mirror(report: CalibrationReport, w: Any) -> None:
     first = m.figures[0]
     crossing = first.largest_crossing
     w(
-        "Mirror on demand (every ordered pair of two usable photos: the first enrolled with "
-        "the mirror-averaged template, the second checking in, embedded alone, and with its "
-        "mirror image too only when that distance lies within the band around "
-        f"{report.threshold:.3f}). Averaging the mirror in moved a calibration pair's "
+        "The template form on demand (every ordered pair of two usable photos: the first "
+        "enrolled with its template, the second checking in, its plain chip embedded alone, "
+        "and the whole template form (other paddings, mirror images) only when that distance "
+        f"lies within the band around {report.threshold:.3f}). The whole form moved a "
+        "calibration pair's "
         f"distance by {first.median_shift:.3f} (median) to {first.largest_shift:.3f} (most); "
         "the farthest from the threshold that a pair's decision still changed was "
         + ("none changed" if math.isnan(crossing) else f"{crossing:.3f}")
         + f". **Band chosen: {m.chosen_band:.2f}** (the smallest that changes no decision of "
         f"the calibration part); band the verifier uses: {m.configured_band:.2f}. Photo "
         "refusals do not depend on it (the gates come before the embedding). Rates "
-        "always-mirror / on demand:"
+        "always the whole form / on demand:"
     )
     w("")
     w(

@@ -220,32 +220,33 @@ class DlibBurstReader(BurstReader):
     def _embed(
         self, readings: Sequence[FrameReading], order: list[int], reference: np.ndarray | None
     ) -> Embedded | None:
-        """The frames' chips (and, without ``reference``, the key frame's mirror image) go to
-        the network in one call; with ``reference`` the mirror follows only when the key
-        frame's plain distance is near the threshold (the verifier's ``mirror_band``). A key
-        frame the photo gates refuse is not described."""
+        """The frames' plain chips (and, without ``reference``, the rest of the key frame's
+        template form: its other paddings and mirror images) go to the network in one call;
+        with ``reference`` the rest follows only when the key frame's plain distance is near
+        the threshold (the verifier's ``mirror_band``). A key frame the photo gates refuse is
+        not described."""
         models = v._DlibModels.get()
         if readings[order[0]].outcome != v.OK:
             return None
         with models.lock:
-            chips = [
+            key_chips = v.template_chips(models.dlib, *readings[order[0]].extra)
+            chips = [key_chips[0]] + [
                 models.dlib.get_face_chip(
                     readings[k].extra[0],
                     readings[k].extra[1],
                     size=v.CHIP_SIZE,
                     padding=v.CHIP_PADDING,
                 )
-                for k in order
+                for k in order[1:]
             ]
             on_demand = self._on_demand(reference)
-            mirror_now = self.verifier.mirror and on_demand is None
-            if mirror_now:
-                chips.append(np.ascontiguousarray(chips[0][:, ::-1]))
+            form_now = self.verifier.mirror and on_demand is None
+            if form_now:
+                chips += key_chips[1:]
             described = [np.asarray(d) for d in models.resnet.compute_face_descriptor(chips)]
-            key_embedding = self._key_embedding(
-                models, chips[0], described[0], described, on_demand
-            )
-        return described, *key_embedding
+            rest = described[len(order) :] if form_now else None
+            key_embedding = self._key_embedding(models, key_chips, described[0], rest, on_demand)
+        return described[: len(order)], *key_embedding
 
     def _on_demand(self, reference: np.ndarray | None) -> v._OnDemand | None:
         band = self.verifier.mirror_band
@@ -258,23 +259,21 @@ class DlibBurstReader(BurstReader):
     def _key_embedding(
         self,
         models: Any,
-        chip: np.ndarray,
+        key_chips: list[np.ndarray],
         plain_key: np.ndarray,
-        described: list[np.ndarray],
+        rest: list[np.ndarray] | None,
         on_demand: v._OnDemand | None,
     ) -> tuple[np.ndarray, bool]:
-        """The key frame's embedding (as compare() would make it) and whether it is
-        mirror-averaged. Called with the model lock held."""
+        """The key frame's embedding (as compare() would make it) and whether it is the
+        template form. ``rest``: the descriptors of the form's other chips, when they were
+        described with the frames. Called with the model lock held."""
         if not self.verifier.mirror:
             return plain_key, False
-        if on_demand is None:
-            return (plain_key + described[-1]) / 2.0, True
-        if not on_demand.needs_mirror(plain_key.astype(np.float32)):
-            return plain_key, False
-        flipped = np.asarray(
-            models.resnet.compute_face_descriptor(np.ascontiguousarray(chip[:, ::-1]))
-        )
-        return (plain_key + flipped) / 2.0, True
+        if rest is None:
+            if on_demand is not None and not on_demand.needs_mirror(plain_key.astype(np.float32)):
+                return plain_key, False
+            rest = list(models.resnet.compute_face_descriptor(key_chips[1:]))
+        return v.average_descriptors([plain_key, *rest]), True
 
     def planar(self, key: FrameReading, other: FrameReading) -> PlanarFit:
         """The better of the fits both ways: the fit starts from the landmarks, which can be

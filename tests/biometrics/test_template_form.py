@@ -1,5 +1,6 @@
-"""Mirror on demand: the second ResNet pass (the chip's mirror image) runs only where it can
-change the decision, on real faces that ship in packages (astronaut, grace_hopper)."""
+"""The template form on demand: the form's other five chips (two other paddings, and the
+mirror images) go through the ResNet only where they can change the decision, on real faces
+that ship in packages (astronaut, grace_hopper)."""
 
 from __future__ import annotations
 
@@ -94,17 +95,17 @@ def test_far_from_the_threshold_one_pass_decides(
     assert net.calls == [1, 1]
 
 
-def test_near_the_threshold_the_mirror_is_averaged_in(
+def test_near_the_threshold_the_whole_form_is_averaged_in(
     net: CountingNet, astronaut: Image.Image, templates
 ) -> None:
     """A threshold put just past the plain distance: the second pass runs, and the decision
-    and distance are always-mirror's to the last bit."""
+    and distance are the whole form's to the last bit."""
     probe = encode(ImageEnhance.Brightness(astronaut).enhance(0.7), "PNG")
     plain = _plain_distance(templates["astronaut"], probe)
     threshold = plain + 0.5 * v.MIRROR_BAND
     net.calls.clear()
     decision = DlibResNetVerifier(threshold=threshold).compare(templates["astronaut"], probe)
-    assert net.calls == [1, 1] and decision.mirrored is True
+    assert net.calls == [1, 5] and decision.mirrored is True
     always = DlibResNetVerifier(threshold=threshold, mirror_band=None)
     reference = always.compare(templates["astronaut"], probe)
     assert reference.mirrored is True
@@ -125,11 +126,11 @@ def test_the_band_edges(astronaut: Image.Image, templates) -> None:
     assert never.compare(templates["astronaut"], probe).mirrored is False
 
 
-def test_decisions_equal_always_mirror_on_real_photos(
+def test_decisions_equal_the_whole_form_always_on_real_photos(
     dlib_verifier: DlibResNetVerifier, probes: dict[str, bytes], templates
 ) -> None:
     """Every template against every probe: where the second pass was skipped, the plain
-    distance lay outside the band and the decision is always-mirror's."""
+    distance lay outside the band and the decision is the whole form's."""
     always = DlibResNetVerifier(mirror_band=None)
     threshold = v.current_threshold()[0]
     skipped = 0
@@ -147,27 +148,41 @@ def test_decisions_equal_always_mirror_on_real_photos(
     assert skipped == len(templates) * len(probes)  # none of these is near the threshold
 
 
-def test_enrolment_always_averages_both_in_one_call(
+def test_enrolment_always_embeds_the_whole_form_in_one_call(
     dlib_verifier: DlibResNetVerifier, net: CountingNet, astronaut: Image.Image
 ) -> None:
     analysis = dlib_verifier.embed(encode(astronaut, "PNG"))
-    assert net.calls == [2] and analysis.mirrored is True
-    assert analysis.model_id == "dlib-resnet-v1-5pt-mirror"
-    chip = _chip(astronaut)
+    assert net.calls == [6] and analysis.mirrored is True
+    assert analysis.model_id == "dlib-resnet-v1-5pt-3crop-mirror"
     models = v._DlibModels.get()
-    plain = np.asarray(models.resnet.compute_face_descriptor(chip))
-    flipped = np.asarray(models.resnet.compute_face_descriptor(np.ascontiguousarray(chip[:, ::-1])))
+    described = []
+    for padding in (0.25, 0.2, 0.3):  # each padding, then its mirror image
+        chip = _chip(astronaut, padding)
+        described.append(np.asarray(models.resnet.compute_face_descriptor(chip)))
+        flipped = np.ascontiguousarray(chip[:, ::-1])
+        described.append(np.asarray(models.resnet.compute_face_descriptor(flipped)))
     assert analysis.plain_embedding is not None
-    assert np.allclose(analysis.plain_embedding, plain, atol=1e-6)
-    assert np.allclose(analysis.embedding, (plain + flipped) / 2.0, atol=1e-6)
+    assert np.allclose(analysis.plain_embedding, described[0], atol=1e-6)
+    assert np.allclose(analysis.embedding, np.mean(described, axis=0), atol=1e-6)
+    # Not the chip and its mirror alone (the form before 2026-12-dlib-v3):
+    assert not np.allclose(analysis.embedding, np.mean(described[:2], axis=0), atol=1e-3)
 
 
-def _chip(image: Image.Image) -> np.ndarray:
+def test_the_same_photo_always_gives_the_same_template(
+    dlib_verifier: DlibResNetVerifier, astronaut: Image.Image
+) -> None:
+    """Fixed crops, not dlib's random jitter: a template can be derived again bit for bit."""
+    photo = encode(astronaut, "PNG")
+    first, second = dlib_verifier.embed(photo), dlib_verifier.embed(photo)
+    assert first.template() == second.template()
+
+
+def _chip(image: Image.Image, padding: float = v.CHIP_PADDING) -> np.ndarray:
     models = v._DlibModels.get()
     pixels = np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
     rect = models.detector(pixels, 0)[0]
     shape = models.shape_predictor(pixels, rect)
-    return models.dlib.get_face_chip(pixels, shape, size=v.CHIP_SIZE, padding=v.CHIP_PADDING)
+    return models.dlib.get_face_chip(pixels, shape, size=v.CHIP_SIZE, padding=padding)
 
 
 def test_without_mirroring_there_is_no_band(net: CountingNet, astronaut: Image.Image) -> None:
@@ -233,7 +248,7 @@ def _described(verifier: DlibResNetVerifier, frames: list[bytes], reference: np.
     return reader.describe(readings, 0, usable, reference=reference)
 
 
-def test_a_burst_given_the_template_mirrors_the_key_frame_on_demand(
+def test_a_burst_given_the_template_describes_the_key_frame_form_on_demand(
     net: CountingNet, astronaut: Image.Image, templates
 ) -> None:
     frames = _burst(astronaut)
@@ -244,10 +259,10 @@ def test_a_burst_given_the_template_mirrors_the_key_frame_on_demand(
     plain = v.face_distance(reference, far.key_analysis.embedding)
     net.calls.clear()
     near = _described(DlibResNetVerifier(threshold=plain + 0.01), frames, reference)
-    assert net.calls == [3, 1] and near.key_analysis.mirrored is True
+    assert net.calls == [3, 5] and near.key_analysis.mirrored is True
     net.calls.clear()
     always = _described(DlibResNetVerifier(threshold=plain + 0.01), frames, None)
-    assert net.calls == [4] and always.key_analysis.mirrored is True
+    assert net.calls == [8] and always.key_analysis.mirrored is True
     assert np.allclose(near.key_analysis.embedding, always.key_analysis.embedding, atol=1e-6)
     assert near.continuity == pytest.approx(always.continuity)
 
