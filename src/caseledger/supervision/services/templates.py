@@ -107,7 +107,7 @@ def rederive_template(photo_id: Any, verifier: faces.FaceVerifier) -> str:
     if row is None:
         return ALREADY_CURRENT
     person_id, previous = row.enrolment.person_id, row.model_id
-    where = {
+    event = {
         "actor": SYSTEM,
         "purpose": Purpose.SUPERVISION,
         "category": Category.BIOMETRIC,
@@ -124,7 +124,7 @@ def rederive_template(photo_id: Any, verifier: faces.FaceVerifier) -> str:
                 "template_model": previous,
                 "outcome": analysis.outcome,
             },
-            **where,
+            **event,
         )
         return analysis.outcome
     try:
@@ -141,7 +141,7 @@ def rederive_template(photo_id: Any, verifier: faces.FaceVerifier) -> str:
             record_write(
                 action=Action.UPDATE,
                 detail={"model": analysis.model_id, "previous_model": previous},
-                **where,
+                **event,
             )
     except Conflict:  # it changed or ended while it was being embedded: left to the next run
         return CHANGED_MEANWHILE
