@@ -112,7 +112,11 @@ def test_a_row_that_changes_while_it_is_embedded_is_not_overwritten(
     mark = last_event_id()
     assert templates.rederive_template(enrolled.pk, faces) == templates.CHANGED_MEANWHILE
     assert _template(enrolled) == before and enrolled.model_id == OLD_FORM
-    assert events_since(mark) == []
+    # No update event; the photo was opened, so its read is recorded with the person.
+    [event] = events_since(mark)
+    assert (event.action, event.data_category) == ("read", "biometric")
+    assert event.subject_id == enrolled.enrolment.person_id
+    assert event.detail == {"model": "stub-v1", "template_model": OLD_FORM, "outcome": "changed"}
 
 
 def test_the_command_counts_and_changes_nothing_without_rederive(enrolled, faces) -> None:

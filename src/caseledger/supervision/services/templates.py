@@ -9,8 +9,9 @@ template with its ledger event. A system job, run once after an upgrade by
 `caseledger supervision templates --rederive`; `caseledger supervision templates` only counts.
 
 Each enrolment photo opened leaves an event with its person: an update when the template was
-replaced, a read when the current verifier refused the photo (the template is then left as it
-was, still used by check-ins, and the participant's officer should take a new photo).
+replaced, a read otherwise (the current verifier refused the photo, whose template is then
+left as it was and still used by check-ins, so the officer should take a new photo; or the
+row changed while the photo was being embedded).
 """
 
 from __future__ import annotations
@@ -44,11 +45,14 @@ class TemplateCounts:
 
     model_id: str  # the current verifier's
     current: int = 0
-    stale: int = 0
     stale_by_model: dict[str, int] = field(default_factory=dict)
     rederived: int = 0
     refused: Counter[str] = field(default_factory=Counter)  # outcome -> photos left as they were
     skipped: int = 0  # changed or ended while the job ran
+
+    @property
+    def stale(self) -> int:
+        return sum(self.stale_by_model.values())
 
 
 def _stale(model_id: str) -> Any:
@@ -64,7 +68,6 @@ def template_counts(verifier: faces.FaceVerifier | None = None) -> TemplateCount
     return TemplateCounts(
         model_id=model_id,
         current=active.filter(model_id=model_id).count(),
-        stale=sum(by_model.values()),
         stale_by_model=dict(sorted(by_model.items())),
     )
 
@@ -116,17 +119,15 @@ def rederive_template(photo_id: Any, verifier: faces.FaceVerifier) -> str:
         "record_id": row.pk,
     }
     analysis = verifier.embed(unseal(row.photo_encrypted, row.pk, "enrolment_photo"))
+
+    def opened_only(outcome: str) -> str:
+        """The photo was opened and nothing written: the read's own event."""
+        detail = {"model": verifier.model_id, "template_model": previous, "outcome": outcome}
+        record_read(action=Action.READ, detail=detail, **event)
+        return outcome
+
     if not analysis.ok:
-        record_read(
-            action=Action.READ,
-            detail={
-                "model": verifier.model_id,
-                "template_model": previous,
-                "outcome": analysis.outcome,
-            },
-            **event,
-        )
-        return analysis.outcome
+        return opened_only(analysis.outcome)
     try:
         with transaction.atomic():
             update_versioned(
@@ -144,5 +145,5 @@ def rederive_template(photo_id: Any, verifier: faces.FaceVerifier) -> str:
                 **event,
             )
     except Conflict:  # it changed or ended while it was being embedded: left to the next run
-        return CHANGED_MEANWHILE
+        return opened_only(CHANGED_MEANWHILE)
     return REDERIVED
