@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from caseledger.biometrics import verifier as faces
 from caseledger.core.errors import Conflict
@@ -63,13 +63,15 @@ def template_counts(verifier: faces.FaceVerifier | None = None) -> TemplateCount
     """How many active enrolment photos have a template of the current form, and how many
     of another (by model id)."""
     model_id = (verifier or faces.get_verifier()).model_id
-    active = ReferencePhoto.objects.filter(active=True)
-    by_model = Counter(_stale(model_id).values_list("model_id", flat=True))
-    return TemplateCounts(
-        model_id=model_id,
-        current=active.filter(model_id=model_id).count(),
-        stale_by_model=dict(sorted(by_model.items())),
+    by_model = dict(
+        ReferencePhoto.objects.filter(active=True)
+        .values("model_id")
+        .annotate(n=Count("pk"))
+        .order_by("model_id")
+        .values_list("model_id", "n")
     )
+    current = by_model.pop(model_id, 0)
+    return TemplateCounts(model_id=model_id, current=current, stale_by_model=by_model)
 
 
 def rederive_templates(
