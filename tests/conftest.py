@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -57,6 +58,22 @@ def checkpoint_dir(settings: Any, tmp_path: Any) -> Any:
     """Each test writes its checkpoints to its own directory (the write-once stand-in)."""
     settings.LEDGER_CHECKPOINT_DIR = str(tmp_path / "checkpoints")
     return tmp_path / "checkpoints"
+
+
+@pytest.fixture
+def clock_from(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], datetime]:
+    """`clock_from(moment)`: the clock set to `moment`, and running on from there, for a test
+    whose outcome depends on the day or the hour. It moves `django.utils.timezone.now`, which
+    `caseledger.core.clock`, the ledger and the `auto_now` fields read, so every row and event
+    of the test sees the same time; request it before the fixtures that write."""
+
+    def start(moment: datetime) -> datetime:
+        real = timezone.now
+        offset = moment - real()
+        monkeypatch.setattr(timezone, "now", lambda: real() + offset)
+        return moment
+
+    return start
 
 
 @pytest.fixture

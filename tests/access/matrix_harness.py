@@ -214,6 +214,14 @@ def api_url(world: World, op: ApiOperation, scenario: str, role: str) -> str:
 
 
 # --- request bodies of writes -----------------------------------------------------------------
+def _hearing_day() -> str:
+    """A hearing day always ahead (a fixed year would be in the past one day) and within the
+    five years a hearing may be scheduled ahead."""
+    from caseledger.core import clock
+
+    return f"{clock.today().year + 2}-03-10"
+
+
 def api_body(world: World, key: str, scenario: str) -> tuple[Any, str] | None:
     """A valid body for a write, so that the request reaches the access check."""
     person = str(person_of(world, scenario) or uuid.uuid4())
@@ -225,8 +233,9 @@ def api_body(world: World, key: str, scenario: str) -> tuple[Any, str] | None:
             "line1": "1 Elm St", "city": "Newark", "valid_from": "2026-01-02"},
         "POST /api/v1/cases/{case_id}/transitions": lambda: {"to_status": "closed"},
         "POST /api/v1/cases/{case_id}/hearings": lambda: {
-            "calendar": "master", "scheduled_at": "2031-03-10 09:00"},
-        "POST /api/v1/hearings/{hearing_id}/move": lambda: {"scheduled_at": "2031-03-10 09:00"},
+            "calendar": "master", "scheduled_at": f"{_hearing_day()} 09:00"},
+        "POST /api/v1/hearings/{hearing_id}/move": lambda: {
+            "scheduled_at": f"{_hearing_day()} 09:00"},
         "POST /api/v1/hearings/{hearing_id}/adjourn": lambda: {},
         "POST /api/v1/hearings/{hearing_id}/cancel": lambda: {},
         "POST /api/v1/disclosures": lambda: _disclosure_body(person),
@@ -296,8 +305,8 @@ def page_body(world: World, key: str, scenario: str) -> dict[str, Any]:
         "people:case_open": {"case_type": "removal", "court": "NEW", "opened_on": "2026-01-02"},
         "people:break_glass": {"reason": REASON},
         "cases:transition": {"to_status": "closed", "row_version": "1"},
-        "cases:hearing_new": {"calendar": "master", "scheduled_at": "2031-03-10T09:00"},
-        "cases:hearing_move": {"scheduled_at": "2031-03-10T09:00", "row_version": "1"},
+        "cases:hearing_new": {"calendar": "master", "scheduled_at": f"{_hearing_day()}T09:00"},
+        "cases:hearing_move": {"scheduled_at": f"{_hearing_day()}T09:00", "row_version": "1"},
         "cases:hearing_confirm": {"row_version": "1"},
         "supervision:review": {"disposition": "technical_problem", "note": ""},
         "supervision:enrolment": {"action": "propose", "kind": "termination",

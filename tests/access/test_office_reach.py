@@ -10,6 +10,7 @@ from caseledger.access import policies
 from caseledger.access.gate import visible_persons
 from caseledger.cases.models import Case, Hearing
 from caseledger.cases.services import open_case, schedule_hearing
+from caseledger.core import clock
 from caseledger.ledger.vocabulary import Purpose
 from caseledger.people.models import Person
 from tests.conftest import context
@@ -25,7 +26,7 @@ def offices(users, make_person):
         case = open_case(ctx=context(users[officer]), person_id=person.pk,
                          case_type="removal", court_code="NYC")
         schedule_hearing(ctx=context(users[officer]), case_id=case.pk, calendar="master",
-                         scheduled_at="2031-03-04T15:00:00Z")
+                         scheduled_at=f"{clock.today().year + 2}-03-04T15:00:00Z")
     return users
 
 

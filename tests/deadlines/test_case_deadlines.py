@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -13,6 +14,17 @@ from caseledger.cases.selectors import get_case
 from tests.conftest import context
 
 pytestmark = pytest.mark.django_db
+
+NEW_YORK = ZoneInfo("America/New_York")  # the NYC court's zone, in which a change has its day
+
+
+def _noon_in_new_york(days_ago: int) -> datetime:
+    """Noon in New York, `days_ago` days before today there. A status change counts on its
+    day in the court's zone; at noon that day does not depend on the hour the test runs, nor
+    on a change of clocks between two such moments (at 23:30 EST, 25 days back across the
+    November change is 00:30 EDT the next day)."""
+    day = timezone.now().astimezone(NEW_YORK).date() - timedelta(days=days_ago)
+    return datetime.combine(day, time(12), NEW_YORK)
 
 
 @pytest.fixture
@@ -76,11 +88,11 @@ def test_pending_appeal_pauses_the_departure_clock(case):
     assert "bia-appeal" not in found and "vd-bond" not in found
     # the appeal ends 20 days after it was filed: the departure date moves by 20 days
     appealed = StatusChange.objects.get(case=c, to_status="appealed")
-    appealed.changed_at = timezone.now() - timedelta(days=25)
+    appealed.changed_at = _noon_in_new_york(25)
     appealed.save()
     services.transition_case(ctx=ctx, case_id=c.pk, to_status="decided")
     decided_again = StatusChange.objects.filter(case=c, to_status="decided").latest("changed_at")
-    decided_again.changed_at = timezone.now() - timedelta(days=5)
+    decided_again.changed_at = _noon_in_new_york(5)
     decided_again.save()
     assert _deadlines(ctx, c)["vd-post"].due == decided + timedelta(days=60 + 20)
 

@@ -5,7 +5,7 @@ alerts the officer once."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -186,10 +186,25 @@ def test_the_statistics_step_runs_once_on_postgresql_and_never_elsewhere(
 
 
 # --- deadlines and check-in windows, as `plan_upcoming` plans them in chunks -----------------
+#: Wednesday 9 December 2026, 10:00 in Los Angeles (the cases' court). Which deadlines are
+#: still ahead depends on the weekday and the hour: a bond is due 5 business days after the
+#: grant, at 17:00 court time, so a grant 5 days before a Friday (a Sunday) has its bond due
+#: that Friday, already past on the Friday evening.
+PLANNED_AT = datetime(2026, 12, 9, 18, tzinfo=UTC)
+
+
 @pytest.fixture
-def decided_cases(officer_ctx, ana):
-    """Three decided cases of Ana, voluntary departure granted 0, 5 and 10 days ago (so
-    departure, bond and appeal deadlines)."""
+def planned_at(clock_from):
+    """The clock at `PLANNED_AT`, set before anything is written."""
+    return clock_from(PLANNED_AT)
+
+
+@pytest.fixture
+def decided_cases(planned_at, officer_ctx, ana):
+    """Three decided cases of Ana, voluntary departure granted 0, 5 and 10 days before
+    `PLANNED_AT` (so departure, bond and appeal deadlines): granted Wednesday 9 December,
+    Friday 4 December and Sunday 29 November, their bonds due Wednesday 16 and Friday 11
+    December (ahead) and Friday 4 December (past)."""
     from caseledger.cases.services import open_case, record_decision, transition_case
 
     today = timezone.now().astimezone(LA).date()

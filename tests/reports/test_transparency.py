@@ -30,6 +30,9 @@ from tests.supervision.conftest import (  # noqa: F401 - fixtures
 
 Q4_START = datetime(2026, 10, 1, tzinfo=UTC)
 Q4_END = datetime(2027, 1, 1, tzinfo=UTC)
+#: When the supervision activity happens: inside 2026-Q4 whenever the tests run (the
+#: wall clock leaves the quarter on 1 January 2027), and after 2026-11.
+IN_Q4 = datetime(2026, 12, 2, 15, tzinfo=UTC)
 
 
 def check_in(result, image):
@@ -49,8 +52,14 @@ def check_in(result, image):
 
 
 @pytest.fixture
-def activity(enrolled, users):  # noqa: F811
-    """Real supervision activity now (inside 2026-Q4), and disclosure, retention and
+def in_q4(clock_from):
+    """The clock at `IN_Q4`, set before anything is written."""
+    return clock_from(IN_Q4)
+
+
+@pytest.fixture
+def activity(in_q4, enrolled, users):  # noqa: F811
+    """Real supervision activity at `IN_Q4` (inside 2026-Q4), and disclosure, retention and
     break-glass events written as their apps write them, some just outside the quarter."""
     check_in(enrolled, STRANGER)  # face did not match: sent to review
     check_in(enrolled, BLANK)  # refused: no face

@@ -11,7 +11,11 @@ from caseledger.reports.periods import parse_period
 from caseledger.supervision import services as supervision
 from caseledger.supervision.models import Review
 from tests.conftest import context
-from tests.reports.test_transparency import assert_no_cell_recoverable, recount
+from tests.reports.test_transparency import (  # noqa: F401 - in_q4 is a fixture
+    assert_no_cell_recoverable,
+    in_q4,
+    recount,
+)
 from tests.supervision.conftest import burst, enrolled, stub  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +30,9 @@ def _burst(enrolled, stub, **kw):  # noqa: F811
 
 
 def test_a_retake_and_its_review_are_two_failed_verifications(
-    enrolled, stub, users, settings  # noqa: F811
+    in_q4, enrolled, stub, users, settings  # noqa: F811
 ):
+    """The tries and the review happen at `IN_Q4`, inside the quarter counted."""
     settings.LIVENESS_REQUIRED = True
     assert _burst(enrolled, stub, planar=True).outcome == "retake"  # a flat picture
     assert _burst(enrolled, stub, planar=True, take=2).outcome == "review"
