@@ -92,9 +92,10 @@ def test_open_case_creates_case_and_removal_proceeding(officer_ctx, person):
     assert event.detail == {"type": "removal", "proceeding": str(proceeding.pk)}
 
 
-def test_open_case_defaults_to_today(officer_ctx, person):
+def test_open_case_defaults_to_today_at_the_court(officer_ctx, person):
+    """Today in New York, the court's zone (fixed moments: tests/deadlines/test_courts_day)."""
     case = open_case(ctx=officer_ctx, person_id=person.pk, case_type="removal", court_code="NYC")
-    assert case.opened_on == timezone.now().date()
+    assert case.opened_on == timezone.now().astimezone(ZoneInfo("America/New_York")).date()
 
 
 @pytest.mark.parametrize(

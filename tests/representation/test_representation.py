@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -45,8 +45,15 @@ def test_representative_sees_only_their_client(users, client_and_other):
     assert (event.actor_role, event.purpose) == ("representative", "representation")
 
 
-def test_ended_representation_ends_access(users, client_and_other):
+@pytest.mark.parametrize(("moment", "ended_on"), [
+    (datetime(2026, 12, 8, 1, 30, tzinfo=UTC), date(2026, 12, 7)),  # 20:30 in New York
+    (datetime(2026, 12, 8, 15, 0, tzinfo=UTC), date(2026, 12, 8)),
+])
+def test_ended_representation_ends_access(users, client_and_other, clock_from, moment,
+                                          ended_on):
+    """Access ends at once; the end is dated on the day at Ana's (east) office."""
     client, _ = client_and_other
+    clock_from(moment)
     officer = context(users["officer_east"])
     record = record_representation(ctx=officer, person_id=client.pk,
                                    representative=users["representative"], form="G-28",
@@ -54,7 +61,7 @@ def test_ended_representation_ends_access(users, client_and_other):
     end_representation(ctx=officer, representation_id=record.pk, reason="Withdrew as counsel")
     with pytest.raises(NotFound):
         get_person(ctx=context(users["representative"]), person_id=client.pk)
-    assert Representation.objects.get().ended_on == timezone.localdate()
+    assert Representation.objects.get().ended_on == ended_on
 
 
 def test_representation_refusals(users, client_and_other, make_person):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -602,3 +602,22 @@ def test_departure_with_a_boarding_document_upload(officer, enrolled):
     departure = e.departures.get()
     assert departure.evidence_encrypted and b"boarding pass" not in bytes(
         departure.evidence_encrypted)
+
+
+
+@pytest.fixture
+def moment(request, clock_from):
+    """The clock at `request.param`, before Ana is enrolled and the officer signs in."""
+    return clock_from(request.param)
+
+
+@pytest.mark.parametrize(("moment", "day"), [
+    # 20:30 in New York on Monday 7 December; UTC's date is already the 8th
+    (datetime(2026, 12, 8, 1, 30, tzinfo=UTC), "2026-12-07"),
+    (datetime(2026, 12, 8, 15, 0, tzinfo=UTC), "2026-12-08"),
+], indirect=["moment"])
+def test_the_departure_form_offers_today_in_the_officers_zone(moment, enrolled, officer, day):
+    """The date offered is the east office's day, never UTC's."""
+    page = _text(officer.get(f"/supervision/enrolments/{enrolled.enrolment.pk}/"))
+    [field] = re.findall(r'<input[^>]*name="departure-departed_on"[^>]*>', page)
+    assert f'value="{day}"' in field

@@ -41,7 +41,7 @@ def _rows(case: Any, proceedings: list[Any], changes: list[Any], row_model: Any)
         return []
     decisions = [d for p in proceedings for d in p.decisions.all()]
     zone = proceedings[-1].court.time_zone if proceedings else DEFAULT_ZONE
-    deadlines = deadlines_for_case(case, decisions, changes, zone, clock.today())
+    deadlines = deadlines_for_case(case, decisions, changes, zone, clock.today_in(zone))
     return [row_model(case_id=case.pk, rule=d.rule, trigger=d.trigger, due=d.due)
             for d in deadlines]
 

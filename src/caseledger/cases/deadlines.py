@@ -178,12 +178,12 @@ class CaseDeadline:
     trigger: date
     due: date | None  # None: the clock is stopped (e.g. an appeal is pending)
     state: str  # overdue, due_soon (within 7 days), upcoming, paused
+    as_of: date  # today in the court's time zone, against which `state` was judged
 
     @property
     def days_left(self) -> int | None:
-        from caseledger.core import clock
-
-        return None if self.due is None else (self.due - clock.today()).days
+        """Days from `as_of` to the due date (0: due today; negative: overdue)."""
+        return None if self.due is None else (self.due - self.as_of).days
 
 
 APPEALABLE = {"removal_ordered", "voluntary_departure", "relief_granted", "terminated"}
@@ -214,7 +214,8 @@ def deadlines_for_case(
 
     def add(rule: str, trigger: date, pauses: Iterable[tuple[date, date | None]] = ()) -> None:
         due = compute(rule, trigger, time_zone=time_zone, pauses=pauses)
-        out.append(CaseDeadline(rule, RULES[rule].label, trigger, due, state_of(due, today)))
+        out.append(CaseDeadline(rule, RULES[rule].label, trigger, due, state_of(due, today),
+                                today))
 
     appeal_periods: list[tuple[date, date | None]] = []
     opened: date | None = None

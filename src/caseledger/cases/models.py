@@ -41,6 +41,12 @@ class CaseStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+#: A person's cases, the most recently opened first; two opened on one day by reference, so
+#: "the most recent open case" (whose court an address change is due at, which a departure
+#: closes) is the same case wherever it is asked for.
+MOST_RECENT_FIRST = ("-opened_on", "reference")
+
+
 class Case(BaseModel):
     person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="cases")
     reference = models.CharField(

@@ -17,9 +17,9 @@ from caseledger.core.ids import as_uuid
 from caseledger.core.reuse import large, office_figure
 from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
-from .deadline_rows import DEADLINE_STATUSES
+from .deadline_rows import DEADLINE_STATUSES, DEFAULT_ZONE
 from .deadlines import RULES, CaseDeadline, deadlines_for_case, state_of
-from .models import Case, Hearing, OpenDeadline, Proceeding, StatusChange
+from .models import MOST_RECENT_FIRST, Case, Hearing, OpenDeadline, Proceeding, StatusChange
 from .workflow import allowed_next
 
 
@@ -59,8 +59,8 @@ def open_deadlines(
     """A case's open deadlines, in the time zone of its latest proceeding's court
     (proceedings and status changes already loaded, decisions prefetched)."""
     decisions = [d for p in proceedings for d in p.decisions.all()]
-    zone = proceedings[-1].court.time_zone if proceedings else "America/New_York"
-    return deadlines_for_case(case, decisions, status_changes, zone, clock.today())
+    zone = proceedings[-1].court.time_zone if proceedings else DEFAULT_ZONE
+    return deadlines_for_case(case, decisions, status_changes, zone, clock.today_in(zone))
 
 
 @dataclass
@@ -166,23 +166,45 @@ def _rows_in_reach(ctx: AccessContext) -> QuerySet[OpenDeadline]:
     )
 
 
+def _viewers_today(ctx: AccessContext) -> date:
+    """Today in the zone the viewer's pages are in (their office's, else the site's): the
+    day a list of deadlines "due this week" counts from. Each deadline's own state is judged
+    in its court's zone (`_groups`)."""
+    office = getattr(ctx.user, "office", None)
+    return clock.today_in(getattr(office, "time_zone", None))
+
+
 def _window(today: date, within_days: int) -> tuple[date, date]:
     """Due dates of open obligations: overdue by at most LAPSED_AFTER_DAYS, or due within
     `within_days`."""
     return today - timedelta(days=LAPSED_AFTER_DAYS), today + timedelta(days=within_days)
 
 
-def _groups(ctx: AccessContext, case_ids: list[Any], rows: QuerySet[OpenDeadline],
-            today: date) -> list[CaseDeadlines]:
+def _court_zones(case_ids: list[Any]) -> dict[Any, str]:
+    """Each case's time zone: its latest proceeding's court's (as `open_deadlines`), or
+    `DEFAULT_ZONE` for a case without one."""
+    zones = dict.fromkeys(case_ids, DEFAULT_ZONE)
+    for case_id, zone in (Proceeding.objects.filter(case_id__in=case_ids)
+                          .order_by("case_id", "started_on", "pk")
+                          .values_list("case_id", "court__time_zone")):
+        zones[case_id] = zone  # by start: the latest proceeding's is the last one written
+    return zones
+
+
+def _groups(ctx: AccessContext, case_ids: list[Any], rows: QuerySet[OpenDeadline]
+            ) -> list[CaseDeadlines]:
     """The cases `case_ids` the context sees, in that order, each with its `rows` (by due
-    date) as deadlines."""
+    date) as deadlines, each judged against today in its court's time zone."""
     cases = (policies.restrict(Case.objects.all(), ctx).select_related("person")
              .prefetch_related("person__names").in_bulk(case_ids))
+    zones = _court_zones(case_ids)
+    today = {zone: clock.today_in(zone) for zone in set(zones.values())}
     deadlines: dict[Any, list[CaseDeadline]] = {pk: [] for pk in case_ids}
     for row in rows.filter(case_id__in=case_ids).order_by("due", "id"):
+        as_of = today[zones[row.case_id]]
         deadlines[row.case_id].append(CaseDeadline(
-            row.rule, RULES[row.rule].label, row.trigger, row.due, state_of(row.due, today)
-        ))
+            row.rule, RULES[row.rule].label, row.trigger, row.due, state_of(row.due, as_of),
+            as_of))
     return [CaseDeadlines(cases[pk], deadlines[pk]) for pk in case_ids
             if pk in cases and deadlines[pk]]  # a case gone or changed meanwhile: left out
 
@@ -201,10 +223,9 @@ def _record_deadline_list(ctx: AccessContext, cases: list[Case], **detail: Any) 
 def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Case, CaseDeadline]]:
     """Open obligations over the cases the context sees: deadlines overdue (for at most
     `LAPSED_AFTER_DAYS`) or due within `within_days`, soonest first."""
-    today = clock.today()
-    rows = _rows_in_reach(ctx).filter(due__range=_window(today, within_days))
+    rows = _rows_in_reach(ctx).filter(due__range=_window(_viewers_today(ctx), within_days))
     ids = list(dict.fromkeys(rows.order_by("case_id").values_list("case_id", flat=True)))
-    due = [(group.case, deadline) for group in _groups(ctx, ids, rows, today)
+    due = [(group.case, deadline) for group in _groups(ctx, ids, rows)
            for deadline in group.deadlines]
     due.sort(key=lambda item: (item[1].due, item[0].reference))
     _record_deadline_list(ctx, [c for c, _ in due])
@@ -254,7 +275,7 @@ def deadline_board(
 
     Read from the kept rows by due date (index `cases_open_deadline_due`): the cost is the
     cases shown, not every case in reach."""
-    today = clock.today()
+    today = _viewers_today(ctx)
     earliest, latest = _window(today, within_days)
     rows = _rows_in_reach(ctx)
     due = rows.filter(due__range=(earliest, latest))
@@ -274,12 +295,12 @@ def deadline_board(
         chosen = _walked_firsts(ctx, earliest, latest, limit)
     else:
         chosen = [r["case_id"] for r in firsts[:limit]]
-    groups = _groups(ctx, chosen, due, today)
+    groups = _groups(ctx, chosen, due)
     lapsed: list[CaseDeadlines] = []
     if show_all:
         lasts = (gone.values("case_id").annotate(last=Max("due"))
                  .order_by("-last", "-case__reference"))
-        lapsed = _groups(ctx, [r["case_id"] for r in lasts[:DEADLINE_CASES_ALL]], gone, today)
+        lapsed = _groups(ctx, [r["case_id"] for r in lasts[:DEADLINE_CASES_ALL]], gone)
     _record_deadline_list(ctx, [g.case for g in groups + lapsed], shown=len(groups), total=total)
     return DeadlineBoard(groups, total, lapsed, lapsed_total, show_all)
 
@@ -373,7 +394,7 @@ def address_change_deadline(person_id: Any, changed_on: Any) -> tuple[Any, str] 
     case = (
         Case.objects.filter(person_id=person_id)
         .exclude(status__in=[CaseStatus.CLOSED, CaseStatus.DEPARTED])
-        .order_by("-opened_on")
+        .order_by(*MOST_RECENT_FIRST)
         .first()
     )
     if case is None:

@@ -89,7 +89,7 @@ def open_case(
                                   "opened_on": opened_on, "reference": reference})
     case_type, reference = data.case_type, data.reference
     court = _court(data.court)
-    opened_on = data.opened_on or clock.today()
+    opened_on = data.opened_on or clock.today_in(court.time_zone)  # the court's day
     with transaction.atomic():
         case = Case.objects.create(
             person=person,

@@ -14,7 +14,15 @@ def now() -> datetime:
 
 
 def today() -> date:
+    """Today's date in UTC. A date that belongs to a place (a court's due date, an office's
+    day) is compared with `today_in` that place's zone instead."""
     return timezone.now().date()
+
+
+def today_in(name: str | None) -> date:
+    """Today's date in the time zone called `name` (a court's or an office's; see `zone`):
+    in New York's evening it is still today there while UTC has moved on to tomorrow."""
+    return timezone.now().astimezone(zone(name)).date()
 
 
 def zone(name: str | None) -> ZoneInfo:

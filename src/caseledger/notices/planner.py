@@ -784,19 +784,20 @@ def plan_for_address_change(
 ) -> PlanResult:
     """The EOIR-33 deadline (5 business days) after a person's change of address, on their
     most recent open case; nothing if they have none."""
-    from caseledger.cases.deadlines import CaseDeadline, compute
-    from caseledger.cases.models import Case, CaseStatus
+    from caseledger.cases.deadlines import CaseDeadline, compute, state_of
+    from caseledger.cases.models import MOST_RECENT_FIRST, Case, CaseStatus
 
     now = now or clock.now()
     case = (Case.objects.filter(person=person)
             .exclude(status__in=[CaseStatus.CLOSED, CaseStatus.DEPARTED])
-            .order_by("-opened_on").first())
+            .order_by(*MOST_RECENT_FIRST).first())
     if case is None:
         return PlanResult()
     tz = case_time_zone(case)
     due = compute("address-change", changed_on, time_zone=tz)
+    today = now.astimezone(ZoneInfo(tz)).date()
     deadline = CaseDeadline("address-change", "Change of address (EOIR-33)", changed_on, due,
-                            "upcoming")
+                            state_of(due, today), today)
     return plan_for_deadline(case, deadline, now=now, time_zone=tz)
 
 

@@ -415,7 +415,8 @@ def end_representation(
         update_versioned(
             record, None, where=Q(ended_on__isnull=True), what="representation",
             conflict_message="This representation has already ended.", conflict_code="ended",
-            ended_on=clock.today(), end_reason=reason,
+            ended_on=clock.today_in(record.person.office.time_zone),  # the person's office's day
+            end_reason=reason,
         )
         record_write(
             actor=ctx.actor, purpose=ctx.purpose, request_id=ctx.request_id,

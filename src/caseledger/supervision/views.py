@@ -537,7 +537,10 @@ def enrolment_detail(request: HttpRequest, enrolment_id: str) -> HttpResponse:
         request.POST if action == "departure" else None,
         request.FILES if action == "departure" else None,
         checkins=page.verified_checkins,
-        initial={"departed_on": clock.today()},
+        # today where the officer's pages are (their office's zone): UTC's date is already
+        # tomorrow in an American evening
+        initial={"departed_on": clock.today_in(
+            request.user.office.time_zone if request.user.office_id else None)},
     )
     status = 422 if action else 200
     if action == "propose" and change_form.is_valid():

@@ -11,7 +11,7 @@ from django.db import transaction
 from caseledger.access import policies
 from caseledger.access.context import AccessContext
 from caseledger.access.policies import Ability, Act
-from caseledger.cases.models import Case, CaseStatus
+from caseledger.cases.models import MOST_RECENT_FIRST, Case, CaseStatus
 from caseledger.core import clock
 from caseledger.core.errors import Conflict, ValidationError
 from caseledger.ledger.services import record_write
@@ -99,7 +99,7 @@ def confirm_departure(
     cases = policies.restrict(
         Case.objects.filter(person_id=enrolment.person_id), ctx, Act.CHANGE
     ).exclude(status__in=[CaseStatus.CLOSED, CaseStatus.DEPARTED])
-    case = cases.filter(pk=case_id).first() if case_id else cases.order_by("-opened_on").first()
+    case = (cases.filter(pk=case_id) if case_id else cases.order_by(*MOST_RECENT_FIRST)).first()
     now = clock.now()
     with transaction.atomic():
         departure = Departure(
