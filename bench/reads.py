@@ -454,9 +454,9 @@ def _deadline_rows(env: Any) -> Iterator[None]:
             yield
             return
         cursor.execute(
-            "INSERT INTO cases_open_deadline (case_id, rule, trigger, due) "
+            "INSERT INTO cases_open_deadline (case_id, rule, trigger, due, time_zone) "
             "SELECT id, 'bia-appeal', current_date - (abs(hashtext(id::text)) % 400) - 30, "
-            "current_date - (abs(hashtext(id::text)) % 400) + 170 "
+            "current_date - (abs(hashtext(id::text)) % 400) + 170, 'America/New_York' "
             "FROM cases_case WHERE status = 'decided'"
         )
         env.console.print(f"  {cursor.rowcount:,} deadline rows added for the pages")

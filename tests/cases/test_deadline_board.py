@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -30,14 +30,21 @@ def _decided(ctx, person, kind: str, days_ago: int):
     return case
 
 
+#: Wednesday 9 December 2026, 10:00 in New York. The cases' due dates fall on weekdays and
+#: holidays as the clock's day puts them, and their days left count from New York's day:
+#: a fixed moment keeps both the same whenever the test runs.
+BOARD_AT = datetime(2026, 12, 9, 15, tzinfo=UTC)
+
+
 @pytest.fixture
-def world(users, make_person):
+def world(clock_from, users, make_person):
     """Five cases of officer_east's caseload:
     - appeal: an appeal window that closes in a few days (due this week);
     - departure: a departure date 4 days past (overdue, open), its bond and appeal lapsed;
     - both: an appeal deadline past (open) and a departure date in 2 days: one entry;
     - old: a 2023-style appeal deadline, long lapsed: not an obligation;
     - later: an appeal window that closes in weeks: not due this week."""
+    clock_from(BOARD_AT)
     ctx = context(users["officer_east"])
     made = {}
     for key, family, kind, days_ago in [

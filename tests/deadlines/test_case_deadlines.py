@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,6 +25,17 @@ def _noon_in_new_york(days_ago: int) -> datetime:
     November change is 00:30 EDT the next day)."""
     day = timezone.now().astimezone(NEW_YORK).date() - timedelta(days=days_ago)
     return datetime.combine(day, time(12), NEW_YORK)
+
+
+#: Wednesday 9 December 2026, 10:00 in New York (the NYC court's zone): due dates land on
+#: weekdays and holidays as the day puts them, and states count from New York's day, so each
+#: test here runs at this moment, whenever it is run.
+RUN_AT = datetime(2026, 12, 9, 15, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def run_at(clock_from):
+    return clock_from(RUN_AT)
 
 
 @pytest.fixture

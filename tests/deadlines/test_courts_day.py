@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from caseledger.cases import services
+from caseledger.cases.models import Court, OpenDeadline
 from caseledger.cases.selectors import deadline_board, deadlines_due, get_case
 from tests.conftest import context
 
@@ -23,13 +24,13 @@ DECIDED = date(2026, 11, 8)
 APPEAL_DUE = date(2026, 12, 8)
 
 
-def _appealable_case(users, make_person, court: str):
+def _appealable_case(users, make_person, court: str, decided: date = DECIDED):
     ctx = context(users["officer_east"])
     case = services.open_case(ctx=ctx, person_id=make_person("officer_east").pk,
                               case_type="removal", court_code=court,
                               opened_on=date(2026, 6, 1))
     services.record_decision(ctx=ctx, case_id=case.pk, kind="removal_ordered",
-                             decided_on=DECIDED)
+                             decided_on=decided)
     services.transition_case(ctx=ctx, case_id=case.pk, to_status="decided")
     return ctx, case
 
@@ -66,9 +67,29 @@ def test_the_boards_deadlines_count_from_each_courts_day(clock_from, users, make
         east.pk: (-1, "overdue"), west.pk: (0, "due_soon")}
 
 
+def test_the_week_of_the_board_is_each_courts_week(clock_from, users, make_person):
+    """At 05:30 UTC on 9 December an appeal due Wednesday 16 December is 7 days away in New
+    York (00:30 on the 9th), so due this week, and 8 days away in Los Angeles (21:30 on the
+    8th), so not yet: the window that picks the rows and the state shown agree."""
+    clock_from(datetime(2026, 12, 9, 5, 30, tzinfo=UTC))
+    ctx, east = _appealable_case(users, make_person, "NYC", decided=date(2026, 11, 16))
+    _, west = _appealable_case(users, make_person, "LOS", decided=date(2026, 11, 16))
+    assert {row.case_id: (row.due, row.time_zone) for row in OpenDeadline.objects.all()} == {
+        east.pk: (date(2026, 12, 16), "America/New_York"),
+        west.pk: (date(2026, 12, 16), "America/Los_Angeles"),
+    }
+    assert [(case.pk, d.days_left, d.state) for case, d in deadlines_due(ctx=ctx)] == [
+        (east.pk, 7, "due_soon")]
+    board = deadline_board(ctx=ctx)
+    assert [(g.case.pk, g.next.days_left) for g in board.groups] == [(east.pk, 7)]
+    assert board.total == 1
+
+
 @pytest.mark.parametrize(("moment", "court", "opened_on"), [
     (EVENING, "NYC", date(2026, 12, 7)),  # UTC's date is the 8th
-    (EVENING, "LOS", date(2026, 12, 7)),
+    # 01:00 on the 8th in New York, still 22:00 on the 7th in Los Angeles
+    (datetime(2026, 12, 8, 6, 0, tzinfo=UTC), "NYC", date(2026, 12, 8)),
+    (datetime(2026, 12, 8, 6, 0, tzinfo=UTC), "LOS", date(2026, 12, 7)),
     (MORNING, "NYC", date(2026, 12, 8)),
 ])
 def test_a_case_opened_without_a_date_opens_on_the_courts_day(clock_from, users, make_person,
@@ -81,20 +102,19 @@ def test_a_case_opened_without_a_date_opens_on_the_courts_day(clock_from, users,
     assert case.opened_on == opened_on
 
 
-@pytest.mark.parametrize(("los_reference", "nyc_reference", "court"), [
-    ("CL-2026-AAAAAA", "CL-2026-BBBBBB", "Los Angeles Immigration Court"),
-    ("CL-2026-BBBBBB", "CL-2026-AAAAAA", "New York - Broadway Immigration Court"),
-])
-def test_two_cases_opened_on_one_day_give_one_court_for_an_address_change(
-        users, make_person, los_reference, nyc_reference, court):
-    """The EOIR-33 is due at the court of the most recent open case; two opened the same day
-    are told apart by reference, so every page and reminder names the same court."""
+@pytest.mark.parametrize(("first", "second"), [("LOS", "NYC"), ("NYC", "LOS")])
+def test_of_two_cases_opened_on_one_day_the_one_entered_last_names_the_court(
+        users, make_person, first, second):
+    """The EOIR-33 is due at the court of the most recent open case; of two opened the same
+    day, the one entered last is the more recent (`MOST_RECENT_FIRST`, which the planner and
+    the departure service order by too)."""
     from caseledger.cases.selectors import address_change_deadline
 
     ctx = context(users["officer_east"])
     person = make_person("officer_east")
-    for code, reference in (("LOS", los_reference), ("NYC", nyc_reference)):
+    for code in (first, second):
         services.open_case(ctx=ctx, person_id=person.pk, case_type="removal", court_code=code,
-                           opened_on=date(2026, 6, 1), reference=reference)
+                           opened_on=date(2026, 6, 1))
+    court = Court.objects.get(code=second)
     _due, named = address_change_deadline(person.pk, date(2026, 12, 1))
-    assert named == court
+    assert named == court.name

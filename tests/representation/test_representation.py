@@ -51,7 +51,8 @@ def test_representative_sees_only_their_client(users, client_and_other):
 ])
 def test_ended_representation_ends_access(users, client_and_other, clock_from, moment,
                                           ended_on):
-    """Access ends at once; the end is dated on the day at Ana's (east) office."""
+    """Access ends at once; the end is dated on the day at the client's office (east: New
+    York), never UTC's date."""
     client, _ = client_and_other
     clock_from(moment)
     officer = context(users["officer_east"])

@@ -42,8 +42,15 @@ def _rows(case: Any, proceedings: list[Any], changes: list[Any], row_model: Any)
     decisions = [d for p in proceedings for d in p.decisions.all()]
     zone = proceedings[-1].court.time_zone if proceedings else DEFAULT_ZONE
     deadlines = deadlines_for_case(case, decisions, changes, zone, clock.today_in(zone))
-    return [row_model(case_id=case.pk, rule=d.rule, trigger=d.trigger, due=d.due)
+    # The zone is kept from migration 0004 on; 0003's historical model, which fills the table
+    # it adds, has no such column.
+    kept = {"time_zone": zone} if _keeps_zone(row_model) else {}
+    return [row_model(case_id=case.pk, rule=d.rule, trigger=d.trigger, due=d.due, **kept)
             for d in deadlines]
+
+
+def _keeps_zone(row_model: Any) -> bool:
+    return any(f.name == "time_zone" for f in row_model._meta.get_fields())
 
 
 def _load(cases: Any, apps: Any = None) -> Iterable[Any]:

@@ -41,10 +41,10 @@ class CaseStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
-#: A person's cases, the most recently opened first; two opened on one day by reference, so
-#: "the most recent open case" (whose court an address change is due at, which a departure
-#: closes) is the same case wherever it is asked for.
-MOST_RECENT_FIRST = ("-opened_on", "reference")
+#: A person's cases, the most recently opened first; of two opened on one day, the one entered
+#: last (then by reference). So "the most recent open case" (whose court an address change is
+#: due at, which a departure closes) is the same case wherever it is asked for.
+MOST_RECENT_FIRST = ("-opened_on", "-created_at", "reference")
 
 
 class Case(BaseModel):
@@ -169,6 +169,10 @@ class OpenDeadline(models.Model):
     trigger = models.DateField(db_comment="The date the rule counts from (court time zone)")
     due = models.DateField(
         null=True, blank=True, db_comment="Due date; empty while the clock is stopped (appeal)"
+    )
+    time_zone = models.CharField(
+        max_length=64, db_default="America/New_York",
+        db_comment="The court's time zone, whose day `due` is and against whose today it is read",
     )
 
     class Meta:

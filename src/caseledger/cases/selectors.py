@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import reduce
+from operator import or_
 from typing import Any
 
-from django.db.models import Max, Min, Prefetch, QuerySet
+from django.db.models import Max, Min, Prefetch, Q, QuerySet
 
 from caseledger.access import policies
 from caseledger.access.context import AccessContext
@@ -19,7 +22,15 @@ from caseledger.ledger.vocabulary import Action, Category, record_type_of
 
 from .deadline_rows import DEADLINE_STATUSES, DEFAULT_ZONE
 from .deadlines import RULES, CaseDeadline, deadlines_for_case, state_of
-from .models import MOST_RECENT_FIRST, Case, Hearing, OpenDeadline, Proceeding, StatusChange
+from .models import (
+    MOST_RECENT_FIRST,
+    Case,
+    Court,
+    Hearing,
+    OpenDeadline,
+    Proceeding,
+    StatusChange,
+)
 from .workflow import allowed_next
 
 
@@ -166,12 +177,12 @@ def _rows_in_reach(ctx: AccessContext) -> QuerySet[OpenDeadline]:
     )
 
 
-def _viewers_today(ctx: AccessContext) -> date:
-    """Today in the zone the viewer's pages are in (their office's, else the site's): the
-    day a list of deadlines "due this week" counts from. Each deadline's own state is judged
-    in its court's zone (`_groups`)."""
-    office = getattr(ctx.user, "office", None)
-    return clock.today_in(getattr(office, "time_zone", None))
+def _courts_today() -> dict[str, date]:
+    """Today in each court's time zone (and the default's): a kept deadline row is read
+    against today at its own court, never UTC's date, which in an American evening is
+    already tomorrow."""
+    zones = {*Court.objects.values_list("time_zone", flat=True).distinct(), DEFAULT_ZONE}
+    return {zone: clock.today_in(zone) for zone in sorted(zones)}
 
 
 def _window(today: date, within_days: int) -> tuple[date, date]:
@@ -180,28 +191,34 @@ def _window(today: date, within_days: int) -> tuple[date, date]:
     return today - timedelta(days=LAPSED_AFTER_DAYS), today + timedelta(days=within_days)
 
 
-def _court_zones(case_ids: list[Any]) -> dict[Any, str]:
-    """Each case's time zone: its latest proceeding's court's (as `open_deadlines`), or
-    `DEFAULT_ZONE` for a case without one."""
-    zones = dict.fromkeys(case_ids, DEFAULT_ZONE)
-    for case_id, zone in (Proceeding.objects.filter(case_id__in=case_ids)
-                          .order_by("case_id", "started_on", "pk")
-                          .values_list("case_id", "court__time_zone")):
-        zones[case_id] = zone  # by start: the latest proceeding's is the last one written
-    return zones
+def _by_court_day(days: dict[str, date], condition: Callable[[date], Q]) -> Q:
+    """Rows meeting `condition(today)` with today at their court (`_courts_today`); a row of
+    a zone no court has now (a court since moved) is read against the default's today."""
+    return reduce(or_, (Q(time_zone=zone) & condition(today) for zone, today in days.items()),
+                  ~Q(time_zone__in=list(days)) & condition(days[DEFAULT_ZONE]))
+
+
+def _due_within(days: dict[str, date], within_days: int) -> Q:
+    """Open obligations (`_window`), each by its court's day."""
+    return _by_court_day(days, lambda today: Q(due__range=_window(today, within_days)))
+
+
+def _lapsed(days: dict[str, date]) -> Q:
+    """Deadlines that closed more than LAPSED_AFTER_DAYS ago at their court."""
+    return _by_court_day(days, lambda today: Q(due__lt=_window(today, 0)[0]))
 
 
 def _groups(ctx: AccessContext, case_ids: list[Any], rows: QuerySet[OpenDeadline]
             ) -> list[CaseDeadlines]:
     """The cases `case_ids` the context sees, in that order, each with its `rows` (by due
-    date) as deadlines, each judged against today in its court's time zone."""
+    date) as deadlines, each judged against today in its court's time zone (kept on the
+    row)."""
     cases = (policies.restrict(Case.objects.all(), ctx).select_related("person")
              .prefetch_related("person__names").in_bulk(case_ids))
-    zones = _court_zones(case_ids)
-    today = {zone: clock.today_in(zone) for zone in set(zones.values())}
+    today: dict[str, date] = {}
     deadlines: dict[Any, list[CaseDeadline]] = {pk: [] for pk in case_ids}
     for row in rows.filter(case_id__in=case_ids).order_by("due", "id"):
-        as_of = today[zones[row.case_id]]
+        as_of = today.setdefault(row.time_zone, clock.today_in(row.time_zone))
         deadlines[row.case_id].append(CaseDeadline(
             row.rule, RULES[row.rule].label, row.trigger, row.due, state_of(row.due, as_of),
             as_of))
@@ -223,7 +240,7 @@ def _record_deadline_list(ctx: AccessContext, cases: list[Case], **detail: Any) 
 def deadlines_due(*, ctx: AccessContext, within_days: int = 7) -> list[tuple[Case, CaseDeadline]]:
     """Open obligations over the cases the context sees: deadlines overdue (for at most
     `LAPSED_AFTER_DAYS`) or due within `within_days`, soonest first."""
-    rows = _rows_in_reach(ctx).filter(due__range=_window(_viewers_today(ctx), within_days))
+    rows = _rows_in_reach(ctx).filter(_due_within(_courts_today(), within_days))
     ids = list(dict.fromkeys(rows.order_by("case_id").values_list("case_id", flat=True)))
     due = [(group.case, deadline) for group in _groups(ctx, ids, rows)
            for deadline in group.deadlines]
@@ -238,14 +255,13 @@ BOARD_COUNT_SECONDS = 60
 WALK_BATCH = 64
 
 
-def _walked_firsts(ctx: AccessContext, earliest: date, latest: date, limit: int) -> list[Any]:
+def _walked_firsts(ctx: AccessContext, window: Q, limit: int) -> list[Any]:
     """The first `limit` cases of the board (by next due date in the window, then reference)
     for a large office, without grouping the office's rows: rows in (due, reference) order,
     whatever the reach, checked against the reach a chunk at a time. A case's first row met
     is its next deadline. At 10^6 persons (240,000 decided cases) grouping and sorting the
     office's rows took ~300 ms; this reads the rows before the page."""
-    rows = (OpenDeadline.objects.filter(case__status__in=DEADLINE_STATUSES,
-                                        due__range=(earliest, latest))
+    rows = (OpenDeadline.objects.filter(window, case__status__in=DEADLINE_STATUSES)
             .order_by("due", "case__reference", "case_id").values_list("case_id", flat=True))
     chosen: list[Any] = []
     seen: set[Any] = set()
@@ -275,15 +291,17 @@ def deadline_board(
 
     Read from the kept rows by due date (index `cases_open_deadline_due`): the cost is the
     cases shown, not every case in reach."""
-    today = _viewers_today(ctx)
-    earliest, latest = _window(today, within_days)
+    days = _courts_today()
+    window = _due_within(days, within_days)
     rows = _rows_in_reach(ctx)
-    due = rows.filter(due__range=(earliest, latest))
-    gone = rows.filter(due__lt=earliest)
+    due = rows.filter(window)
+    gone = rows.filter(_lapsed(days))
     firsts = (due.values("case_id").annotate(first=Min("due"))
               .order_by("first", "case__reference"))
     office = policies.office_reach(ctx)
-    key, as_of = f"deadlines:{within_days}", today.isoformat()
+    # counts reused only while every court's day is the one they were counted on
+    key, as_of = f"deadlines:{within_days}", ",".join(sorted({d.isoformat()
+                                                              for d in days.values()}))
     total = office_figure(office, key, firsts.count, BOARD_COUNT_SECONDS, as_of=as_of)
     lapsed_total = office_figure(office, f"{key}:lapsed",
                                  gone.values("case_id").distinct().count, BOARD_COUNT_SECONDS,
@@ -292,7 +310,7 @@ def deadline_board(
     if show_all:
         limit = DEADLINE_CASES_ALL
     if office is not None and large(total):
-        chosen = _walked_firsts(ctx, earliest, latest, limit)
+        chosen = _walked_firsts(ctx, window, limit)
     else:
         chosen = [r["case_id"] for r in firsts[:limit]]
     groups = _groups(ctx, chosen, due)

@@ -409,7 +409,7 @@ def end_representation(
     record = require_related(
         ctx, Representation, representation_id, person_path=policies.person_path(Representation),
         record_type=record_type_of(Representation), category=Category.REPRESENTATION,
-        action=Action.UPDATE,
+        action=Action.UPDATE, related=("person__office",),
     )
     with transaction.atomic():
         update_versioned(
