@@ -118,3 +118,4 @@ def test_of_two_cases_opened_on_one_day_the_one_entered_last_names_the_court(
     court = Court.objects.get(code=second)
     _due, named = address_change_deadline(person.pk, date(2026, 12, 1))
     assert named == court.name
+

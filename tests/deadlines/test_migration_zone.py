@@ -10,7 +10,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from caseledger.cases import services
 from caseledger.cases.models import OpenDeadline
-from tests.conftest import context
+from tests.conftest import context, seed_reference_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,6 +31,7 @@ def _columns() -> set[str]:
 
 
 def test_rows_kept_before_get_their_courts_zone(users, make_person):
+    seed_reference_data()  # the courts, gone if a transactional test ran before in this process
     ctx = context(users["officer_west"])
     made = {}
     for court in ("LOS", "NYC"):

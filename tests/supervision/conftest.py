@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -116,6 +117,12 @@ def enrolment_input(**overrides):
                   window_hours=24, grace_minutes=60, max_attempts=3)
     values.update(overrides)
     return services.EnrolmentInput(**values)
+
+
+def ana_today() -> date:
+    """Today at Ana's office (east: New York), the latest day her departure may be dated;
+    UTC's date is a day later there every evening."""
+    return timezone.now().astimezone(ZoneInfo("America/New_York")).date()
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from caseledger.supervision.models import (
 )
 from caseledger.supervision.partitions import CHECKINS
 from tests.conftest import context, privileges
+from tests.supervision.conftest import ana_today
 
 from .conftest import ANA_SELFIE, ANA_SELFIE_2, STRANGER
 
@@ -179,7 +180,7 @@ def test_a_departure_keeps_the_window_of_its_check_in(enrolled, users):
     departure = services.confirm_departure(
         ctx=context(users["officer_east"]), enrolment_id=enrolled.enrolment.pk,
         kind="voluntary_departure", evidence_kind="checkin_abroad",
-        departed_on=timezone.localdate(), checkin_id=checkin.pk)
+        departed_on=ana_today(), checkin_id=checkin.pk)
     departure.refresh_from_db()
     assert (departure.checkin_id, departure.checkin_window_opens_at) == (
         checkin.pk, checkin.window_opens_at)
@@ -224,7 +225,7 @@ def test_a_months_check_ins_wait_in_the_default_then_move_to_their_partition(
     services.confirm_departure(
         ctx=context(users["officer_east"]), enrolment_id=enrolled.enrolment.pk,
         kind="voluntary_departure", evidence_kind="checkin_abroad",
-        departed_on=timezone.localdate(), checkin_id=verified.pk)
+        departed_on=ana_today(), checkin_id=verified.pk)
     assert {partition_of(failed.pk), partition_of(verified.pk)} == {CHECKINS.default}
     with pytest.raises(parts.PartitionRefused, match=r"supervision_checkin .*2 check-ins"):
         parts.ensure_partitions(CHECKINS)
@@ -333,7 +334,7 @@ def test_migrating_fills_the_nonces_and_the_departures_windows(enrolled, users):
     services.confirm_departure(
         ctx=context(users["officer_east"]), enrolment_id=enrolled.enrolment.pk,
         kind="voluntary_departure", evidence_kind="checkin_abroad",
-        departed_on=timezone.localdate(), checkin_id=checkin.pk)
+        departed_on=ana_today(), checkin_id=checkin.pk)
     try:
         _migrate(BEFORE)
         with connection.cursor() as cur:

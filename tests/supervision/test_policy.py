@@ -8,7 +8,6 @@ from unittest import mock
 
 import pytest
 from django.db.models import F
-from django.utils import timezone
 
 from caseledger.core.errors import Conflict, NotFound, PermissionDenied
 from caseledger.ledger.models import Event
@@ -16,7 +15,7 @@ from caseledger.supervision import selectors, services
 from caseledger.supervision.models import ChangeRequest, Enrolment, Review
 from caseledger.supervision.services import reviews
 from tests.conftest import context, last_event_id
-from tests.supervision.conftest import ANA_SELFIE, STRANGER
+from tests.supervision.conftest import ANA_SELFIE, STRANGER, ana_today
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +84,7 @@ def test_role_refusals_name_the_person_of_the_record(enrolled, users):
                                            enrolment_id=enrolled.enrolment.pk,
                                            kind="self_departure", evidence_kind="consular",
                                            evidence_reference="MX-1",
-                                           departed_on=timezone.localdate()),
+                                           departed_on=ana_today()),
     ]
     for attempt in refused:
         mark = last_event_id()
@@ -142,7 +141,7 @@ def test_an_approval_after_a_departure_ended_supervision_is_a_conflict(
                                      proposed_level=level, reason="Six months of good reports")
     services.confirm_departure(ctx=officer, enrolment_id=enrolled.enrolment.pk,
                                kind="self_departure", evidence_kind="consular",
-                               evidence_reference="MX-CONS-9", departed_on=timezone.localdate())
+                               evidence_reference="MX-CONS-9", departed_on=ana_today())
     mark = last_event_id()
     with pytest.raises(Conflict) as err:
         services.decide_change(ctx=context(users["supervisor_east"]), request_id=change.pk,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -22,7 +22,7 @@ from caseledger.supervision.models import (
     Review,
 )
 from tests.conftest import context, last_event_id
-from tests.supervision.conftest import ANA_SELFIE, ENROL_PHOTO, STRANGER
+from tests.supervision.conftest import ANA_SELFIE, ENROL_PHOTO, STRANGER, ana_today
 
 pytestmark = pytest.mark.django_db
 
@@ -162,7 +162,7 @@ def test_departure_closes_the_case(enrolled, users):
     departure = services.confirm_departure(
         ctx=ctx, enrolment_id=enrolled.enrolment.pk, kind="self_departure",
         evidence_kind="consular", evidence_reference="MX-CONS-2026-0042",
-        departed_on=timezone.localdate())
+        departed_on=ana_today())
     assert departure.case_id == case.pk
     case.refresh_from_db()
     assert case.status == "closed" and case.closed_reason == "departed_self_departure"
@@ -179,7 +179,7 @@ def test_departure_closes_the_case(enrolled, users):
 ])
 def test_departure_refusals(enrolled, users, kwargs, field):
     args = dict(kind="voluntary_departure", evidence_kind="consular",
-                evidence_reference="MX-1", departed_on=timezone.localdate())
+                evidence_reference="MX-1", departed_on=ana_today())
     args.update(kwargs)
     with pytest.raises(ValidationError) as err:
         services.confirm_departure(ctx=context(users["officer_east"]),
@@ -215,7 +215,7 @@ def test_confirmed_departure_shows_on_the_officer_dashboard(enrolled, users, web
     services.confirm_departure(ctx=context(users["officer_east"]),
                                enrolment_id=enrolled.enrolment.pk, kind="self_departure",
                                evidence_kind="consular", evidence_reference="MX-CONS-7",
-                               departed_on=timezone.localdate())
+                               departed_on=ana_today())
     listed = selectors.recent_departures(ctx=context(users["supervisor_east"]))
     assert [d.enrolment_id for d in listed] == [enrolled.enrolment.pk]
     assert selectors.recent_departures(ctx=context(users["officer_west"])) == []
@@ -268,3 +268,27 @@ def test_dashboard_shows_each_enrolments_own_last_check_in(enrolled, users, stub
     last = {row.enrolment.pk: row.last_checkin.pk for row in rows}
     assert last == {enrolled.enrolment.pk: mine.pk, second.pk: theirs.pk}
     assert older.pk not in last.values()
+
+
+@pytest.mark.parametrize(("departed_on", "refused"), [
+    (date(2026, 12, 8), True),  # UTC's today, but tomorrow in New York
+    (date(2026, 12, 7), False),
+])
+def test_a_departure_is_dated_no_later_than_today_at_the_persons_office(
+        enrolled, users, clock_from, departed_on, refused):
+    clock_from(datetime(2026, 12, 8, 1, 30, tzinfo=UTC))  # 20:30 on the 7th in New York
+
+    def confirm():
+        return services.confirm_departure(
+            ctx=context(users["officer_east"]), enrolment_id=enrolled.enrolment.pk,
+            kind="self_departure", evidence_kind="consular", evidence_reference="MX-CONS-12",
+            departed_on=departed_on)
+
+    if refused:
+        with pytest.raises(ValidationError, match="cannot be in the future") as err:
+            confirm()
+        assert err.value.field == "departed_on"
+        assert Enrolment.objects.get().status == "active"
+    else:
+        assert confirm().departed_on == departed_on
+        assert Enrolment.objects.get().status == "ended"

@@ -32,6 +32,7 @@ from tests.supervision.conftest import (
     BLANK,
     ENROL_PHOTO,
     STRANGER,
+    ana_today,
     enrolment_input,
 )
 
@@ -549,7 +550,7 @@ def test_departure_form_ends_supervision_and_closes_the_case(officer, enrolled, 
     missing = officer.post(page, {
         "action": "departure", "departure-kind": "self_departure",
         "departure-evidence_kind": "boarding_document",
-        "departure-departed_on": timezone.localdate().isoformat()})
+        "departure-departed_on": ana_today().isoformat()})
     assert missing.status_code == 422 and "Attach the boarding document." in _text(missing)
     response = officer.post(page, {
         "action": "departure", "departure-kind": "voluntary_departure",
@@ -575,7 +576,7 @@ def test_changes_after_the_end_are_refused_visibly(officer, enrolled):
     assert officer.post(page, {
         "action": "departure", "departure-kind": "voluntary_departure",
         "departure-evidence_kind": "consular", "departure-evidence_reference": CONSULAR_REFERENCE,
-        "departure-departed_on": timezone.localdate().isoformat()}).status_code == 302
+        "departure-departed_on": ana_today().isoformat()}).status_code == 302
     late = officer.post(page, {"action": "propose", "change-kind": "termination",
                                "change-reason": "Left the country last week"})
     assert late.status_code == 409 and "Supervision has already ended." in _text(late)
@@ -597,7 +598,7 @@ def test_departure_with_a_boarding_document_upload(officer, enrolled):
         "action": "departure", "departure-kind": "self_departure",
         "departure-evidence_kind": "boarding_document",
         "departure-evidence_file": SimpleUploadedFile("pass.pdf", b"%PDF-1.4 boarding pass"),
-        "departure-departed_on": timezone.localdate().isoformat()})
+        "departure-departed_on": ana_today().isoformat()})
     assert response.status_code == 302
     departure = e.departures.get()
     assert departure.evidence_encrypted and b"boarding pass" not in bytes(
@@ -616,8 +617,9 @@ def moment(request, clock_from):
     (datetime(2026, 12, 8, 1, 30, tzinfo=UTC), "2026-12-07"),
     (datetime(2026, 12, 8, 15, 0, tzinfo=UTC), "2026-12-08"),
 ], indirect=["moment"])
-def test_the_departure_form_offers_today_in_the_officers_zone(moment, enrolled, officer, day):
-    """The date offered is the east office's day, never UTC's."""
+def test_the_departure_form_offers_today_in_the_persons_office_zone(moment, enrolled, officer,
+                                                                   day):
+    """The date offered is the day at Ana's (east) office, never UTC's."""
     page = _text(officer.get(f"/supervision/enrolments/{enrolled.enrolment.pk}/"))
     [field] = re.findall(r'<input[^>]*name="departure-departed_on"[^>]*>', page)
     assert f'value="{day}"' in field

@@ -201,7 +201,8 @@ class History:
         supervision.confirm_departure(
             ctx=self.world.ctx(f"officer.{p.office}"), enrolment_id=seeded.enrolment_id,
             kind="voluntary_departure", evidence_kind="checkin_abroad",
-            departed_on=self.world.clock.now.date(), checkin_id=checkin.pk if checkin else None)
+            departed_on=planning.local_day(self.world.clock.now, p.office),
+            checkin_id=checkin.pk if checkin else None)
 
     # --- hearings ---------------------------------------------------------------------------
     def _hearing_outcome(self, step: planning.Step) -> None:
@@ -220,10 +221,11 @@ class History:
         self._new_date(ctx, hearing_id, args["court"], args["fate"] == "cancelled")
 
     def _decision(self, ctx: AccessContext, hearing_id: Any, kind: str) -> None:
-        case = Hearing.objects.select_related("proceeding__case").get(
-            pk=hearing_id).proceeding.case
-        cases.record_decision(ctx=ctx, case_id=case.pk, kind=kind,
-                              decided_on=self.world.clock.now.date(), oral=True)
+        hearing = Hearing.objects.select_related("proceeding__case", "court").get(pk=hearing_id)
+        case = hearing.proceeding.case
+        decided_on = self.world.clock.now.astimezone(ZoneInfo(hearing.court.time_zone)).date()
+        cases.record_decision(ctx=ctx, case_id=case.pk, kind=kind, decided_on=decided_on,
+                              oral=True)  # that day at the court, never UTC's
         if case.status == CaseStatus.OPEN:
             cases.transition_case(ctx=ctx, case_id=case.pk, to_status=CaseStatus.DECIDED,
                                   reason="Oral decision at the individual hearing")

@@ -537,10 +537,9 @@ def enrolment_detail(request: HttpRequest, enrolment_id: str) -> HttpResponse:
         request.POST if action == "departure" else None,
         request.FILES if action == "departure" else None,
         checkins=page.verified_checkins,
-        # today where the officer's pages are (their office's zone): UTC's date is already
-        # tomorrow in an American evening
-        initial={"departed_on": clock.today_in(
-            request.user.office.time_zone if request.user.office_id else None)},
+        # today at the person's office, the day the service checks against: UTC's date is
+        # already tomorrow in an American evening
+        initial={"departed_on": clock.today_in(page.enrolment.person.office.time_zone)},
     )
     status = 422 if action else 200
     if action == "propose" and change_form.is_valid():

@@ -31,13 +31,11 @@ from ..selectors import require_enrolment
 from .enrolment import end_enrolment
 
 
-def _check_departure_input(kind: str, evidence_kind: str, departed_on: date) -> None:
+def _check_departure_input(kind: str, evidence_kind: str) -> None:
     if kind not in DepartureKind.values:
         raise ValidationError(f"Unknown departure kind '{kind}'.", field="kind")
     if evidence_kind not in EvidenceKind.values:
         raise ValidationError(f"Unknown evidence '{evidence_kind}'.", field="evidence_kind")
-    if departed_on > clock.today():
-        raise ValidationError("The departure date cannot be in the future.", field="departed_on")
 
 
 def _evidence_checkin(
@@ -89,8 +87,12 @@ def confirm_departure(
                      record_type=record_type_of(Enrolment), record_id=enrolment_id,
                      subject_id=policies.person_of(Enrolment, enrolment_id),
                      message="Only case officers and supervisors confirm departures.")
-    _check_departure_input(kind, evidence_kind, departed_on)
+    _check_departure_input(kind, evidence_kind)
     enrolment = require_enrolment(ctx, enrolment_id, action=Action.UPDATE)
+    # today at the person's office, as the form offers it; UTC's date is a day ahead there in
+    # an American evening
+    if departed_on > clock.today_in(enrolment.person.office.time_zone):
+        raise ValidationError("The departure date cannot be in the future.", field="departed_on")
     if enrolment.status != EnrolmentStatus.ACTIVE:
         raise Conflict("Supervision has already ended.", code="ended")
     checkin = _evidence_checkin(enrolment, evidence_kind, evidence_reference, evidence_file,
