@@ -83,17 +83,18 @@ def test_the_services_keep_each_cases_rows_equal_to_the_rules(many):
 
 
 def _board_case_by_case(ctx, within_days: int = 7):
-    """The board as it was computed before the rows: every case in reach, every deadline."""
-    today = timezone.localdate()
+    """The board as it was computed before the rows: every case in reach, every deadline, each
+    judged against today at its court (`as_of`, from the case's own deadlines)."""
     groups, lapsed = [], []
     for case in Case.objects.filter(person__caseload_assignments__officer=ctx.user,
                                     status__in=DEADLINE_STATUSES):
-        dues = [(d.due, d.rule) for d in selectors.open_deadlines(
+        deadlines = [d for d in selectors.open_deadlines(
             case, list(case.proceedings.select_related("court").order_by("started_on")),
             list(case.status_changes.all())) if d.due is not None]
-        due = [x for x in dues
-               if -selectors.LAPSED_AFTER_DAYS <= (x[0] - today).days <= within_days]
-        gone = [x for x in dues if (x[0] - today).days < -selectors.LAPSED_AFTER_DAYS]
+        due = [(d.due, d.rule) for d in deadlines
+               if -selectors.LAPSED_AFTER_DAYS <= d.days_left <= within_days]
+        gone = [(d.due, d.rule) for d in deadlines
+                if d.days_left < -selectors.LAPSED_AFTER_DAYS]
         if due:
             groups.append((sorted(due)[0][0], case.reference, case.pk, sorted(due)))
         if gone:

@@ -119,3 +119,18 @@ def test_of_two_cases_opened_on_one_day_the_one_entered_last_names_the_court(
     _due, named = address_change_deadline(person.pk, date(2026, 12, 1))
     assert named == court.name
 
+
+
+def test_the_boards_counts_are_kept_for_one_set_of_court_days(clock_from):
+    """The counts a large office reuses name every court's day: when Chicago's day turns (at
+    06:00 UTC in December) while the set of days stays {7th, 8th}, they are counted anew;
+    the name fits the 64 characters kept."""
+    from caseledger.cases.selectors import _courts_today, _days_key
+
+    clock_from(datetime(2026, 12, 8, 5, 30, tzinfo=UTC))
+    before = _days_key(_courts_today())
+    clock_from(datetime(2026, 12, 8, 6, 30, tzinfo=UTC))
+    after = _days_key(_courts_today())
+    # Chicago, Denver, Los Angeles, New York, Phoenix, Honolulu: days after the 7th
+    assert (before, after) == ("2026-12-07:000100", "2026-12-07:100100")
+    assert len(after) <= 64

@@ -185,6 +185,15 @@ def _courts_today() -> dict[str, date]:
     return {zone: clock.today_in(zone) for zone in sorted(zones)}
 
 
+def _days_key(days: dict[str, date]) -> str:
+    """What the board's counts are reused `as_of` (`core.reuse`, 64 characters at most):
+    every court's day, as the earliest and each zone's days after it (in `days`' order,
+    which is by zone name) - '2026-12-07:011001' - so counts made before any court's day
+    changed are not reused after."""
+    first = min(days.values())
+    return f"{first.isoformat()}:{''.join(str((d - first).days) for d in days.values())}"
+
+
 def _window(today: date, within_days: int) -> tuple[date, date]:
     """Due dates of open obligations: overdue by at most LAPSED_AFTER_DAYS, or due within
     `within_days`."""
@@ -299,9 +308,7 @@ def deadline_board(
     firsts = (due.values("case_id").annotate(first=Min("due"))
               .order_by("first", "case__reference"))
     office = policies.office_reach(ctx)
-    # counts reused only while every court's day is the one they were counted on
-    key, as_of = f"deadlines:{within_days}", ",".join(sorted({d.isoformat()
-                                                              for d in days.values()}))
+    key, as_of = f"deadlines:{within_days}", _days_key(days)
     total = office_figure(office, key, firsts.count, BOARD_COUNT_SECONDS, as_of=as_of)
     lapsed_total = office_figure(office, f"{key}:lapsed",
                                  gone.values("case_id").distinct().count, BOARD_COUNT_SECONDS,
