@@ -201,9 +201,14 @@ def _window(today: date, within_days: int) -> tuple[date, date]:
 
 
 def _by_court_day(days: dict[str, date], condition: Callable[[date], Q]) -> Q:
-    """Rows meeting `condition(today)` with today at their court (`_courts_today`); a row of
+    """Rows meeting `condition(today)` with today at their court (`_courts_today`), one
+    branch per day (the zones on it together: two days at most, most of the time); a row of
     a zone no court has now (a court since moved) is read against the default's today."""
-    return reduce(or_, (Q(time_zone=zone) & condition(today) for zone, today in days.items()),
+    zones_on: dict[date, list[str]] = {}
+    for zone, today in days.items():
+        zones_on.setdefault(today, []).append(zone)
+    return reduce(or_, (Q(time_zone__in=zones) & condition(today)
+                        for today, zones in zones_on.items()),
                   ~Q(time_zone__in=list(days)) & condition(days[DEFAULT_ZONE]))
 
 
